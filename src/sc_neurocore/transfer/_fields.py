@@ -1,0 +1,256 @@
+"""The ``schema.*`` and ``checkpoint.*`` invariants, shared by loading and constructing.
+
+One function runs them in spec order for either surface: ``load`` judges the parsed metadata
+document, ``construct`` judges the constructor's arguments. Checks that belong to one surface
+only are guarded by it, so reading top to bottom gives the spec's order.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import CheckpointError, type_name
+
+MAX_SAFE_INTEGER = 2**53 - 1
+LAYER_FEATURES_MAX = 2**31 - 1
+METADATA_MAX_DEPTH = 63
+REQUIRED_KEYS = (
+    "layer_names",
+    "layer_sizes",
+    "neuron_types",
+    "frozen_layers",
+    "n_layers",
+    "total_params",
+    "metadata",
+)
+KNOWN_KEYS = (*REQUIRED_KEYS, "archive_sha256")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+Surface = Literal["load", "construct"]
+Matrix = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Validated, normalized checkpoint fields (weights only on the construct surface)."""
+
+    layer_names: list[str]
+    layer_sizes: list[tuple[int, int]]
+    neuron_types: list[str]
+    frozen_layers: list[str]
+    metadata: dict[str, Any]
+    weights: list[Matrix] | None
+    archive_sha256: str | None
+
+
+def is_integer(value: object) -> bool:
+    """An integer in the spec's sense: bool is not one, numpy integers are."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def is_text(value: object) -> bool:
+    """A string made of Unicode scalar values (no lone surrogates)."""
+    return isinstance(value, str) and _SURROGATE.search(value) is None
+
+
+def _string_list(value: object, code: str, surface: Surface) -> list[str]:
+    sequence_types = (list,) if surface == "load" else (list, tuple)
+    if not isinstance(value, sequence_types):
+        raise CheckpointError(code, detail=f"got {type_name(value)}")
+    for index, item in enumerate(value):
+        if not is_text(item):
+            raise CheckpointError(code, detail=f"item {index} is {type_name(item)}")
+    return list(value)
+
+
+def _size_pairs(value: object, surface: Surface) -> list[tuple[int, int]]:
+    code = "schema.layer_sizes.type"
+    sequence_types = (list,) if surface == "load" else (list, tuple)
+    if not isinstance(value, sequence_types):
+        raise CheckpointError(code, detail=f"got {type_name(value)}")
+    pairs = []
+    for index, pair in enumerate(value):
+        if not isinstance(pair, sequence_types) or len(pair) != 2:
+            raise CheckpointError(code, detail=f"item {index} is not a pair")
+        if not all(is_integer(feature) for feature in pair):
+            raise CheckpointError(code, detail=f"item {index} holds a non-integer")
+        pairs.append((int(pair[0]), int(pair[1])))
+    return pairs
+
+
+def json_problem(value: object, depth: int = 1) -> str | None:
+    """Why an in-memory value is not strict JSON within the spec's limits, or None."""
+    if isinstance(value, dict):
+        if depth > METADATA_MAX_DEPTH:
+            return f"nests deeper than {METADATA_MAX_DEPTH} containers"
+        for key, item in value.items():
+            if not is_text(key):
+                return f"key {key!r} is not a string"
+            problem = json_problem(item, depth + 1)
+            if problem:
+                return f"{key!r}: {problem}"
+        return None
+    if isinstance(value, list):
+        if depth > METADATA_MAX_DEPTH:
+            return f"nests deeper than {METADATA_MAX_DEPTH} containers"
+        for index, item in enumerate(value):
+            problem = json_problem(item, depth + 1)
+            if problem:
+                return f"[{index}]: {problem}"
+        return None
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if abs(value) <= MAX_SAFE_INTEGER else f"integer {value} is out of range"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{value} is not a finite number"
+    if isinstance(value, str):
+        return None if is_text(value) else "a string holds a lone surrogate"
+    return f"{type_name(value)} is not a JSON value"
+
+
+def _metadata(value: object, surface: Surface) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise CheckpointError("schema.metadata.type", detail=f"got {type_name(value)}")
+    if surface == "construct":
+        problem = json_problem(value)
+        if problem:
+            raise CheckpointError("schema.metadata.type", detail=problem)
+    return value
+
+
+def _weights(value: object) -> list[Matrix]:
+    code = "schema.weights.type"
+    if not isinstance(value, (list, tuple)):
+        raise CheckpointError(code, detail=f"got {type_name(value)}")
+    matrices = []
+    for index, weight in enumerate(value):
+        if not isinstance(weight, (np.ndarray, list, tuple)):
+            raise CheckpointError(code, detail=f"item {index} is {type_name(weight)}")
+        try:
+            array = np.asarray(weight)
+        except ValueError:
+            raise CheckpointError(code, detail=f"item {index} is a ragged sequence") from None
+        if array.dtype.kind not in "fiu":
+            raise CheckpointError(code, detail=f"item {index} has dtype {array.dtype}")
+        matrices.append(np.ascontiguousarray(array, dtype=np.float64))
+    return matrices
+
+
+def check_fields(values: Mapping[str, Any], surface: Surface) -> Fields:
+    """Run the schema and checkpoint invariants of ``surface`` in spec order.
+
+    ``values`` is the parsed document (load) or the constructor's arguments (construct).
+
+    Raises
+    ------
+    CheckpointError
+        With the first violated invariant.
+    """
+    if surface == "load":
+        if not isinstance(values, dict):
+            raise CheckpointError("schema.root.type", got=type_name(values))
+        for key in REQUIRED_KEYS:
+            if key not in values:
+                raise CheckpointError("schema.keys.required", key=key)
+        for key in values:
+            if key not in KNOWN_KEYS:
+                raise CheckpointError("schema.keys.known", key=key)
+    names = _string_list(values["layer_names"], "schema.layer_names.type", surface)
+    sizes = _size_pairs(values["layer_sizes"], surface)
+    neuron_types = _string_list(values["neuron_types"], "schema.neuron_types.type", surface)
+    frozen = _string_list(values["frozen_layers"], "schema.frozen_layers.type", surface)
+    if surface == "load":
+        for key in ("n_layers", "total_params"):
+            if not is_integer(values[key]):
+                raise CheckpointError(f"schema.{key}.type", got=type_name(values[key]))
+    metadata = _metadata(values["metadata"], surface)
+    digest = values.get("archive_sha256")
+    if digest is not None or "archive_sha256" in values:
+        if not (isinstance(digest, str) and _SHA256_HEX.fullmatch(digest)):
+            detail = f"got {digest!r}" if isinstance(digest, str) else f"got {type_name(digest)}"
+            raise CheckpointError("schema.archive_sha256.type", detail=detail)
+    weights = _weights(values["weights"]) if surface == "construct" else None
+
+    for index, name in enumerate(names):
+        if name == "":
+            raise CheckpointError("checkpoint.layer_names.nonempty", index=index)
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise CheckpointError("checkpoint.layer_names.unique", name=name)
+        seen.add(name)
+    if len(sizes) != len(names):
+        raise CheckpointError("checkpoint.layer_sizes.count", got=len(sizes), expected=len(names))
+    for name, pair in zip(names, sizes):
+        for field, value in zip(("input_features", "output_features"), pair):
+            if not 1 <= value <= LAYER_FEATURES_MAX:
+                raise CheckpointError(
+                    "checkpoint.layer_sizes.range",
+                    name=name, field=field, value=value, maximum=LAYER_FEATURES_MAX,
+                )
+    if neuron_types and len(neuron_types) != len(names):
+        raise CheckpointError(
+            "checkpoint.neuron_types.count", got=len(neuron_types), expected=len(names)
+        )
+    for name in frozen:
+        if name not in seen:
+            raise CheckpointError("checkpoint.frozen_layers.references", name=name)
+    if weights is not None and len(weights) != len(names):
+        raise CheckpointError("checkpoint.weights.count", got=len(weights), expected=len(names))
+    if surface == "load":
+        if values["n_layers"] != len(names):
+            raise CheckpointError(
+                "checkpoint.n_layers.consistent", got=values["n_layers"], expected=len(names)
+            )
+        total = sum(inputs * outputs for inputs, outputs in sizes)
+        if values["total_params"] != total:
+            raise CheckpointError(
+                "checkpoint.total_params.consistent", got=values["total_params"], expected=total
+            )
+    return Fields(names, sizes, neuron_types, sorted(set(frozen)), metadata, weights, digest)
+
+
+def check_ranks(names: Sequence[str], shapes: Sequence[tuple[int, ...]]) -> None:
+    """array.shape.rank over every layer."""
+    for name, shape in zip(names, shapes):
+        if len(shape) != 2:
+            raise CheckpointError("array.shape.rank", name=name, shape=shape)
+
+
+def check_shapes(fields: Fields, shapes: Sequence[tuple[int, ...]]) -> None:
+    """array.shape.match over every layer: (output_features, input_features)."""
+    for name, (inputs, outputs), shape in zip(fields.layer_names, fields.layer_sizes, shapes):
+        if shape != (outputs, inputs):
+            raise CheckpointError(
+                "array.shape.match", name=name, shape=shape, expected=(outputs, inputs)
+            )
+
+
+def check_finite(names: Sequence[str], weights: Sequence[Matrix]) -> None:
+    """array.finite over every layer; the position is reported in row-major order."""
+    for name, weight in zip(names, weights):
+        bad = np.flatnonzero(~np.isfinite(weight))
+        if bad.size:
+            position = tuple(int(i) for i in np.unravel_index(bad[0], weight.shape))
+            raise CheckpointError("array.finite", name=name, position=position)
+
+
+def check_state(values: Mapping[str, Any]) -> Fields:
+    """Every invariant of the construct surface, in spec order, over in-memory values."""
+    fields = check_fields(values, "construct")
+    assert fields.weights is not None
+    shapes = [tuple(weight.shape) for weight in fields.weights]
+    check_ranks(fields.layer_names, shapes)
+    check_shapes(fields, shapes)
+    check_finite(fields.layer_names, fields.weights)
+    return fields

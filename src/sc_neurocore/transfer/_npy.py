@@ -1,0 +1,183 @@
+"""A strict ``.npy`` reader: the spec's ``array.*`` invariants for one archive member.
+
+``numpy.load`` evaluates the header with ``ast.literal_eval``, allocates the declared shape
+before reading, and ignores trailing bytes. Here the header is parsed against the spec's
+restricted grammar and the data length is compared with the shape before anything is allocated.
+The checks are split into steps so the loader can run each invariant over every layer before the
+next, as the spec's evaluation order requires.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import CheckpointError
+
+MAGIC = b"\x93NUMPY"
+_VERSIONS = {(1, 0): ("<H", "latin-1"), (2, 0): ("<I", "latin-1"), (3, 0): ("<I", "utf-8")}
+ACCEPTED_DTYPES = frozenset(
+    ["<f8", ">f8", "<f4", ">f4", "<f2", ">f2", "|i1", "<i2", ">i2", "<i4", ">i4", "<i8", ">i8"]
+    + ["|u1", "<u2", ">u2", "<u4", ">u4", "<u8", ">u8"]
+)
+_TOKEN = re.compile(r" *(?:([{}():,])|'([^'\\]*)'|(True|False)|(0|[1-9][0-9]{0,17})(?![0-9]))")
+_KEYS = ("descr", "fortran_order", "shape")
+
+
+@dataclass(frozen=True)
+class Header:
+    """A parsed header and where the data starts."""
+
+    descr: str
+    fortran_order: bool
+    shape: tuple[int, ...]
+    data_offset: int
+
+
+def _tokens(text: str) -> list[str | int | bool]:
+    """Split the header into tokens; punctuation stays str, quoted strings keep their quotes."""
+    tokens: list[str | int | bool] = []
+    position = 0
+    while position < len(text):
+        if text[position:].strip(" ") == "":
+            break
+        match = _TOKEN.match(text, position)
+        if match is None:
+            raise ValueError(f"unexpected {text[position:].lstrip(' ')[:12]!r}")
+        punct, string, boolean, integer = match.groups()
+        if punct is not None:
+            tokens.append(punct)
+        elif string is not None:
+            tokens.append(f"'{string}'")
+        elif boolean is not None:
+            tokens.append(boolean == "True")
+        else:
+            tokens.append(int(integer))
+        position = match.end()
+    return tokens
+
+
+def _parse_dict(tokens: list[str | int | bool]) -> dict[str, object]:
+    """The grammar: "{" entry ("," entry)* [","] "}" with entry := key ":" value."""
+    items = iter(tokens + ["<end>"])
+
+    def take() -> str | int | bool:
+        return next(items)
+
+    if take() != "{":
+        raise ValueError("header does not start with '{'")
+    entries: dict[str, object] = {}
+    token = take()
+    while token != "}":
+        key = token if isinstance(token, str) and token.startswith("'") else None
+        if key is None or key[1:-1] not in _KEYS:
+            raise ValueError(f"unexpected key {token!r}")
+        if key[1:-1] in entries:
+            raise ValueError(f"key {key} appears twice")
+        if take() != ":":
+            raise ValueError(f"expected ':' after {key}")
+        entries[key[1:-1]] = _parse_value(key[1:-1], take, take())
+        token = take()
+        if token == ",":
+            token = take()
+        elif token != "}":
+            raise ValueError(f"expected ',' or '}}', got {token!r}")
+    if take() != "<end>":
+        raise ValueError("text after the closing '}'")
+    missing = [key for key in _KEYS if key not in entries]
+    if missing:
+        raise ValueError(f"missing key {missing[0]!r}")
+    return entries
+
+
+def _parse_value(key: str, take: Callable[[], str | int | bool], token: str | int | bool) -> object:
+    if key == "descr":
+        if isinstance(token, str) and token.startswith("'"):
+            return token[1:-1]
+        raise ValueError(f"'descr' must be a quoted string, got {token!r}")
+    if key == "fortran_order":
+        if isinstance(token, bool):
+            return token
+        raise ValueError(f"'fortran_order' must be True or False, got {token!r}")
+    if token != "(":
+        raise ValueError(f"'shape' must be a tuple, got {token!r}")
+    dims: list[int] = []
+    token = take()
+    while token != ")":
+        if isinstance(token, bool) or not isinstance(token, int):
+            raise ValueError(f"'shape' holds {token!r}, not a non-negative integer")
+        dims.append(token)
+        token = take()
+        if token == ",":
+            token = take()
+        elif token != ")":
+            raise ValueError(f"expected ',' or ')' in 'shape', got {token!r}")
+        elif len(dims) == 1:
+            raise ValueError("a one-element 'shape' needs a trailing comma")
+    return tuple(dims)
+
+
+def check_magic(raw: bytes, name: str, member: str) -> None:
+    """array.npy.magic: the magic string and a supported version."""
+    if len(raw) < 8 or raw[:6] != MAGIC:
+        raise CheckpointError("array.npy.magic", name=name, member=member, detail="bad magic")
+    if (raw[6], raw[7]) not in _VERSIONS:
+        detail = f"unsupported version {raw[6]}.{raw[7]}"
+        raise CheckpointError("array.npy.magic", name=name, member=member, detail=detail)
+
+
+def parse_header(raw: bytes, name: str, member: str) -> Header:
+    """array.npy.header: the header's length, encoding and grammar."""
+    length_format, encoding = _VERSIONS[(raw[6], raw[7])]
+    start = 8 + struct.calcsize(length_format)
+    try:
+        if start > len(raw):
+            raise ValueError("header length field runs past the end")
+        (length,) = struct.unpack_from(length_format, raw, 8)
+        if start + length > len(raw):
+            raise ValueError(f"header of {length} bytes runs past the end")
+        text = raw[start : start + length].decode(encoding)
+        if not text.endswith("\n"):
+            raise ValueError("header does not end with a newline")
+        entries = _parse_dict(_tokens(text[:-1]))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError("array.npy.header", name=name, member=member, detail=str(exc)) from None
+    return Header(
+        descr=str(entries["descr"]),
+        fortran_order=bool(entries["fortran_order"]),
+        shape=tuple(entries["shape"]),  # type: ignore[arg-type]
+        data_offset=start + length,
+    )
+
+
+def check_not_pickled(header: Header, name: str, member: str) -> None:
+    """array.dtype.pickle: object arrays would need pickle, which is never enabled."""
+    if header.descr[1:2] == "O":
+        raise CheckpointError("array.dtype.pickle", name=name, member=member)
+
+
+def check_accepted_dtype(header: Header, name: str, member: str) -> None:
+    """array.dtype: the descr is one the spec widens to float64."""
+    if header.descr not in ACCEPTED_DTYPES:
+        raise CheckpointError("array.dtype", name=name, member=member, descr=header.descr)
+
+
+def check_data_length(raw: bytes, header: Header, name: str, member: str) -> None:
+    """array.data.length: exactly the bytes the shape needs, compared before allocating."""
+    expected = math.prod(header.shape) * int(header.descr[2:])
+    got = len(raw) - header.data_offset
+    if got != expected:
+        raise CheckpointError("array.data.length", name=name, member=member, got=got, expected=expected)
+
+
+def to_float64(raw: bytes, header: Header) -> npt.NDArray[np.float64]:
+    """The matrix widened to C-ordered native float64 (only after every check above)."""
+    flat = np.frombuffer(raw, dtype=np.dtype(header.descr), offset=header.data_offset)
+    order = "F" if header.fortran_order else "C"
+    return np.ascontiguousarray(flat.reshape(header.shape, order=order), dtype=np.float64)

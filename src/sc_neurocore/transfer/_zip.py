@@ -1,0 +1,229 @@
+"""A zip reader driven by the central directory: the spec's ``archive.*`` structure rules.
+
+:mod:`zipfile` is lenient where the spec is strict (duplicate names, overlapping entries, data
+running into the directory), so the directory is parsed here. Local headers are trusted only for
+their signature, name and the lengths that locate the data: numpy writes zip64 local headers with
+placeholder sizes (0xFFFFFFFF) and the real ones in the central directory.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+from .errors import CheckpointError
+
+_EOCD = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_ZIP64_EOCD = b"PK\x06\x06"
+_CENTRAL = b"PK\x01\x02"
+_LOCAL = b"PK\x03\x04"
+_MAX_COMMENT = 0xFFFF
+_U16_MAX, _U32_MAX = 0xFFFF, 0xFFFFFFFF
+_ZIP64_EXTRA_ID = 0x0001
+STORED, DEFLATED = 0, 8
+ENCRYPTION_FLAGS = 0x0001 | 0x0040
+
+
+@dataclass(frozen=True)
+class Member:
+    """One entry of the central directory, located and bounds-checked."""
+
+    name: bytes
+    flags: int
+    method: int
+    crc32: int
+    compressed_size: int
+    uncompressed_size: int
+    header_offset: int
+    data_offset: int
+
+    @property
+    def display_name(self) -> str:
+        return self.name.decode("utf-8", "backslashreplace")
+
+
+def _broken(detail: str) -> CheckpointError:
+    return CheckpointError("archive.zip.structure", detail=detail)
+
+
+def _find_end_record(data: bytes) -> int:
+    """Offset of the last end record whose comment ends exactly at the end of the file."""
+    lowest = max(0, len(data) - 22 - _MAX_COMMENT)
+    position = data.rfind(_EOCD, lowest)
+    while position >= 0:
+        if position + 22 <= len(data):
+            (comment_length,) = struct.unpack_from("<H", data, position + 20)
+            if position + 22 + comment_length == len(data):
+                return position
+        position = data.rfind(_EOCD, lowest, position)
+    raise _broken("no end-of-central-directory record")
+
+
+def _directory_bounds(data: bytes) -> tuple[int, int, int, int]:
+    """(entry count, directory offset, directory size, where the end records begin)."""
+    end = _find_end_record(data)
+    disk, cd_disk, disk_entries, entries, cd_size, cd_offset = struct.unpack_from(
+        "<HHHHII", data, end + 4
+    )
+    records_start = end
+    if _U16_MAX in (disk, cd_disk, disk_entries, entries) or _U32_MAX in (cd_size, cd_offset):
+        locator = end - 20
+        if locator < 0 or data[locator : locator + 4] != _ZIP64_LOCATOR:
+            raise _broken("end record needs zip64 values but has no zip64 locator")
+        locator_disk, record, total_disks = struct.unpack_from("<IQI", data, locator + 4)
+        if locator_disk != 0 or total_disks != 1:
+            raise _broken("multi-disk archives are not supported")
+        if record + 56 > locator or data[record : record + 4] != _ZIP64_EOCD:
+            raise _broken("zip64 end record is missing or out of place")
+        disk, cd_disk, disk_entries, entries, cd_size, cd_offset = struct.unpack_from(
+            "<IIQQQQ", data, record + 16
+        )
+        records_start = record
+    if disk != 0 or cd_disk != 0 or disk_entries != entries:
+        raise _broken("multi-disk archives are not supported")
+    if cd_offset + cd_size > records_start:
+        raise _broken(
+            f"central directory ({cd_size} bytes at {cd_offset}) runs past its end record"
+        )
+    return entries, cd_offset, cd_size, records_start
+
+
+def _zip64_values(extra: bytes, needed: list[str]) -> dict[str, int]:
+    """The 64-bit values a zip64 extra field supplies for fields marked 0xFFFFFFFF."""
+    found: dict[str, int] = {}
+    position = 0
+    while position < len(extra):
+        if position + 4 > len(extra):
+            raise _broken("truncated extra field")
+        header_id, size = struct.unpack_from("<HH", extra, position)
+        body = extra[position + 4 : position + 4 + size]
+        if len(body) != size:
+            raise _broken("truncated extra field")
+        if header_id == _ZIP64_EXTRA_ID and not found:
+            if len(body) < 8 * len(needed):
+                raise _broken("zip64 extra field is too short")
+            found = dict(zip(needed, struct.unpack_from(f"<{len(needed)}Q", body)))
+        position += 4 + size
+    if needed and len(found) != len(needed):
+        raise _broken("sizes marked 0xFFFFFFFF but no zip64 extra field")
+    return found
+
+
+def read_directory(data: bytes) -> list[Member]:
+    """Parse and bounds-check the central directory and every local header.
+
+    Raises
+    ------
+    CheckpointError
+        ``archive.zip.structure`` for anything that breaks the spec's structure rules.
+    """
+    if len(data) < 22:
+        raise _broken(f"{len(data)} bytes is too short for a zip file")
+    entries, cd_offset, cd_size, _ = _directory_bounds(data)
+    cd_end = cd_offset + cd_size
+    members: list[Member] = []
+    position = cd_offset
+    for index in range(entries):
+        if position + 46 > cd_end or data[position : position + 4] != _CENTRAL:
+            raise _broken(f"central directory entry {index} is missing or truncated")
+        (flags, method, _, _, crc, csize, usize, name_len, extra_len, comment_len, disk) = (
+            struct.unpack_from("<HHHHIIIHHHH", data, position + 8)
+        )
+        (offset,) = struct.unpack_from("<I", data, position + 42)
+        name_start = position + 46
+        position = name_start + name_len + extra_len + comment_len
+        if position > cd_end:
+            raise _broken(f"central directory entry {index} runs past the directory")
+        if disk != 0:
+            raise _broken("multi-disk archives are not supported")
+        name = data[name_start : name_start + name_len]
+        extra = data[name_start + name_len : name_start + name_len + extra_len]
+        needed = [
+            field
+            for field, value in (("usize", usize), ("csize", csize), ("offset", offset))
+            if value == _U32_MAX
+        ]
+        wide = _zip64_values(extra, needed)
+        usize, csize = wide.get("usize", usize), wide.get("csize", csize)
+        offset = wide.get("offset", offset)
+        members.append(
+            _locate(data, name, flags, method, crc, csize, usize, offset, cd_offset)
+        )
+    if position != cd_end:
+        raise _broken(f"central directory holds {position - cd_offset} bytes, declares {cd_size}")
+    _check_no_overlap(members)
+    return members
+
+
+def _locate(
+    data: bytes,
+    name: bytes,
+    flags: int,
+    method: int,
+    crc: int,
+    csize: int,
+    usize: int,
+    offset: int,
+    cd_offset: int,
+) -> Member:
+    shown = name.decode("utf-8", "backslashreplace")
+    if offset + 30 > cd_offset or data[offset : offset + 4] != _LOCAL:
+        raise _broken(f"member {shown!r}: no local header at offset {offset}")
+    local_name_len, local_extra_len = struct.unpack_from("<HH", data, offset + 26)
+    if data[offset + 30 : offset + 30 + local_name_len] != name:
+        raise _broken(f"member {shown!r}: local header names a different file")
+    data_offset = offset + 30 + local_name_len + local_extra_len
+    if data_offset + csize > cd_offset:
+        raise _broken(f"member {shown!r}: data runs into the central directory")
+    return Member(name, flags, method, crc, csize, usize, offset, data_offset)
+
+
+def _check_no_overlap(members: list[Member]) -> None:
+    spans = sorted((m.header_offset, m.data_offset + m.compressed_size, m) for m in members)
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
+        if start < end:
+            raise _broken(f"members {first.display_name!r} and {second.display_name!r} overlap")
+
+
+def member_bytes(data: bytes, member: Member) -> bytes:
+    """The member's uncompressed bytes, checked against its sizes and CRC-32.
+
+    Inflation is capped at the declared size plus one byte and its buffer grows with the output,
+    so a lying directory cannot make this allocate more than the data really inflates to.
+
+    Raises
+    ------
+    CheckpointError
+        ``archive.member.integrity`` when sizes, stream or CRC-32 disagree.
+    """
+    compressed = data[member.data_offset : member.data_offset + member.compressed_size]
+
+    def corrupt(detail: str) -> CheckpointError:
+        return CheckpointError("archive.member.integrity", member=member.display_name, detail=detail)
+
+    if member.method == STORED:
+        if member.compressed_size != member.uncompressed_size:
+            raise corrupt(
+                f"stored with {member.compressed_size} bytes but declares"
+                f" {member.uncompressed_size}"
+            )
+        raw = compressed
+    else:
+        inflater = zlib.decompressobj(-15)
+        try:
+            raw = inflater.decompress(compressed, member.uncompressed_size + 1)
+        except zlib.error as exc:
+            raise corrupt(f"invalid deflate data ({exc})") from None
+        if len(raw) > member.uncompressed_size:
+            raise corrupt(f"inflates to more than the declared {member.uncompressed_size} bytes")
+        if not inflater.eof:
+            raise corrupt("deflate stream does not end within the compressed data")
+        if inflater.unused_data:
+            raise corrupt(f"{len(inflater.unused_data)} bytes after the end of the deflate stream")
+        if len(raw) != member.uncompressed_size:
+            raise corrupt(f"inflates to {len(raw)} bytes, declares {member.uncompressed_size}")
+    if zlib.crc32(raw) != member.crc32:
+        raise corrupt(f"CRC-32 {zlib.crc32(raw):08x} does not match the declared {member.crc32:08x}")
+    return raw

@@ -1,0 +1,243 @@
+"""The in-memory checkpoint and its on-disk pair (``BASE.npz`` + ``BASE.json``).
+
+Loading validates in the order of ``spec/checkpoint.yaml``: the document's bytes (json), its
+shape (schema), its values (checkpoint), the archive's zip structure (archive), then each
+``.npy`` member (array). Nothing is allocated in proportion to a declared size before the data
+that backs it has been read and measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _fields, _json, _npy, _zip
+from .errors import CheckpointError
+
+PathLike = str | os.PathLike[str]
+WeightLike = npt.ArrayLike
+
+
+@dataclass
+class SNNCheckpoint:
+    """A spiking network's weights and the metadata needed to fine-tune it.
+
+    Parameters
+    ----------
+    weights : list of array_like
+        One matrix per layer, shaped ``(output_features, input_features)``; normalized to
+        C-ordered float64.
+    layer_names : list of str
+        Unique, non-empty layer names.
+    layer_sizes : list of (int, int)
+        ``(input_features, output_features)`` per layer, each in ``[1, 2**31 - 1]``.
+    neuron_types : list of str, optional
+        Empty, or one neuron model name per layer (e.g. ``"LIF"``).
+    metadata : dict, optional
+        Free, strict-JSON metadata (string keys; no NaN, sets, bytes or objects).
+    frozen_layers : list of str, optional
+        Names of frozen layers; kept sorted and unique.
+
+    Raises
+    ------
+    CheckpointError
+        With the first violated invariant of the construct surface, in spec order.
+    """
+
+    weights: list[npt.NDArray[np.float64]]
+    layer_names: list[str]
+    layer_sizes: list[tuple[int, int]]
+    neuron_types: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    frozen_layers: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        fields = _fields.check_state(self.__dict__)
+        assert fields.weights is not None
+        self.weights = fields.weights
+        self.layer_names = fields.layer_names
+        self.layer_sizes = fields.layer_sizes
+        self.neuron_types = fields.neuron_types
+        self.frozen_layers = fields.frozen_layers
+
+    @property
+    def n_layers(self) -> int:
+        """Number of layers."""
+        return len(self.layer_names)
+
+    @property
+    def total_params(self) -> int:
+        """Number of weights: the sum of ``input_features * output_features``."""
+        return sum(inputs * outputs for inputs, outputs in self.layer_sizes)
+
+    def weight_sha256(self) -> list[str]:
+        """Per layer, SHA-256 of the matrix as little-endian float64 in row-major order."""
+        return [
+            hashlib.sha256(np.ascontiguousarray(w, dtype="<f8").tobytes()).hexdigest()
+            for w in self.weights
+        ]
+
+
+def _paths(base: PathLike) -> tuple[Path, Path]:
+    # Suffixes are appended, never substituted: "model.v1" must not become "model.npz".
+    text = os.fspath(base)
+    return Path(text + ".json"), Path(text + ".npz")
+
+
+def _read_file(path: Path, code: str) -> bytes:
+    if not path.is_file():
+        raise CheckpointError(code, path=str(path))
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(code, path=f"{path} ({exc.strerror})") from None
+
+
+def load_checkpoint(base: PathLike) -> SNNCheckpoint:
+    """Load and validate the pair ``BASE.json`` + ``BASE.npz``.
+
+    Parameters
+    ----------
+    base : str or path-like
+        The pair's path without suffix.
+
+    Returns
+    -------
+    SNNCheckpoint
+
+    Raises
+    ------
+    CheckpointError
+        With the first violated invariant of the load surface, in spec order.
+    """
+    json_path, archive_path = _paths(base)
+    document = _json.decode_document(_read_file(json_path, "json.file.present"), str(json_path))
+    fields = _fields.check_fields(document, "load")
+    archive = _read_file(archive_path, "archive.file.present")
+    if fields.archive_sha256 is not None:
+        if hashlib.sha256(archive).hexdigest() != fields.archive_sha256:
+            raise CheckpointError("archive.digest", path=str(archive_path))
+    raws = _member_bytes(archive, fields.layer_names)
+    weights = _decode_arrays(raws, fields)
+    checkpoint = SNNCheckpoint.__new__(SNNCheckpoint)
+    checkpoint.weights = weights
+    checkpoint.layer_names = fields.layer_names
+    checkpoint.layer_sizes = fields.layer_sizes
+    checkpoint.neuron_types = fields.neuron_types
+    checkpoint.metadata = fields.metadata
+    checkpoint.frozen_layers = fields.frozen_layers
+    return checkpoint
+
+
+def _member_bytes(archive: bytes, names: Sequence[str]) -> list[bytes]:
+    """The archive invariants: structure, member names, methods, integrity."""
+    members = _zip.read_directory(archive)
+    seen: set[bytes] = set()
+    for member in members:
+        if member.name in seen:
+            raise CheckpointError("archive.members.duplicate", member=member.display_name)
+        seen.add(member.name)
+    expected = [f"layer_{index}.npy".encode() for index in range(len(names))]
+    for member in members:
+        if member.name not in expected:
+            raise CheckpointError("archive.members.unexpected", member=member.display_name)
+    by_name = {member.name: member for member in members}
+    for member_name, name in zip(expected, names):
+        if member_name not in by_name:
+            raise CheckpointError("archive.members.missing", member=member_name.decode(), name=name)
+    ordered = [by_name[member_name] for member_name in expected]
+    for member in ordered:
+        if member.method not in (_zip.STORED, _zip.DEFLATED):
+            detail = f"compression method {member.method}"
+            raise CheckpointError("archive.member.method", member=member.display_name, detail=detail)
+        if member.flags & _zip.ENCRYPTION_FLAGS:
+            raise CheckpointError("archive.member.method", member=member.display_name, detail="encryption")
+    return [_zip.member_bytes(archive, member) for member in ordered]
+
+
+def _decode_arrays(raws: Sequence[bytes], fields: _fields.Fields) -> list[npt.NDArray[np.float64]]:
+    """The array invariants, each over every layer before the next."""
+    names = fields.layer_names
+    members = [f"layer_{index}.npy" for index in range(len(names))]
+    for raw, name, member in zip(raws, names, members):
+        _npy.check_magic(raw, name, member)
+    headers = [_npy.parse_header(raw, name, member) for raw, name, member in zip(raws, names, members)]
+    for header, name, member in zip(headers, names, members):
+        _npy.check_not_pickled(header, name, member)
+    for header, name, member in zip(headers, names, members):
+        _npy.check_accepted_dtype(header, name, member)
+    _fields.check_ranks(names, [header.shape for header in headers])
+    _fields.check_shapes(fields, [header.shape for header in headers])
+    for raw, header, name, member in zip(raws, headers, names, members):
+        _npy.check_data_length(raw, header, name, member)
+    weights = [_npy.to_float64(raw, header) for raw, header in zip(raws, headers)]
+    _fields.check_finite(names, weights)
+    return weights
+
+
+def save_checkpoint(checkpoint: SNNCheckpoint, base: PathLike) -> None:
+    """Write ``BASE.npz`` then ``BASE.json``, each atomically, creating parent folders.
+
+    The document records the archive's SHA-256 (``archive_sha256``), so a reader detects a pair
+    whose files come from different saves (a crash between the two renames).
+
+    Raises
+    ------
+    CheckpointError
+        When the checkpoint no longer satisfies the construct invariants (its fields were
+        changed after construction); nothing is written then.
+    """
+    fields = _fields.check_state(checkpoint.__dict__)
+    assert fields.weights is not None
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        **{f"layer_{i}": np.ascontiguousarray(w, dtype="<f8") for i, w in enumerate(fields.weights)},
+    )
+    archive = buffer.getvalue()
+    document = {
+        "layer_names": fields.layer_names,
+        "layer_sizes": [list(pair) for pair in fields.layer_sizes],
+        "neuron_types": fields.neuron_types,
+        "frozen_layers": fields.frozen_layers,
+        "n_layers": len(fields.layer_names),
+        "total_params": sum(i * o for i, o in fields.layer_sizes),
+        "metadata": fields.metadata,
+        "archive_sha256": hashlib.sha256(archive).hexdigest(),
+    }
+    text = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False)
+    json_path, archive_path = _paths(base)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(archive_path, archive)
+    _write_atomically(json_path, text.encode("ascii"))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, fsync it, and rename it into place."""
+    handle = tempfile.NamedTemporaryFile(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
