@@ -1,0 +1,44 @@
+# Two commands matter: `make conformance` (the cross-language gate) and `make test`
+# (unit tests, then the gate). Both install what they need, idempotently; see README.md.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SNNCONFORM := $(VENV)/bin/snnconform
+INSTALLED := $(VENV)/.installed
+
+.PHONY: setup conformance test unit-tests fixtures typecheck clean
+
+# The venv is rebuilt only when pyproject.toml changes.
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(INSTALLED)
+
+# Installs each language's toolchain (cached), builds it, runs its unit tests, then every
+# implementation on the whole corpus. Fails on any unlisted disagreement, crash or missing
+# implementation; writes benchmarks/results/bench_transfer.json and conformance.md.
+conformance: $(INSTALLED)
+	$(SNNCONFORM) run --build
+
+# pytest exits 5 when it collects nothing: say so instead of a bare status.
+unit-tests: $(INSTALLED)
+	$(PY) -m pytest -q; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: check [tool.pytest.ini_options] testpaths" >&2; fi; \
+	exit $$status
+
+typecheck: $(INSTALLED)
+	$(VENV)/bin/mypy
+
+test: unit-tests typecheck conformance
+
+# Regenerates fixtures/ from spec/checkpoint.yaml; deterministic (same spec and versions give
+# the same bytes).
+fixtures: $(INSTALLED)
+	$(SNNCONFORM) fixtures
+
+clean:
+	rm -rf build rust/target mojo/build .pytest_cache .mypy_cache

@@ -1,0 +1,96 @@
+"""Runs a case's operations with the Python reference, answering as a testee would.
+
+This adapter is the checkpoint domain's half of the Python testee (``python -m
+snnconform.testee``) and the oracle the fixture generator checks every case against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sc_neurocore.transfer import (
+    CheckpointError,
+    SNNCheckpoint,
+    TransferConfig,
+    apply_transfer_config,
+    freeze_layers,
+    load_checkpoint,
+    unfreeze_layers,
+)
+
+from . import _hostvalue
+
+OPERATIONS = (
+    "load",
+    "construct",
+    "freeze_layers",
+    "unfreeze_layers",
+    "transfer_config",
+    "apply_transfer_config",
+)
+
+
+def observe(checkpoint: SNNCheckpoint) -> dict[str, Any]:
+    """The observable state the protocol reports for an accepted operation."""
+    return {
+        "n_layers": checkpoint.n_layers,
+        "total_params": checkpoint.total_params,
+        "layer_names": list(checkpoint.layer_names),
+        "layer_sizes": [list(pair) for pair in checkpoint.layer_sizes],
+        "neuron_types": list(checkpoint.neuron_types),
+        "frozen_layers": list(checkpoint.frozen_layers),
+        "metadata": checkpoint.metadata,
+        "weight_sha256": checkpoint.weight_sha256(),
+    }
+
+
+def _config(op: Mapping[str, Any]) -> TransferConfig:
+    return TransferConfig(**_hostvalue.decode(op.get("config", {})))
+
+
+def _run(op: Mapping[str, Any], root: Path, checkpoint: SNNCheckpoint | None) -> tuple[SNNCheckpoint | None, dict[str, Any]]:
+    """Execute one operation; returns the (new) checkpoint and the accepted result's payload."""
+    name = op["op"]
+    if name == "load":
+        checkpoint = load_checkpoint(root / op["base"])
+    elif name == "construct":
+        checkpoint = SNNCheckpoint(**_hostvalue.decode(op["state"]))
+    elif name == "transfer_config":
+        config = _config(op)
+        return checkpoint, {"config": {
+            "freeze_until": config.freeze_until,
+            "lr_backbone": float(config.lr_backbone),
+            "lr_head": float(config.lr_head),
+        }}
+    elif checkpoint is None:
+        raise ValueError(f"{name!r} needs a checkpoint: a case starts with load or construct")
+    elif name == "freeze_layers":
+        freeze_layers(checkpoint, **_hostvalue.decode(op.get("args", {})))
+    elif name == "unfreeze_layers":
+        unfreeze_layers(checkpoint, **_hostvalue.decode(op.get("args", {})))
+    elif name == "apply_transfer_config":
+        checkpoint, rates = apply_transfer_config(checkpoint, _config(op))
+        return checkpoint, {"state": {**observe(checkpoint), "learning_rates": rates}}
+    else:
+        raise ValueError(f"unknown operation {name!r}")
+    return checkpoint, {"state": observe(checkpoint)}
+
+
+def execute_case(case: Mapping[str, Any], root: Path) -> dict[str, Any]:
+    """Run ``case["ops"]`` in order, stopping at the first rejection.
+
+    Returns ``{"results": [...]}`` as in a testee's ``run`` answer (without ``seq`` and ``id``).
+    Anything other than a :class:`CheckpointError` propagates: it is a bug, not a verdict.
+    """
+    results: list[dict[str, Any]] = []
+    checkpoint: SNNCheckpoint | None = None
+    for op in case["ops"]:
+        try:
+            checkpoint, payload = _run(op, root, checkpoint)
+        except CheckpointError as error:
+            results.append({"op": op["op"], "verdict": "reject", "code": error.code, "message": str(error)})
+            break
+        results.append({"op": op["op"], "verdict": "accept", **payload})
+    return {"results": results}
