@@ -12,7 +12,8 @@ import hashlib
 import json
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,27 @@ def mutated_cases(draw: st.DrawFn, parts: tuple[Combo, ...]) -> CaseModel:
     return case
 
 
+@contextmanager
+def _without_local_constants() -> Iterator[None]:
+    """Keep Hypothesis from mixing constants found in the loaded modules' source into draws.
+
+    Hypothesis seeds some draws with literals harvested from every local module imported so
+    far, so the same seed gave different cases depending on which modules happened to be
+    loaded (the CLI, a script, a pytest session) and on any edit to their source. An empty pool
+    makes the corpus a function of the seed, the strategies and the Hypothesis version only.
+    """
+    from hypothesis.internal.conjecture import providers
+
+    original = providers._get_local_constants
+    providers._get_local_constants = lambda: providers.Constants()  # type: ignore[attr-defined]
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
+
+
 def _examples(strategy: st.SearchStrategy[Any], count: int, seed_value: int) -> list[Any]:
     """``count`` examples of ``strategy``, the same ones on every run with the same versions."""
     found: list[Any] = []
@@ -131,7 +153,8 @@ def _examples(strategy: st.SearchStrategy[Any], count: int, seed_value: int) -> 
     def collect(example: Any) -> None:
         found.append(example)
 
-    collect()
+    with _without_local_constants():
+        collect()
     return found[-count:]
 
 
@@ -197,7 +220,11 @@ def _origin(parts: Iterable[Combo], seed_value: int) -> dict[str, Any]:
 def _mixed_groups(all_combos: list[Combo]) -> list[list[tuple[Combo, ...]]]:
     """Kinds of combination whose edits cannot interfere: different files, members or
     operations. Each kind gets its share of the mixed cases."""
-    early, archive, member, construct_values, construct_arrays = [], [], [], [], []
+    early: list[Combo] = []
+    archive: list[Combo] = []
+    member: list[Combo] = []
+    construct_values: list[Combo] = []
+    construct_arrays: list[Combo] = []
     transfer: dict[str, list[Combo]] = {}
     for combo in all_combos:
         if not combo.mixable:
@@ -299,7 +326,7 @@ def write_corpus(spec: Spec, out_dir: Path) -> dict[str, Any]:
 def _finish(spec: Spec, out_dir: Path, lines: list[dict[str, Any]]) -> dict[str, Any]:
     with (out_dir / "cases.jsonl").open("w", encoding="utf-8") as handle:
         for line in lines:
-            handle.write(json.dumps(line, ensure_ascii=False, sort_keys=False) + "\n")
+            handle.write(json.dumps(line) + "\n")  # ASCII: no Unicode line breaks inside a line
     summary = coverage(spec, lines)
     summary["fingerprint"] = _fingerprint(spec)
     (out_dir / "corpus.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -212,13 +212,13 @@ def _escape_first(key: str) -> Raw:
 @operator("text", "load")
 def duplicate_key(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
     assert isinstance(case.document, dict)
+    holder: dict[str, Any] | None = None
     if params["at"] == "root":
         target: dict[str, Any] = case.document
-        holder, slot = None, None
     else:
         target = _metadata(case)
         target.setdefault("key", 1)
-        holder, slot = case.document, "metadata"
+        holder = case.document
     items: list[tuple[str | Raw, Any]] = list(target.items())
     choices = [index for index, (key, _) in enumerate(items) if key or not params["escaped"]]
     key, value = items[_pick(draw, choices)]
@@ -228,7 +228,7 @@ def duplicate_key(case: CaseModel, params: Params, invariant: dict[str, Any], dr
     if holder is None:
         case.document = Pairs(items)
     else:
-        holder[slot] = Pairs(items)
+        holder["metadata"] = Pairs(items)
 
 
 # ----------------------------------------------------------------------------- values (generic)
@@ -390,7 +390,7 @@ def _dangling(names: list[str], draw: Draw) -> str:
     candidates = ["ghost", "Layer", "output "]
     if names:
         candidates += [names[0] + " ", names[0] + "_missing", names[0].upper() + "X"]
-    return _pick(draw, [name for name in candidates if name not in names])
+    return str(_pick(draw, [name for name in candidates if name not in names]))
 
 
 @operator("value", "load construct transfer")
@@ -627,7 +627,7 @@ def _bad_shape(params: Params, shape: tuple[int, int], draw: Draw) -> tuple[int,
     if params["rank"] == 1:
         return (rows * columns,)
     if params["rank"] == 3:
-        return _pick(draw, [(1, rows, columns), (rows, columns, 1)])
+        return (1, rows, columns) if draw(st.booleans()) else (rows, columns, 1)
     return {"transpose": (columns, rows), "grow_rows": (rows + 1, columns),
             "grow_columns": (rows, columns + 1)}[params["how"]]
 

@@ -137,12 +137,12 @@ def transfer_ops(draw: st.DrawFn, layer_names: list[str], kind: str | None = Non
         if draw(st.booleans()):
             return {"op": kind, "args": {"all_layers": True}}
         return {"op": kind, "args": {"layer_names": draw(subset), "all_layers": False}}
+    until: int | str
     if kind == "transfer_config":
         until = draw(st.integers(-1, 10**6) | st.text(max_size=6))
     else:
-        until = draw(
-            st.integers(-1, count - 1) | (st.sampled_from(layer_names) if count else st.just(-1))
-        )
+        names_or_none: st.SearchStrategy[int | str] = st.sampled_from(layer_names) if count else st.just(-1)
+        until = draw(st.integers(-1, count - 1) | names_or_none)
     config: dict[str, Any] = {"freeze_until": until}
     for key in ("lr_backbone", "lr_head"):
         if draw(st.booleans()):

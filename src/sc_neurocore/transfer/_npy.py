@@ -179,5 +179,5 @@ def check_data_length(raw: bytes, header: Header, name: str, member: str) -> Non
 def to_float64(raw: bytes, header: Header) -> npt.NDArray[np.float64]:
     """The matrix widened to C-ordered native float64 (only after every check above)."""
     flat = np.frombuffer(raw, dtype=np.dtype(header.descr), offset=header.data_offset)
-    order = "F" if header.fortran_order else "C"
-    return np.ascontiguousarray(flat.reshape(header.shape, order=order), dtype=np.float64)
+    matrix = flat.reshape(header.shape, order="F" if header.fortran_order else "C")
+    return np.ascontiguousarray(matrix, dtype=np.float64)

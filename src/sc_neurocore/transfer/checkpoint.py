@@ -200,10 +200,10 @@ def save_checkpoint(checkpoint: SNNCheckpoint, base: PathLike) -> None:
     fields = _fields.check_state(checkpoint.__dict__)
     assert fields.weights is not None
     buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        **{f"layer_{i}": np.ascontiguousarray(w, dtype="<f8") for i, w in enumerate(fields.weights)},
-    )
+    arrays: dict[str, Any] = {
+        f"layer_{i}": np.ascontiguousarray(w, dtype="<f8") for i, w in enumerate(fields.weights)
+    }
+    np.savez_compressed(buffer, **arrays)
     archive = buffer.getvalue()
     document = {
         "layer_names": fields.layer_names,

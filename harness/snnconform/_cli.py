@@ -1,0 +1,315 @@
+"""The ``snnconform`` command: run, fixtures, report, compare, divergences, impls.
+
+Every subcommand returns an exit code: 0 pass, 1 the gate failed (or something regressed),
+2 the command could not do its job (bad arguments, configuration, corpus).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from snnconform._cases import CorpusError, Selection, load_cases, parse_shard
+from snnconform._config import Config, ConfigError, Implementation, find_config, load_config
+from snnconform._divergences import DivergenceError, load_divergences
+from snnconform._report import exit_code
+
+RESULTS_NAME = "bench_transfer.json"
+MARKDOWN_NAME = "conformance.md"
+
+
+class UsageError(Exception):
+    """Arguments that cannot be honoured; exit status 2."""
+
+
+# ------------------------------------------------------------------------- shared options
+
+
+def _common() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--config", type=Path, help="conformance.toml (default: found upward from here)")
+    parser.add_argument("--json", action="store_true", help="print the machine-readable result on stdout")
+    return parser
+
+
+def _selection() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("selection")
+    group.add_argument("--impl", action="append", default=[], metavar="NAME",
+                       help="run only this implementation (repeatable; default: all configured)")
+    group.add_argument("--exclude", action="append", default=[], metavar="NAME",
+                       help="leave this implementation out; the gate then ignores it (repeatable)")
+    group.add_argument("--case", action="append", default=[], metavar="ID",
+                       help="only cases whose id matches (glob, repeatable)")
+    group.add_argument("--invariant", action="append", default=[], metavar="ID",
+                       help="only cases covering a matching invariant (glob, repeatable)")
+    group.add_argument("--shard", type=parse_shard, metavar="K/N",
+                       help="only the K-th of N interleaved slices of the selected cases")
+    return parser
+
+
+def _execution() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("execution")
+    group.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel testees (default 1)")
+    group.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="per-case timeout (default: conformance.toml, else 10)")
+    group.add_argument("--build", action="store_true",
+                       help="run each implementation's setup, build and unit tests first")
+    group.add_argument("--validate-protocol", action="store_true",
+                       help="check every protocol message (and the corpus) against the JSON Schemas")
+    group.add_argument("--junit", type=Path, metavar="PATH", help="also write JUnit XML here")
+    group.add_argument("--results", type=Path, metavar="DIR",
+                       help="write bench_transfer.json and conformance.md here (default: the "
+                            "configured folder, for runs without case filters)")
+    group.add_argument("--no-write", action="store_true", help="write no result files")
+    group.add_argument("--no-bench", action="store_true", help="skip the reference benchmarks")
+    group.add_argument("--quiet", action="store_true", help="no progress output")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config if args.config else find_config())
+
+
+def _implementations(config: Config, args: argparse.Namespace) -> tuple[list[Implementation], list[str]]:
+    for name in [*args.impl, *args.exclude]:
+        config.implementation(name)  # unknown names fail loudly
+    chosen = [config.implementation(n) for n in dict.fromkeys(args.impl)] if args.impl else list(
+        config.implementations
+    )
+    excluded = [i.name for i in chosen if i.name in args.exclude]
+    return [i for i in chosen if i.name not in args.exclude], excluded
+
+
+def _results_doc(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read a results document ({exc})") from None
+    if not isinstance(doc, dict) or "implementations" not in doc:
+        raise UsageError(f"{path}: not a snnconform results document")
+    return doc
+
+
+# -------------------------------------------------------------------------------- commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from snnconform._divergences import apply_divergences, unused_entries
+    from snnconform._domain import corpus_figures, load_spec_info, reference_executor
+    from snnconform._junit import write_junit
+    from snnconform._progress import ProgressBar
+    from snnconform._render import markdown, terminal_summary
+    from snnconform._report import Extras, build_document, corpus_summary
+    from snnconform._runner import RunOptions, run_suite
+    from snnconform._steps import run_json
+
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    config = _config(args)
+    impls, excluded = _implementations(config, args)
+    spec = load_spec_info(config)
+    all_cases = load_cases(config.fixtures / "cases.jsonl", validate=args.validate_protocol)
+    selection = Selection(tuple(args.case), tuple(args.invariant), args.shard)
+    cases = selection.apply(all_cases)
+    divergences = load_divergences(config.known_divergences)
+    reference = reference_executor(config)
+    options = RunOptions(
+        timeout=args.timeout or config.timeout, jobs=args.jobs, build=args.build,
+        validate_protocol=args.validate_protocol,
+    )
+    progress = ProgressBar(len(cases) * (len(impls) + (reference is not None)),
+                           enabled=not args.quiet)
+
+    def prepared(run: Any) -> None:
+        for step in ("setup", "build", "unit_tests"):
+            result = getattr(run, step)
+            if result.status in ("passed", "failed"):
+                progress.note(f"{run.impl.name}: {step} {result.status} in {result.seconds:.1f} s")
+        if run.problem:
+            progress.note(f"{run.impl.name}: {run.problem}")
+            progress.drop(len(cases))
+
+    suite = run_suite(config, impls, cases, options, reference=reference,
+                      spec_version=spec.spec_version, progress=progress, on_prepared=prepared)
+    progress.close()
+    judgments, divergence_problems = apply_divergences(suite.judgments, divergences)
+    ran = {run.impl.name for run in suite.runs if run.runnable}
+    if not selection.is_filtered:
+        divergence_problems += unused_entries(judgments, divergences, ran)
+    write_dir = None if args.no_write else args.results or (
+        None if selection.is_filtered else config.results
+    )
+    benchmarks: dict[str, Any] = {}
+    bench_problems: list[str] = []
+    if write_dir is not None and not args.no_bench:
+        for name, command in config.benchmarks.items():
+            progress.note(f"benchmark {name}: {command}")
+            value, problem = run_json(config.expand(command), config.root, timeout=600)
+            if value is None:
+                bench_problems.append(f"benchmark {name}: {problem}")
+            else:
+                benchmarks[name] = value
+    extras = Extras(
+        spec_version=spec.spec_version,
+        invariants=spec.invariants,
+        corpus=corpus_figures(config) or corpus_summary(all_cases, spec.invariants),
+        excluded=excluded,
+        filtered=selection.is_filtered,
+        divergence_problems=divergence_problems,
+        benchmarks=benchmarks,
+        benchmark_problems=bench_problems,
+        options={"jobs": options.jobs, "timeout": options.timeout, "build": options.build,
+                 "validate_protocol": options.validate_protocol},
+    )
+    doc = build_document(suite, judgments, extras)
+    if write_dir is not None:
+        write_dir.mkdir(parents=True, exist_ok=True)
+        (write_dir / RESULTS_NAME).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        (write_dir / MARKDOWN_NAME).write_text(markdown(doc), "utf-8")
+    if args.junit:
+        write_junit(args.junit, judgments, suite.seconds)
+    summary = terminal_summary(doc)
+    if excluded:
+        summary = f"excluded: {', '.join(excluded)}\n{summary}"
+    if write_dir is not None:
+        summary += f"\nresults: {write_dir / RESULTS_NAME}"
+    _emit(args, doc, summary)
+    return exit_code(doc)
+
+
+def cmd_fixtures(args: argparse.Namespace) -> int:
+    from snnconform._domain import load_spec_info, write_corpus
+
+    config = _config(args)
+    out = args.out or config.fixtures
+    summary = dict(write_corpus(config, load_spec_info(config), out))
+    keys = ("cases", "valid", "invalid_targeted", "mixed", "invariants", "min_cases_per_invariant")
+    text = "\n".join(f"{k:>24}: {summary.get(k)}" for k in keys) + f"\n{'written to':>24}: {out}"
+    _emit(args, summary, text)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from snnconform._render import markdown, terminal_summary
+
+    config = _config(args)
+    source = args.source or config.results / RESULTS_NAME
+    doc = _results_doc(source)
+    if args.markdown:
+        args.markdown.write_text(markdown(doc), "utf-8")
+    _emit(args, doc, terminal_summary(doc))
+    return exit_code(doc)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from snnconform._compare import compare_documents
+
+    changes = compare_documents(_results_doc(args.old), _results_doc(args.new))
+    lines = []
+    for section, items in changes.items():
+        lines.append(f"{section}: {len(items)}")
+        lines.extend(f"  {item}" for item in items)
+    _emit(args, changes, "\n".join(lines))
+    return 1 if changes["regressed"] else 0
+
+
+def cmd_divergences(args: argparse.Namespace) -> int:
+    from snnconform._divergences import render_got, rewrite_entries, write_divergences
+
+    config = _config(args)
+    entries = load_divergences(config.known_divergences)
+    if args.rewrite:
+        doc = _results_doc(args.source or config.results / RESULTS_NAME)
+        if doc.get("environment", {}).get("filtered"):
+            raise UsageError("the results come from a filtered run; rewrite from a full run")
+        failures = [d for d in doc["disagreements"] if d["kind"] in (
+            "known", "disagreed", "crashed", "malformed", "errored", "timed_out", "skipped")]
+        entries = rewrite_entries(failures, entries)
+        write_divergences(config.known_divergences, entries)
+    listing = [
+        {"implementation": e.implementation, "scope": e.scope, "reason": e.reason, "got": dict(e.got)}
+        for e in entries
+    ]
+    text = "\n".join(f"{e.implementation} {e.scope}: {render_got(e.got)}\n    {e.reason}" for e in entries)
+    verb = "rewrote" if args.rewrite else "lists"
+    text = f"{config.known_divergences.name} {verb} {len(entries)} known divergence(s)\n{text}".rstrip()
+    _emit(args, listing, text)
+    return 0
+
+
+def cmd_impls(args: argparse.Namespace) -> int:
+    from snnconform._steps import probe
+
+    config = _config(args)
+    impls, excluded = _implementations(config, args)
+    rows = []
+    for impl in impls:
+        available, output = probe(config.expand(impl.probe) if impl.probe else None, config.root)
+        rows.append({"name": impl.name, "available": available, "toolchain": output,
+                     "install": impl.install})
+    lines = [
+        f"{r['name']}: {r['toolchain'] or 'available'}" if r["available"]
+        else f"{r['name']}: not available: {r['install']}"
+        for r in rows
+    ] + [f"{name}: excluded" for name in excluded]
+    _emit(args, rows, "\n".join(lines))
+    return 0 if all(r["available"] for r in rows) else 1
+
+
+def _emit(args: argparse.Namespace, value: Any, text: str) -> None:
+    if args.json:
+        print(json.dumps(value, indent=2, ensure_ascii=False))
+        print(text, file=sys.stderr)
+    else:
+        print(text)
+
+
+# ------------------------------------------------------------------------------ the parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common, selection, execution = _common(), _selection(), _execution()
+    parser = argparse.ArgumentParser(prog="snnconform", description="A polyglot conformance harness.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str,
+            parents: Sequence[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=[common, *parents])
+        p.set_defaults(func=func)
+        return p
+
+    add("run", cmd_run, "run the corpus on the implementations and gate on the result",
+        [selection, execution])
+    add("fixtures", cmd_fixtures, "regenerate the corpus from the spec and print its coverage",
+        []).add_argument("--out", type=Path, help="corpus folder (default: configured fixtures)")
+    report = add("report", cmd_report, "summarise a saved results document", [])
+    report.add_argument("--from", dest="source", type=Path, help="results document to read")
+    report.add_argument("--markdown", type=Path, help="also write the Markdown report here")
+    compare = add("compare", cmd_compare, "what regressed or got fixed between two results documents", [])
+    compare.add_argument("old", type=Path)
+    compare.add_argument("new", type=Path)
+    divergences = add("divergences", cmd_divergences, "list or rewrite known-divergences.toml", [])
+    divergences.add_argument("--rewrite", action="store_true",
+                             help="make the list match the failures of a saved full run")
+    divergences.add_argument("--from", dest="source", type=Path, help="results document to read")
+    impls = add("impls", cmd_impls, "probe each implementation's toolchain", [selection])
+    del impls
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (UsageError, ConfigError, CorpusError, DivergenceError) as exc:
+        print(f"snnconform {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("snnconform: interrupted", file=sys.stderr)
+        return 130

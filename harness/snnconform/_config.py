@@ -1,0 +1,174 @@
+"""``conformance.toml``: where things are, the domain plug-ins, and every implementation.
+
+Commands are shell command lines run by ``/bin/sh -c`` with the repository root (the folder of
+the config file) as working directory. ``{python}`` stands for the interpreter running the
+harness (the venv's), ``{root}`` for the repository root; both are shell-quoted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+CONFIG_NAME = "conformance.toml"
+
+
+class ConfigError(Exception):
+    """The configuration is missing, malformed or names something that does not exist."""
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One implementation under test; adding a language is one of these plus a testee."""
+
+    name: str
+    testee: str
+    install: str
+    probe: str | None = None
+    setup: str | None = None
+    build: str | None = None
+    unit_tests: str | None = None
+    startup_timeout: float = 60.0
+    build_timeout: float = 3600.0
+
+
+@dataclass(frozen=True)
+class Domain:
+    """What the cases mean: entry points as ``module:function``, plus the spec path."""
+
+    spec: Path | None
+    load_spec: str | None
+    write_corpus: str | None
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    fixtures: Path
+    results: Path
+    logs: Path
+    known_divergences: Path
+    timeout: float
+    domain: Domain
+    benchmarks: Mapping[str, str]
+    implementations: tuple[Implementation, ...]
+
+    def expand(self, command: str) -> str:
+        return command.replace("{python}", shlex.quote(sys.executable)).replace(
+            "{root}", shlex.quote(str(self.root))
+        )
+
+    def implementation(self, name: str) -> Implementation:
+        for impl in self.implementations:
+            if impl.name == name:
+                return impl
+        known = ", ".join(i.name for i in self.implementations)
+        raise ConfigError(f"no implementation named {name!r} in {CONFIG_NAME} (known: {known})")
+
+
+def find_config(start: Path | None = None) -> Path:
+    """``conformance.toml`` in ``start`` (default: the working directory) or a parent."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"no {CONFIG_NAME} in {here} or its parents (pass --config PATH)")
+
+
+def _string(table: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: {key!r} must be a non-empty string")
+    return value
+
+
+def _optional(table: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key!r} must be a string")
+    return value or None
+
+
+def _number(table: Mapping[str, Any], key: str, where: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{where}: {key!r} must be a positive number")
+    return float(value)
+
+
+_IMPL_KEYS = {"name", "probe", "setup", "build", "unit_tests", "testee", "install",
+              "startup_timeout", "build_timeout"}
+
+
+def load_config(path: Path) -> Config:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    root = path.resolve().parent
+    harness = data.get("harness", {})
+    domain = data.get("domain", {})
+    impls: list[Implementation] = []
+    for index, table in enumerate(data.get("implementation", [])):
+        where = f"{path.name} [[implementation]] #{index + 1}"
+        unknown = set(table) - _IMPL_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (known: {sorted(_IMPL_KEYS)})")
+        impl = Implementation(
+            name=_string(table, "name", where),
+            testee=_string(table, "testee", where),
+            install=_string(table, "install", where),
+            probe=_optional(table, "probe", where),
+            setup=_optional(table, "setup", where),
+            build=_optional(table, "build", where),
+            unit_tests=_optional(table, "unit_tests", where),
+            startup_timeout=_number(table, "startup_timeout", where, 60.0),
+            build_timeout=_number(table, "build_timeout", where, 3600.0),
+        )
+        if any(other.name == impl.name for other in impls):
+            raise ConfigError(f"{where}: duplicate implementation name {impl.name!r}")
+        impls.append(impl)
+    benchmarks = data.get("benchmarks", {})
+    if not all(isinstance(v, str) for v in benchmarks.values()):
+        raise ConfigError(f"{path.name} [benchmarks]: every entry must be a command string")
+    spec = domain.get("spec")
+    return Config(
+        root=root,
+        fixtures=root / harness.get("fixtures", "fixtures"),
+        results=root / harness.get("results", "benchmarks/results"),
+        logs=root / harness.get("logs", "build/snnconform"),
+        known_divergences=root / harness.get("known_divergences", "known-divergences.toml"),
+        timeout=_number(harness, "timeout", f"{path.name} [harness]", 10.0),
+        domain=Domain(
+            spec=root / spec if spec else None,
+            load_spec=domain.get("load_spec"),
+            write_corpus=domain.get("write_corpus"),
+            reference=domain.get("reference"),
+        ),
+        benchmarks=dict(benchmarks),
+        implementations=tuple(impls),
+    )
+
+
+def entry_point(spec: str, what: str) -> Callable[..., Any]:
+    """Import ``module:function`` named in the config."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"{what}: {spec!r} is not of the form module:function")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{what}: cannot import {module_name!r} ({exc})") from None
+    function = getattr(module, attr, None)
+    if not callable(function):
+        raise ConfigError(f"{what}: {module_name!r} has no function {attr!r}")
+    return function  # type: ignore[no-any-return]
