@@ -58,22 +58,15 @@ def _escape(token: str | int) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
+_JSON_KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "float"),
+    (str, "string"), ((list, tuple), "array"), (dict, "object"),
+)
+
+
 def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+    """The JSON kind of a decoded value (bool before int: bool is an int in Python)."""
+    return next((name for types, name in _JSON_KINDS if isinstance(value, types)), type(value).__name__)
 
 
 def _float_bits(value: float) -> bytes:
