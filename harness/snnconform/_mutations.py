@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import math
 import pickle
 import zlib
@@ -142,7 +143,8 @@ def nest_deep(case: CaseModel, params: Params, invariant: dict[str, Any], draw: 
     elif style == "object":
         text = '{"a":' * levels + "1" + "}" * levels
     elif style == "mixed":
-        text = "".join('[{"a":' for _ in range(levels // 2)) + "0" + "}]" * (levels // 2)
+        pairs = (levels + 1) // 2  # two levels each
+        text = '[{"a":' * pairs + "0" + "}]" * pairs
     else:
         text = "[" * levels
     _metadata(case)["deep"] = Raw(text)
@@ -206,7 +208,11 @@ def big_number(case: CaseModel, params: Params, invariant: dict[str, Any], draw:
 
 
 def _escape_first(key: str) -> Raw:
-    return Raw('"\\u%04x%s"' % (ord(key[0]), key[1:]))
+    """The key written with its first character as a \\u escape (same key once unescaped)."""
+    first = key[0]
+    # json.dumps writes characters beyond U+FFFF as an escaped surrogate pair already.
+    escaped = json.dumps(first)[1:-1] if ord(first) > 0xFFFF else "\\u%04x" % ord(first)
+    return Raw('"' + escaped + json.dumps(key[1:])[1:])
 
 
 @operator("text", "load")

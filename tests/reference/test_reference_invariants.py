@@ -177,7 +177,8 @@ VIOLATIONS: dict[str, list[Violation]] = {
     "transfer.freeze_until.range": [lambda t: TransferConfig(freeze_until=-2)],
     "transfer.learning_rate.type": [lambda t: TransferConfig(lr_backbone=-1.0, lr_head="0.1")],  # type: ignore[arg-type]
     "transfer.learning_rate.range": [lambda t: TransferConfig(lr_head=math.inf),
-                                     lambda t: TransferConfig(lr_backbone=-5e-324)],
+                                     lambda t: TransferConfig(lr_backbone=-5e-324),
+                                     lambda t: TransferConfig(lr_head=10**400)],
     "transfer.selector.missing": [lambda t: freeze_layers(checkpoint()),
                                   lambda t: unfreeze_layers(checkpoint(), all_layers=False)],
     "transfer.layer_names.type": [lambda t: freeze_layers(checkpoint(), layer_names="a")],

@@ -54,7 +54,11 @@ class TransferConfig:
             if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
                 raise CheckpointError("transfer.learning_rate.type", field=name, got=type_name(rate))
         for name, rate in rates:
-            if not (math.isfinite(rate) and rate >= 0):
+            try:
+                as_float = float(rate)
+            except OverflowError:  # an int beyond float64 is not a finite rate either
+                as_float = math.inf
+            if not (math.isfinite(as_float) and as_float >= 0):
                 raise CheckpointError("transfer.learning_rate.range", field=name, value=rate)
 
 

@@ -1,0 +1,178 @@
+# The testee protocol (docs/protocol.md): JSON Lines on stdin/stdout, one answer per request,
+# flushed. run_case is shared with the corpus test, so the unit tests judge exactly what the
+# harness sees.
+
+const CAPABILITIES = ["load", "construct", "freeze_layers", "unfreeze_layers",
+                      "transfer_config", "apply_transfer_config"]
+
+"The observable state of an accepted operation."
+function observe(c::SNNCheckpoint)
+    return JObject(Pair{String,Any}[
+        "n_layers" => n_layers(c),
+        "total_params" => total_params(c),
+        "layer_names" => c.layer_names,
+        "layer_sizes" => [Any[i, o] for (i, o) in c.layer_sizes],
+        "neuron_types" => c.neuron_types,
+        "frozen_layers" => c.frozen_layers,
+        "metadata" => c.metadata,
+        "weight_sha256" => weight_sha256(c)])
+end
+
+"An argument of an operation: absent takes `default`; an explicit null stays `nothing`."
+function argument(obj, key::String, default)
+    obj === JSON_ABSENT && return default
+    obj isa JObject || throw(ArgumentError("operation arguments must be an object"))
+    v = get(obj, key, JSON_ABSENT)
+    return v === JSON_ABSENT ? default : decode_host_value(v)
+end
+
+function check_argument_names(obj, allowed, what)
+    obj === JSON_ABSENT && return
+    obj isa JObject || throw(ArgumentError("$what must be an object"))
+    for k in keys(obj)
+        k in allowed || throw(ArgumentError("unexpected $what argument $(repr(k))"))
+    end
+end
+
+function config_of(op::JObject)
+    cfg = get(op, "config", JSON_ABSENT)
+    check_argument_names(cfg, ("freeze_until", "lr_backbone", "lr_head"), "config")
+    return transfer_config_result(argument(cfg, "freeze_until", -1), argument(cfg, "lr_backbone", 0.0),
+                                    argument(cfg, "lr_head", 0.01))
+end
+
+"Runs one operation: (new checkpoint, accepted payload) or a CheckpointError."
+function run_op(op::JObject, root::String, ckpt)
+    name = op["op"]
+    if name == "load"
+        r = load_checkpoint_result(joinpath(root, op["base"]))
+        r isa CheckpointError && return r
+        return r, Pair{String,Any}["state" => observe(r)]
+    elseif name == "construct"
+        state = decode_host_value(op["state"])
+        state isa JObject || throw(ArgumentError("construct state must be an object"))
+        check_argument_names(state, ("weights", "layer_names", "layer_sizes", "neuron_types", "metadata", "frozen_layers"), "state")
+        r = construct_checkpoint(state)
+        r isa CheckpointError && return r
+        return r, Pair{String,Any}["state" => observe(r)]
+    elseif name == "transfer_config"
+        cfg = config_of(op)
+        cfg isa CheckpointError && return cfg
+        return ckpt, Pair{String,Any}["config" => JObject(Pair{String,Any}[
+            "freeze_until" => cfg.freeze_until,
+            "lr_backbone" => Float64(cfg.lr_backbone),
+            "lr_head" => Float64(cfg.lr_head)])]
+    end
+    ckpt === nothing && throw(ArgumentError("$(repr(name)) needs a checkpoint: a case starts with load or construct"))
+    if name == "freeze_layers"
+        args = get(op, "args", JSON_ABSENT)
+        check_argument_names(args, ("layer_names", "until_index"), "freeze_layers")
+        r = freeze_layers_result!(ckpt, argument(args, "layer_names", nothing), argument(args, "until_index", nothing))
+    elseif name == "unfreeze_layers"
+        args = get(op, "args", JSON_ABSENT)
+        check_argument_names(args, ("layer_names", "all_layers"), "unfreeze_layers")
+        r = unfreeze_layers_result!(ckpt, argument(args, "layer_names", nothing), argument(args, "all_layers", false))
+    elseif name == "apply_transfer_config"
+        cfg = config_of(op)
+        cfg isa CheckpointError && return cfg
+        rates = apply_transfer_config_result!(ckpt, cfg)
+        rates isa CheckpointError && return rates
+        state = observe(ckpt)
+        push!(state.pairs, "learning_rates" => rates)
+        return ckpt, Pair{String,Any}["state" => state]
+    else
+        throw(ArgumentError("unknown operation $(repr(name))"))
+    end
+    r isa CheckpointError && return r
+    return ckpt, Pair{String,Any}["state" => observe(ckpt)]
+end
+
+function run_case(case::JObject)
+    root = case["root"]
+    results = Any[]
+    ckpt = nothing
+    for op in case["ops"]
+        r = run_op(op, root, ckpt)
+        if r isa CheckpointError
+            push!(results, JObject(Pair{String,Any}["op" => op["op"], "verdict" => "reject",
+                                                      "code" => code_id(r), "message" => r.message]))
+            break
+        end
+        ckpt, payload = r
+        push!(results, JObject(Pair{String,Any}["op" => op["op"], "verdict" => "accept", payload...]))
+    end
+    return results
+end
+
+function answer(io::IO, value)
+    write(io, json_string(value), '\n')
+    flush(io)
+end
+
+function serve(input::IO = stdin, output::IO = stdout)
+    while !eof(input)
+        line = readline(input)
+        isempty(strip(line)) && continue
+        local request
+        try
+            request = read_json_protocol(line)
+            request isa JObject || throw(ArgumentError("a request must be a JSON object"))
+        catch err
+            println(stderr, "testee: unreadable request: ", sprint(showerror, err))
+            answer(output, JObject(Pair{String,Any}["errored" => JObject(Pair{String,Any}[
+                "message" => sprint(showerror, err), "context" => "reading the request"])]))
+            continue
+        end
+        cmd = get(request, "cmd", nothing)
+        if cmd == "hello"
+            answer(output, JObject(Pair{String,Any}[
+                "implementation" => "julia", "version" => VERSION_STRING,
+                "runtime" => "julia $(VERSION)", "spec_version" => SPEC_VERSION, "protocol" => 1,
+                "capabilities" => CAPABILITIES]))
+        elseif cmd == "run"
+            seq = get(request, "seq", nothing)
+            case = get(request, "case", nothing)
+            id = case isa JObject ? get(case, "id", nothing) : nothing
+            reply = Pair{String,Any}["seq" => seq, "id" => id]
+            try
+                case isa JObject || throw(ArgumentError("run needs a case object"))
+                push!(reply, "results" => run_case(case))
+            catch err
+                # Our own failure, never a verdict.
+                bt = catch_backtrace()
+                println(stderr, "testee: case $(id) errored: ", sprint(showerror, err))
+                push!(reply, "errored" => JObject(Pair{String,Any}[
+                    "message" => sprint(showerror, err),
+                    "context" => sprint(Base.show_backtrace, bt)[1:min(end, 2000)]]))
+            end
+            answer(output, JObject(reply))
+        elseif cmd == "stop"
+            answer(output, JObject(Pair{String,Any}["stopped" => true]))
+            return
+        else
+            answer(output, JObject(Pair{String,Any}["errored" => JObject(Pair{String,Any}[
+                "message" => "unknown command $(repr(cmd))", "context" => "dispatch"])]))
+        end
+    end
+end
+
+
+"Serves a fixed set of requests (every operation, accepted and rejected) into a buffer."
+function precompile_workload()
+    data = normpath(joinpath(@__DIR__, "..", "test", "data"))
+    state = "{\"weights\":[{\"\$array\":{\"shape\":[1,2],\"data\":[0.5,{\"\$float\":\"NaN\"}]}}, [[1, 2.5]]]," *
+            "\"layer_names\":[\"a\",\"b\"],\"layer_sizes\":[[2,1],{\"\$tuple\":[2,1]}]," *
+            "\"metadata\":{\"k\":[1,2.5,null,true,\"s\",{\"\$set\":[1]}]}}"
+    good = replace(state, "{\"\$float\":\"NaN\"}" => "-0.25")
+    good = replace(good, ",{\"\$set\":[1]}" => "")
+    requests = """
+        {"cmd":"hello","protocol":1}
+        {"cmd":"run","seq":1,"case":{"id":"w1","root":$(json_string(data)),"ops":[{"op":"load","base":"tiny"},{"op":"freeze_layers","args":{"layer_names":["hidden"],"until_index":0}},{"op":"unfreeze_layers","args":{"all_layers":true}},{"op":"apply_transfer_config","config":{"freeze_until":"hidden","lr_backbone":0,"lr_head":0.5}},{"op":"transfer_config","config":{"freeze_until":-2}}]}}
+        {"cmd":"run","seq":2,"case":{"id":"w2","root":$(json_string(data)),"ops":[{"op":"load","base":"missing"}]}}
+        {"cmd":"run","seq":3,"case":{"id":"w3","root":"/","ops":[{"op":"construct","state":$state}]}}
+        {"cmd":"run","seq":4,"case":{"id":"w4","root":"/","ops":[{"op":"construct","state":$good},{"op":"unfreeze_layers","args":{"layer_names":["zz"]}}]}}
+        {"cmd":"stop"}
+        """
+    serve(IOBuffer(requests), IOBuffer())
+    return nothing
+end

@@ -1,0 +1,309 @@
+# Zip reading as spec `archive` says: driven by the central directory (numpy writes zip64 local
+# headers whose sizes are 0xFFFFFFFF placeholders), structure_rules checked up front, members
+# stored or deflated through zlib, sizes and CRC-32 checked. Nothing is allocated from a
+# declared size: stored data is a view of the file, inflated data grows as zlib produces it.
+
+const LIBZ = "libz.so.1"
+
+"One central-directory entry, sizes resolved through the zip64 extra field."
+struct ZipEntry
+    name::Vector{UInt8}
+    flags::UInt16
+    method::UInt16
+    crc32::UInt32
+    compressed_size::Int64
+    uncompressed_size::Int64
+    local_offset::Int64
+    data_start::Int64          # 0-based offset of the member's data in the file
+end
+
+entry_name(e::ZipEntry) = String(copy(e.name))
+
+"A structure failure: the detail names what was wrong."
+struct ZipProblem
+    code::ErrorCode
+    detail::String
+    entry::Int                 # index of the entry concerned, 0 when none
+end
+
+@inline le16(b::AbstractVector{UInt8}, off::Integer) = UInt16(b[off+1]) | UInt16(b[off+2]) << 8
+@inline le32(b::AbstractVector{UInt8}, off::Integer) = UInt32(le16(b, off)) | UInt32(le16(b, off + 2)) << 16
+@inline le64(b::AbstractVector{UInt8}, off::Integer) = UInt64(le32(b, off)) | UInt64(le32(b, off + 4)) << 32
+
+const SIG_EOCD = 0x06054b50
+const SIG_ZIP64_EOCD = 0x06064b50
+const SIG_ZIP64_LOCATOR = 0x07064b50
+const SIG_CENTRAL = 0x02014b50
+const SIG_LOCAL = 0x04034b50
+
+structure(detail::String) = ZipProblem(ARCHIVE_ZIP_STRUCTURE, detail, 0)
+
+"A uint64 as Int64, or -1 when it cannot be a file offset or size."
+as_size(x::UInt64) = x > UInt64(typemax(Int64)) ? Int64(-1) : Int64(x)
+
+"""
+    read_zip_directory(bytes) -> Vector{ZipEntry} or ZipProblem
+
+Parses the end record(s) and the central directory and checks archive.structure_rules.
+"""
+function read_zip_directory(bytes::AbstractVector{UInt8})
+    n = length(bytes)
+    # Rule 1: the last end record whose comment ends exactly at the end of the file.
+    eocd = -1
+    pos = n - 22
+    lowest = max(0, n - 22 - 0xffff)
+    while pos >= lowest
+        if le32(bytes, pos) == SIG_EOCD && pos + 22 + Int(le16(bytes, pos + 20)) == n
+            eocd = pos
+            break
+        end
+        pos -= 1
+    end
+    eocd < 0 && return structure(n < 22 ? "file of $n bytes is too short for a zip end record" :
+                                 "no end-of-central-directory record")
+    disk = le16(bytes, eocd + 4)
+    cd_disk = le16(bytes, eocd + 6)
+    count_disk = Int64(le16(bytes, eocd + 8))
+    count = Int64(le16(bytes, eocd + 10))
+    cd_size = Int64(le32(bytes, eocd + 12))
+    cd_offset = Int64(le32(bytes, eocd + 16))
+    directory_end = eocd               # the central directory must end at or before this
+    if count_disk == 0xffff || count == 0xffff || cd_size == 0xffffffff || cd_offset == 0xffffffff
+        loc = eocd - 20
+        (loc >= 0 && le32(bytes, loc) == SIG_ZIP64_LOCATOR) ||
+            return structure("end record needs zip64 but there is no zip64 locator")
+        le32(bytes, loc + 4) == 0 && le32(bytes, loc + 16) == 1 ||
+            return structure("zip64 locator names another disk (multi-disk archives are not supported)")
+        z = as_size(le64(bytes, loc + 8))
+        (0 <= z && z <= loc - 56 && le32(bytes, z) == SIG_ZIP64_EOCD) ||
+            return structure("zip64 locator does not point at a zip64 end record")
+        disk = le32(bytes, z + 16)
+        cd_disk = le32(bytes, z + 20)
+        count_disk = as_size(le64(bytes, z + 24))
+        count = as_size(le64(bytes, z + 32))
+        cd_size = as_size(le64(bytes, z + 40))
+        cd_offset = as_size(le64(bytes, z + 48))
+        directory_end = z
+    end
+    # Rule 2: single disk.
+    (disk == 0 && cd_disk == 0) || return structure("disk numbers $disk/$cd_disk (multi-disk archives are not supported)")
+    count_disk == count || return structure("entry count on this disk ($count_disk) differs from the total ($count)")
+    # Rule 3: the central directory lies before the end record and is exactly as declared.
+    (cd_offset >= 0 && cd_size >= 0 && count >= 0 && cd_offset <= directory_end &&
+     cd_size <= directory_end - cd_offset) ||
+        return structure("central directory (offset $cd_offset, $cd_size bytes) is not between the start of the file and the end record")
+    entries = ZipEntry[]
+    pos = cd_offset
+    cd_end = cd_offset + cd_size
+    for k in 1:count
+        (pos + 46 <= cd_end && le32(bytes, pos) == SIG_CENTRAL) ||
+            return structure("central directory entry $k of $count is missing or runs past the directory")
+        flags = le16(bytes, pos + 8)
+        method = le16(bytes, pos + 10)
+        crc = le32(bytes, pos + 16)
+        csize32 = le32(bytes, pos + 20)
+        usize32 = le32(bytes, pos + 24)
+        name_len = Int(le16(bytes, pos + 28))
+        extra_len = Int(le16(bytes, pos + 30))
+        comment_len = Int(le16(bytes, pos + 32))
+        entry_disk = le16(bytes, pos + 34)
+        offset32 = le32(bytes, pos + 42)
+        next = pos + 46 + name_len + extra_len + comment_len
+        next <= cd_end || return structure("central directory entry $k runs past the directory")
+        entry_disk == 0 || return structure("central directory entry $k starts on disk $entry_disk (multi-disk archives are not supported)")
+        name = bytes[pos+47:pos+46+name_len]
+        usize = Int64(usize32)
+        csize = Int64(csize32)
+        offset = Int64(offset32)
+        z = zip64_extra(bytes, pos + 46 + name_len, extra_len)
+        z === :truncated && return structure("entry $(repr(String(copy(name)))) has a truncated extra field")
+        if usize32 == 0xffffffff || csize32 == 0xffffffff || offset32 == 0xffffffff
+            z === nothing && return structure("entry $(repr(String(copy(name)))) needs a zip64 extra field and has none")
+            zpos, zlen = z
+            need = 8 * ((usize32 == 0xffffffff) + (csize32 == 0xffffffff) + (offset32 == 0xffffffff))
+            zlen >= need || return structure("entry $(repr(String(copy(name)))) has a short zip64 extra field")
+            if usize32 == 0xffffffff
+                usize = as_size(le64(bytes, zpos)); zpos += 8
+            end
+            if csize32 == 0xffffffff
+                csize = as_size(le64(bytes, zpos)); zpos += 8
+            end
+            if offset32 == 0xffffffff
+                offset = as_size(le64(bytes, zpos)); zpos += 8
+            end
+            (usize >= 0 && csize >= 0 && offset >= 0) ||
+                return structure("entry $(repr(String(copy(name)))) has a zip64 size or offset beyond 2^63")
+        end
+        push!(entries, ZipEntry(name, flags, method, crc, csize, usize, offset, 0))
+        pos = next
+    end
+    pos == cd_end || return structure("central directory holds $(pos - cd_offset) bytes of entries but declares $cd_size")
+    # Rule 4: local headers inside the file, same names, data before the central directory.
+    resolved = ZipEntry[]
+    for e in entries
+        shown = repr(String(copy(e.name)))
+        off = e.local_offset
+        (off <= n - 30 && le32(bytes, off) == SIG_LOCAL) ||
+            return structure("entry $shown has no local header at offset $off")
+        lname = Int(le16(bytes, off + 26))
+        lextra = Int(le16(bytes, off + 28))
+        (off + 30 + lname <= n && lname == length(e.name) && view(bytes, off+31:off+30+lname) == e.name) ||
+            return structure("entry $shown: the local header's name differs from the central directory's")
+        data_start = off + 30 + lname + lextra
+        (e.compressed_size <= cd_offset && data_start <= cd_offset - e.compressed_size) ||
+            return structure("entry $shown: its data runs past the start of the central directory")
+        push!(resolved, ZipEntry(e.name, e.flags, e.method, e.crc32, e.compressed_size,
+                                 e.uncompressed_size, e.local_offset, data_start))
+    end
+    # Rule 5: entries do not overlap.
+    order = sortperm(resolved, by = e -> e.local_offset)
+    for k in 2:length(order)
+        a = resolved[order[k-1]]
+        b = resolved[order[k]]
+        a.data_start + a.compressed_size <= b.local_offset ||
+            return structure("entries $(repr(entry_name(a))) and $(repr(entry_name(b))) overlap")
+    end
+    return resolved
+end
+
+"(offset, length) of the first zip64 extra field's data in an extra block, nothing when there is
+none, or :truncated when a field runs past the block (the whole block is checked)."
+function zip64_extra(bytes::AbstractVector{UInt8}, start::Int64, len::Int)
+    pos = start
+    stop = start + len
+    found = nothing
+    while pos < stop
+        pos + 4 <= stop || return :truncated
+        id = le16(bytes, pos)
+        size = Int(le16(bytes, pos + 2))
+        pos + 4 + size <= stop || return :truncated
+        id == 0x0001 && found === nothing && (found = (pos + 4, size))
+        pos += 4 + size
+    end
+    return found
+end
+
+# ------------------------------------------------------------------ zlib
+
+"zlib's z_stream (64-bit layout)."
+mutable struct ZStream
+    next_in::Ptr{UInt8}
+    avail_in::Cuint
+    total_in::Culong
+    next_out::Ptr{UInt8}
+    avail_out::Cuint
+    total_out::Culong
+    msg::Ptr{UInt8}
+    state::Ptr{Cvoid}
+    zalloc::Ptr{Cvoid}
+    zfree::Ptr{Cvoid}
+    opaque::Ptr{Cvoid}
+    data_type::Cint
+    adler::Culong
+    reserved::Culong
+end
+ZStream() = ZStream(C_NULL, 0, 0, C_NULL, 0, 0, C_NULL, C_NULL, C_NULL, C_NULL, C_NULL, 0, 0, 0)
+
+const Z_OK = Cint(0)
+const Z_STREAM_END = Cint(1)
+const Z_BUF_ERROR = Cint(-5)
+
+"zlib's CRC-32 (the zip one, not CRC-32C)."
+function crc32(data::AbstractVector{UInt8})
+    crc = ccall((:crc32, LIBZ), Culong, (Culong, Ptr{UInt8}, Cuint), 0, C_NULL, 0)
+    GC.@preserve data begin
+        ptr = pointer(data)
+        left = length(data)
+        while left > 0
+            chunk = min(left, 1 << 30)
+            crc = ccall((:crc32, LIBZ), Culong, (Culong, Ptr{UInt8}, Cuint), crc, ptr, chunk)
+            ptr += chunk
+            left -= chunk
+        end
+    end
+    return UInt32(crc)
+end
+
+"""
+    inflate_raw(data, declared) -> Vector{UInt8} or String (the problem)
+
+Inflates a raw deflate stream, capped at `declared + 1` bytes of output; the stream must end
+within `data` and use all of it, and produce exactly `declared` bytes.
+"""
+function inflate_raw(data::AbstractVector{UInt8}, declared::Int64)
+    z = ZStream()
+    version = ccall((:zlibVersion, LIBZ), Cstring, ())
+    rc = ccall((:inflateInit2_, LIBZ), Cint, (Ref{ZStream}, Cint, Cstring, Cint), z, -15, version, sizeof(ZStream))
+    rc == Z_OK || error("zlib inflateInit2 failed ($rc)")
+    cap = declared + 1
+    out = Vector{UInt8}(undef, Int(min(cap, 1 << 16)))
+    produced = 0
+    consumed = 0
+    total_in = length(data)
+    result = ""
+    try
+        GC.@preserve data begin
+            while true
+                if produced == length(out) && produced < cap
+                    resize!(out, Int(min(cap, 2 * length(out))))
+                end
+                in_chunk = min(total_in - consumed, 1 << 30)
+                out_chunk = min(length(out) - produced, 1 << 30)
+                z.next_in = in_chunk > 0 ? pointer(data, consumed + 1) : C_NULL
+                z.avail_in = in_chunk
+                z.next_out = pointer(out, produced + 1)
+                z.avail_out = out_chunk
+                rc = GC.@preserve out ccall((:inflate, LIBZ), Cint, (Ref{ZStream}, Cint), z, 0)
+                consumed += in_chunk - z.avail_in
+                produced += out_chunk - z.avail_out
+                if rc == Z_STREAM_END
+                    consumed == total_in ||
+                        (result = "the deflate stream ends $(total_in - consumed) bytes before its compressed size"; break)
+                    produced == declared ||
+                        (result = "inflates to $produced bytes, the directory declares $declared"; break)
+                    break
+                elseif produced >= cap
+                    result = "inflates to more than the declared $declared bytes"
+                    break
+                elseif rc == Z_OK
+                    continue
+                elseif rc == Z_BUF_ERROR
+                    # No progress: with input left and room for output this cannot happen, so
+                    # the compressed bytes ran out before the stream ended.
+                    result = "the deflate stream is truncated (it does not end within its $total_in compressed bytes)"
+                    break
+                else
+                    msg = z.msg == C_NULL ? "error $rc" : unsafe_string(z.msg)
+                    result = "invalid deflate data ($msg)"
+                    break
+                end
+            end
+        end
+    finally
+        ccall((:inflateEnd, LIBZ), Cint, (Ref{ZStream},), z)
+    end
+    isempty(result) || return result
+    resize!(out, produced)
+    return out
+end
+
+"""
+    read_member(bytes, entry) -> Vector{UInt8} / view, or String (the integrity problem)
+
+The member's uncompressed bytes, checked against the central directory's sizes and CRC-32.
+Call only for methods 0 and 8.
+"""
+function read_member(bytes::AbstractVector{UInt8}, e::ZipEntry)
+    raw = view(bytes, e.data_start+1:e.data_start+e.compressed_size)
+    if e.method == 0
+        e.compressed_size == e.uncompressed_size ||
+            return "stored member has compressed size $(e.compressed_size) but uncompressed size $(e.uncompressed_size)"
+        data = raw
+    else
+        data = inflate_raw(raw, e.uncompressed_size)
+        data isa String && return data
+    end
+    c = crc32(data)
+    c == e.crc32 || return "CRC-32 is $(string(c, base = 16, pad = 8)), the directory says $(string(e.crc32, base = 16, pad = 8))"
+    return data
+end

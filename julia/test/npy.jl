@@ -1,0 +1,100 @@
+# npy.jl: magic, header grammar, dtypes, byte order, Fortran order, data length.
+
+ncode(m) = begin
+    h = S.read_npy_header(m)
+    h isa S.NpyProblem && return S.code_id(h.code)
+    d = S.check_npy_dtype(h.descr)
+    d === nothing ? "accept" : S.code_id(d.code)
+end
+hdr(d) = npy_bytes(d, zeros(UInt8, 48))
+
+@testset "npy" begin
+    ok = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"
+    @testset "array.npy.magic" begin
+        @test ncode(hdr(ok)) == "accept"
+        m = hdr(ok); m[2] = UInt8('X')
+        @test ncode(m) == "array.npy.magic"
+        for v in ((4, 0), (1, 1), (0, 0))
+            m = hdr(ok); m[7] = v[1]; m[8] = v[2]
+            @test ncode(m) == "array.npy.magic"
+        end
+        @test ncode(S.NPY_MAGIC[1:4]) == "array.npy.magic"
+        @test ncode(vcat(S.NPY_MAGIC, UInt8[1])) == "array.npy.magic"
+        @test ncode(vcat(S.NPY_MAGIC, UInt8[1, 0, 5])) == "array.npy.header"   # length field cut off
+    end
+    @testset "array.npy.header" begin
+        for v in (1, 2, 3)
+            @test ncode(npy_bytes(ok, UInt8[]; version = v)) == "accept"
+        end
+        for d in ("{'descr': '<f8', 'fortran_order': False}",                          # missing key
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'x': 1}",   # extra key
+                  "{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (2,)}",
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': [2, 3]}",         # not a tuple
+                  "{'descr': '<f8', 'fortran_order': 0, 'shape': (2, 3)}",
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': (2*3, 1)}",
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': (-1, 3)}",
+                  "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (2,)}",
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': (2)}",
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': (02, 3)}",
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': (2,,)}",
+                  "{'descr': '<f8',, 'fortran_order': False, 'shape': (2,)}",
+                  "{\"descr\": '<f8', 'fortran_order': False, 'shape': (2,)}",
+                  "{'descr': '<f8',\t'fortran_order': False, 'shape': (2,)}",
+                  "{'descr': '<\\f8', 'fortran_order': False, 'shape': (2,)}",
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': (2,)} x")
+            @test ncode(hdr(d)) == "array.npy.header"
+        end
+        @test ncode(npy_bytes(ok, UInt8[]; pad = false)) == "accept"
+        nonl = vcat(S.NPY_MAGIC, UInt8[1, 0], u16(length(ok)), Vector{UInt8}(codeunits(ok)))
+        @test ncode(nonl) == "array.npy.header"
+        past = vcat(S.NPY_MAGIC, UInt8[1, 0], u16(500), Vector{UInt8}(codeunits(ok * "\n")))
+        @test ncode(past) == "array.npy.header"
+        bad3 = vcat(S.NPY_MAGIC, UInt8[3, 0], u32(4), UInt8[UInt8('{'), 0xff, UInt8('}'), UInt8('\n')])
+        @test ncode(bad3) == "array.npy.header"
+        # Spacing variants the grammar allows; rank 0, 1 and 3 shapes parse.
+        for d in ("{'shape':(2,3),'fortran_order':True,'descr':'>i4'}",
+                  " { 'descr' : '<f8' , 'fortran_order' : False , 'shape' : ( 2 , 3 , ) , } ",
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': ()}",
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': (5,)}",
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 1, 99999999999999999999999)}")
+            @test ncode(hdr(d)) == "accept"
+        end
+    end
+    @testset "array.dtype.pickle and array.dtype" begin
+        dt(descr) = ncode(hdr("{'descr': '$descr', 'fortran_order': False, 'shape': (2,)}"))
+        @test dt("|O") == "array.dtype.pickle"
+        @test dt("<O") == "array.dtype.pickle"
+        for d in ("|b1", "<c16", "<U1", "|S8", "=f8", "<f16", "<i1", "<M8[s]", "f8", "", "O")
+            @test dt(d) == "array.dtype"
+        end
+        for d in keys(S.NPY_DTYPES)
+            @test dt(d) == "accept"
+        end
+    end
+    @testset "widening, byte order, Fortran order" begin
+        vals = Int[1, -2, 3, 4, -5, 6]     # the (2, 3) matrix [1 -2 3; 4 -5 6] in row-major order
+        expect = [1.0 -2.0 3.0; 4.0 -5.0 6.0]
+        for (descr, (T, size, be)) in S.NPY_DTYPES
+            xs = T <: Unsigned ? T.(abs.(vals)) : T.(vals)
+            raw = collect(reinterpret(UInt8, be ? hton.(xs) : htol.(xs)))
+            m = npy_bytes("{'descr': '$descr', 'fortran_order': False, 'shape': (2, 3), }", raw)
+            h = S.read_npy_header(m)
+            w = S.widen_npy_data(m, h)
+            @test w == (T <: Unsigned ? abs.(expect) : expect)
+            # Fortran order: the same matrix stored column by column.
+            colmajor = T <: Unsigned ? T.(abs.(vec(expect))) : T.(vec(expect))
+            raw = collect(reinterpret(UInt8, be ? hton.(colmajor) : htol.(colmajor)))
+            m = npy_bytes("{'descr': '$descr', 'fortran_order': True, 'shape': (2, 3), }", raw)
+            @test S.widen_npy_data(m, S.read_npy_header(m)) == (T <: Unsigned ? abs.(expect) : expect)
+        end
+        # int64 / uint64 round to nearest, ties to even.
+        bigs = Int64[2^53 + 1, typemax(Int64)]
+        m = npy_bytes("{'descr': '<i8', 'fortran_order': False, 'shape': (1, 2), }", collect(reinterpret(UInt8, bigs)))
+        @test S.widen_npy_data(m, S.read_npy_header(m)) == [9007199254740992.0 9223372036854775807.0]
+        f16 = Float16[0.1, -Inf]
+        m = npy_bytes("{'descr': '<f2', 'fortran_order': False, 'shape': (1, 2), }", collect(reinterpret(UInt8, f16)))
+        @test S.widen_npy_data(m, S.read_npy_header(m)) == [0.0999755859375 -Inf]
+        @test S.npy_expected_length(S.read_npy_header(hdr("{'descr': '<f2', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296)}"))) ==
+              big(2)^96 * 2
+    end
+end

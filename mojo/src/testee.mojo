@@ -1,0 +1,234 @@
+"""The Mojo testee: docs/protocol.md (JSON Lines) on standard input and output.
+
+stdin is read with read(2) on fd 0 and split into lines here: Mojo's input() stops after the
+first line of piped input, and file reads block until a full buffer arrives.
+"""
+
+from std.ffi import external_call
+
+from errors import CheckpointError
+from json import Tree, K_STRING, K_INT, K_OBJECT, K_ARRAY, parse_message, write_string, write_value
+from json import write_float
+from hostvalue import decode, DecodeError
+from checkpoint import Checkpoint, load_checkpoint, construct_checkpoint
+from fine_tune import transfer_config, apply_transfer_config, freeze_layers, unfreeze_layers
+
+comptime VERSION = "0.1.0"
+comptime RUNTIME = "mojo 1.2.0"
+# Decoding and writing requests recurse; this keeps them far from the stack's limit (the
+# reference's own JSON reader stops near 1,000 levels).
+comptime MAX_REQUEST_DEPTH = 2000
+
+
+def _emit(line: String):
+    var bytes = line.as_bytes()
+    var done = 0
+    while done < len(bytes):
+        var wrote = external_call["write", Int](Int32(1), bytes[done:].unsafe_ptr(), len(bytes) - done)
+        if wrote <= 0:
+            return
+        done += wrote
+    var newline: List[UInt8] = [0x0A]
+    _ = external_call["write", Int](Int32(1), newline.unsafe_ptr(), 1)
+
+
+def _hello() -> String:
+    return String(
+        '{"implementation": "mojo", "version": "', VERSION, '", "runtime": "', RUNTIME,
+        '", "spec_version": 1, "protocol": 1, "capabilities": ["load", "construct", ',
+        '"freeze_layers", "unfreeze_layers", "transfer_config", "apply_transfer_config"]}',
+    )
+
+
+def _text(tree: Tree, index: Int) -> String:
+    if index >= 0 and tree.kind(index) == K_STRING:
+        return tree.nodes[index].text
+    return String()
+
+
+struct _Failure(Copyable, Movable):
+    """An `errored` answer: the testee itself failed (a bug or a malformed request)."""
+
+    var message: String
+    var context: String
+
+    def __init__(out self, message: String, context: String):
+        self.message = message
+        self.context = context
+
+
+def _run_case(values: Tree, case_node: Int, mut results: String) raises _Failure:
+    """Execute the case's operations, appending one JSON result per executed operation."""
+    var root = _text(values, values.get(case_node, "root"))
+    var ops = values.get(case_node, "ops")
+    if ops < 0 or values.kind(ops) != K_ARRAY:
+        raise _Failure("the case has no ops array", "run")
+    var cp = Checkpoint()
+    var have = False
+    for i in range(values.length(ops)):
+        var op = values.child(ops, i)
+        if values.kind(op) != K_OBJECT:
+            raise _Failure(String("operation ", i, " is not an object"), "run")
+        var name = _text(values, values.get(op, "op"))
+        var state = values.get(op, "state")
+        if name == "construct" and (state < 0 or values.kind(state) != K_OBJECT):
+            raise _Failure("construct needs a state object", name)
+        if (name == "freeze_layers" or name == "unfreeze_layers"
+                or name == "apply_transfer_config") and not have:
+            raise _Failure(String(name, " before any load or construct"), name)
+        if (name != "load" and name != "construct" and name != "transfer_config"
+                and name != "freeze_layers" and name != "unfreeze_layers"
+                and name != "apply_transfer_config"):
+            raise _Failure(String("unsupported operation ", name), "run")
+        if i > 0:
+            results += ", "
+        results += '{"op": '
+        write_string(results, name)
+        try:
+            var body = String()
+            if name == "load":
+                var base = _text(values, values.get(op, "base"))
+                cp = load_checkpoint(root + "/" + base)
+                have = True
+                cp.write_state(body)
+                results += ', "verdict": "accept", "state": '
+            elif name == "construct":
+                cp = construct_checkpoint(values, state)
+                have = True
+                cp.write_state(body)
+                results += ', "verdict": "accept", "state": '
+            elif name == "transfer_config":
+                var cfg = transfer_config(values, values.get(op, "config"))
+                cfg.write_json(body)
+                results += ', "verdict": "accept", "config": '
+            else:
+                if name == "freeze_layers":
+                    freeze_layers(cp, values, values.get(op, "args"))
+                    cp.write_state(body)
+                elif name == "unfreeze_layers":
+                    unfreeze_layers(cp, values, values.get(op, "args"))
+                    cp.write_state(body)
+                else:
+                    var rates = apply_transfer_config(cp, values, values.get(op, "config"))
+                    var listed = String("[")
+                    for k in range(len(rates)):
+                        if k > 0:
+                            listed += ", "
+                        write_float(listed, rates[k])
+                    listed += "]"
+                    cp.write_state(body, "learning_rates", listed)
+                results += ', "verdict": "accept", "state": '
+            results += body
+            results += "}"
+        except err:
+            results += ', "verdict": "reject", "code": '
+            write_string(results, err.code)
+            results += ', "message": '
+            write_string(results, err.message)
+            results += "}"
+            return
+
+
+def _answer(line: Span[UInt8, _]) -> Tuple[String, Bool]:
+    """The answer line for one request, and whether to stop."""
+    var request: Tree
+    try:
+        request = parse_message(line)
+    except err:
+        return (String('{"errored": {"message": ', _quoted(err.message), ', "context": "request"}}'),
+                False)
+    var root = request.root
+    if request.kind(root) != K_OBJECT:
+        return (String('{"errored": {"message": "the request is not an object", "context": "request"}}'),
+                False)
+    var cmd = _text(request, request.get(root, "cmd"))
+    if cmd == "hello":
+        return (_hello(), False)
+    if cmd == "stop":
+        return (String('{"stopped": true}'), True)
+    if cmd != "run":
+        return (String('{"errored": {"message": ', _quoted(String("unknown command ", cmd)),
+                       ', "context": "request"}}'), False)
+    var head = String("{")
+    var seq = request.get(root, "seq")
+    if seq >= 0 and request.kind(seq) != K_ARRAY and request.kind(seq) != K_OBJECT:
+        head += '"seq": '
+        write_value(head, request, seq)
+        head += ", "
+    var case_node = request.get(root, "case")
+    if case_node < 0:
+        case_node = root
+    head += '"id": '
+    write_string(head, _text(request, request.get(case_node, "id")))
+    if _depth(request) > MAX_REQUEST_DEPTH:
+        return (String(head, ', "errored": {"message": "the request nests deeper than ',
+                       MAX_REQUEST_DEPTH, ' levels", "context": "request"}}'), False)
+    var values = Tree()
+    var decoded: Int
+    try:
+        decoded = decode(request, case_node, values)
+    except err:
+        return (String(head, ', "errored": {"message": ', _quoted(err.message),
+                       ', "context": "host-value decoding"}}'), False)
+    values.root = decoded
+    var results = String()
+    try:
+        _run_case(values, decoded, results)
+    except failure:
+        return (String(head, ', "errored": {"message": ', _quoted(failure.message),
+                       ', "context": ', _quoted(failure.context), "}}"), False)
+    return (String(head, ', "results": [', results, "]}"), False)
+
+
+def _depth(tree: Tree) -> Int:
+    """The nesting depth of a parsed request, measured without recursion."""
+    var deepest = 0
+    var stack = List[Int]()
+    var depths = List[Int]()
+    stack.append(tree.root)
+    depths.append(1)
+    while len(stack) > 0:
+        var index = stack.pop()
+        var depth = depths.pop()
+        if depth > deepest:
+            deepest = depth
+        for k in tree.nodes[index].kids:
+            stack.append(k)
+            depths.append(depth + 1)
+    return deepest
+
+
+def _quoted(text: String) -> String:
+    var out = String()
+    write_string(out, text)
+    return out^
+
+
+def main():
+    var pending = List[UInt8]()
+    var chunk = List[UInt8](length=65536, fill=0)
+    var scanned = 0
+    while True:
+        var got = external_call["read", Int](Int32(0), chunk.unsafe_ptr(), len(chunk))
+        if got <= 0:
+            break
+        pending.extend(Span(chunk)[0:got])
+        var start = 0
+        var i = scanned
+        while i < len(pending):
+            if pending[i] == 0x0A:
+                var end = i
+                if end > start and pending[end - 1] == 0x0D:
+                    end -= 1
+                if end > start:
+                    var answer = _answer(Span(pending)[start:end])
+                    _emit(answer[0])
+                    if answer[1]:
+                        return
+                start = i + 1
+            i += 1
+        if start > 0:
+            var rest = List[UInt8](capacity=len(pending) - start)
+            rest.extend(Span(pending)[start:len(pending)])
+            pending = rest^
+        scanned = len(pending)

@@ -1,0 +1,362 @@
+"""The weight archive as a zip file: the central directory per the spec's structure_rules, and
+member extraction (stored, or raw deflate through the system zlib) with size and CRC-32 checks.
+
+Readers trust the central directory, never the local headers' sizes: numpy writes zip64 local
+headers whose sizes are placeholders (0xFFFFFFFF). Nothing is allocated from a declared size:
+entry lists grow per parsed entry, and inflated output grows with the data actually produced.
+"""
+
+from std.ffi import external_call
+
+from errors import CheckpointError, ARCHIVE_ZIP_STRUCTURE, ARCHIVE_MEMBER_INTEGRITY, quote
+
+comptime SIG_LOCAL = 0x04034B50
+comptime SIG_CENTRAL = 0x02014B50
+comptime SIG_END = 0x06054B50
+comptime SIG_ZIP64_END = 0x06064B50
+comptime SIG_ZIP64_LOCATOR = 0x07064B50
+comptime U16_MAX = 0xFFFF
+comptime U32_MAX = 0xFFFFFFFF
+
+# zlib
+comptime Z_OK = 0
+comptime Z_STREAM_END = 1
+comptime Z_STREAM_SIZE = 112  # sizeof(z_stream) on LP64
+comptime CHUNK = 65536
+
+
+@fieldwise_init
+struct ZipEntry(Copyable, Movable):
+    """One central-directory entry, with its sizes resolved through any zip64 extra field."""
+
+    var name: List[UInt8]
+    var flags: Int
+    var method: Int
+    var crc32: Int
+    var compressed_size: Int
+    var uncompressed_size: Int
+    var local_offset: Int
+    # Filled in when the local header is checked: where the member's bytes start and end.
+    var data_start: Int
+    var data_end: Int
+
+    def display_name(self) -> String:
+        """The name for messages (invalid UTF-8 bytes replaced)."""
+        return String(from_utf8_lossy=Span(self.name))
+
+
+def _u16(data: Span[UInt8, _], at: Int) -> Int:
+    return Int(data[at]) | (Int(data[at + 1]) << 8)
+
+
+def _u32(data: Span[UInt8, _], at: Int) -> Int:
+    return _u16(data, at) | (_u16(data, at + 2) << 16)
+
+
+def _u64(data: Span[UInt8, _], at: Int) -> Int:
+    # Values beyond Int's range cannot describe anything inside a file; saturate them.
+    var high = _u32(data, at + 4)
+    if high >= 0x80000000:
+        return Int.MAX
+    return _u32(data, at) | (high << 32)
+
+
+def _structure(path: String, detail: String) -> CheckpointError:
+    return CheckpointError(
+        ARCHIVE_ZIP_STRUCTURE,
+        String("Checkpoint archive is not a valid zip file: ", path, ": ", detail),
+    )
+
+
+def _integrity(path: String, entry: ZipEntry, detail: String) -> CheckpointError:
+    return CheckpointError(
+        ARCHIVE_MEMBER_INTEGRITY,
+        String("Checkpoint archive member ", quote(entry.display_name()), " is corrupt: ",
+               path, ": ", detail),
+    )
+
+
+# ===----------------------------------------------------------------------=== #
+# Directory
+# ===----------------------------------------------------------------------=== #
+
+
+def read_directory(data: Span[UInt8, _], path: String) raises CheckpointError -> List[ZipEntry]:
+    """Validate the archive's structure and return its entries in central-directory order.
+
+    Raises:
+        CheckpointError: archive.zip.structure, naming the rule that failed.
+    """
+    var n = len(data)
+    if n < 22:
+        raise _structure(path, String("the file has ", n, " bytes, too few for an end record"))
+    # The last end record whose 22 bytes plus comment end exactly at the end of the file.
+    var end = -1
+    var lowest = n - 22 - 65535
+    if lowest < 0:
+        lowest = 0
+    var at = n - 22
+    while at >= lowest:
+        if _u32(data, at) == SIG_END and at + 22 + _u16(data, at + 20) == n:
+            end = at
+            break
+        at -= 1
+    if end < 0:
+        raise _structure(path, "no end-of-central-directory record ends at the end of the file")
+    var disk = _u16(data, end + 4)
+    var cd_disk = _u16(data, end + 6)
+    var entries_here = _u16(data, end + 8)
+    var entries = _u16(data, end + 10)
+    var cd_size = _u32(data, end + 12)
+    var cd_offset = _u32(data, end + 16)
+    var limit = end
+    if (
+        disk == U16_MAX or cd_disk == U16_MAX or entries_here == U16_MAX or entries == U16_MAX
+        or cd_size == U32_MAX or cd_offset == U32_MAX
+    ):
+        # zip64: the locator sits just before the end record and points at the zip64 record.
+        var loc = end - 20
+        if loc < 0 or _u32(data, loc) != SIG_ZIP64_LOCATOR:
+            raise _structure(path, "the end record needs zip64 values but there is no zip64 locator")
+        if _u32(data, loc + 4) != 0 or _u32(data, loc + 16) != 1:
+            raise _structure(path, "the zip64 locator names more than one disk")
+        var rec = _u64(data, loc + 8)
+        if rec > loc - 56 or loc - 56 < 0:
+            raise _structure(path, "the zip64 end record lies outside the file")
+        if _u32(data, rec) != SIG_ZIP64_END:
+            raise _structure(path, "bad zip64 end record signature")
+        # The zip64 record then supplies every value, not only the saturated ones.
+        disk = _u32(data, rec + 16)
+        cd_disk = _u32(data, rec + 20)
+        entries_here = _u64(data, rec + 24)
+        entries = _u64(data, rec + 32)
+        cd_size = _u64(data, rec + 40)
+        cd_offset = _u64(data, rec + 48)
+        limit = rec
+    if disk != 0 or cd_disk != 0:
+        raise _structure(path, String("multi-disk archive (disk ", disk, ", directory on disk ",
+                                      cd_disk, ")"))
+    if entries_here != entries:
+        raise _structure(path, String("multi-disk archive (", entries_here, " of ", entries,
+                                      " entries on this disk)"))
+    if cd_offset > limit or cd_size > limit - cd_offset:
+        raise _structure(path, String("the central directory (offset ", cd_offset, ", ", cd_size,
+                                      " bytes) does not lie before the end record"))
+    var result = List[ZipEntry]()
+    var pos = cd_offset
+    var cd_end = cd_offset + cd_size
+    for k in range(entries):
+        if pos + 46 > cd_end:
+            raise _structure(path, String("the central directory holds fewer than the declared ",
+                                          entries, " entries"))
+        if _u32(data, pos) != SIG_CENTRAL:
+            raise _structure(path, String("bad central directory signature at entry ", k))
+        var name_len = _u16(data, pos + 28)
+        var extra_len = _u16(data, pos + 30)
+        var comment_len = _u16(data, pos + 32)
+        var next = pos + 46 + name_len + extra_len + comment_len
+        if next > cd_end:
+            raise _structure(path, String("central directory entry ", k,
+                                          " runs past the directory's declared size"))
+        var name = List[UInt8](capacity=name_len)
+        for i in range(name_len):
+            name.append(data[pos + 46 + i])
+        var entry = ZipEntry(
+            name^,
+            _u16(data, pos + 8),
+            _u16(data, pos + 10),
+            _u32(data, pos + 16),
+            _u32(data, pos + 20),
+            _u32(data, pos + 24),
+            _u32(data, pos + 42),
+            0,
+            0,
+        )
+        var entry_disk = _u16(data, pos + 34)
+        if entry_disk != 0:
+            raise _structure(path, String("entry ", quote(entry.display_name()),
+                                          " starts on disk ", entry_disk))
+        _apply_zip64_extra(data, pos + 46 + name_len, extra_len, entry, path)
+        result.append(entry^)
+        pos = next
+    if pos != cd_end:
+        raise _structure(path, String("the central directory has ", cd_end - pos,
+                                      " bytes beyond its ", entries, " declared entries"))
+    _check_local_headers(data, path, result, cd_offset)
+    return result^
+
+
+def _apply_zip64_extra(
+    data: Span[UInt8, _], start: Int, length: Int, mut entry: ZipEntry, path: String
+) raises CheckpointError:
+    # The first header ID 0x0001 supplies, in order, the 64-bit value of each of uncompressed
+    # size, compressed size and local header offset whose 32-bit value is all ones.
+    var label = quote(entry.display_name())
+    var need_usize = entry.uncompressed_size == U32_MAX
+    var need_csize = entry.compressed_size == U32_MAX
+    var need_offset = entry.local_offset == U32_MAX
+    var needed = Int(need_usize) + Int(need_csize) + Int(need_offset)
+    var found = False
+    var pos = start
+    var end = start + length
+    while pos < end:
+        if pos + 4 > end:
+            raise _structure(path, String("entry ", label, " has a truncated extra field"))
+        var tag = _u16(data, pos)
+        var size = _u16(data, pos + 2)
+        var body = pos + 4
+        if body + size > end:
+            raise _structure(path, String("entry ", label, " has a truncated extra field"))
+        if tag == 0x0001 and not found:
+            found = True
+            if size < 8 * needed:
+                raise _structure(path, String("entry ", label, " has a zip64 extra field that is too short"))
+            var cursor = body
+            if need_usize:
+                entry.uncompressed_size = _u64(data, cursor)
+                cursor += 8
+            if need_csize:
+                entry.compressed_size = _u64(data, cursor)
+                cursor += 8
+            if need_offset:
+                entry.local_offset = _u64(data, cursor)
+        pos = body + size
+    if needed > 0 and not found:
+        raise _structure(path, String("entry ", label,
+                                      " has sizes marked 0xFFFFFFFF but no zip64 extra field"))
+
+
+def _check_local_headers(
+    data: Span[UInt8, _], path: String, mut entries: List[ZipEntry], cd_offset: Int
+) raises CheckpointError:
+    var n = len(data)
+    var starts = List[Int]()
+    var end_of = Dict[Int, Int]()
+    for ref entry in entries:
+        var off = entry.local_offset
+        var label = quote(entry.display_name())
+        if off > n - 30:
+            raise _structure(path, String("the local header of ", label, " lies outside the file"))
+        if _u32(data, off) != SIG_LOCAL:
+            raise _structure(path, String("bad local header signature for ", label))
+        var name_len = _u16(data, off + 26)
+        var extra_len = _u16(data, off + 28)
+        if off + 30 + name_len + extra_len > n:
+            raise _structure(path, String("the local header of ", label, " runs past the file"))
+        var same = name_len == len(entry.name)
+        if same:
+            for i in range(name_len):
+                if data[off + 30 + i] != entry.name[i]:
+                    same = False
+                    break
+        if not same:
+            raise _structure(path, String("the local header of ", label,
+                                          " names a different member"))
+        var start = off + 30 + name_len + extra_len
+        if entry.compressed_size > cd_offset or start > cd_offset - entry.compressed_size:
+            raise _structure(path, String("the data of ", label,
+                                          " runs into the central directory"))
+        entry.data_start = start
+        entry.data_end = start + entry.compressed_size
+        if off in end_of:
+            raise _structure(path, String("entries overlap at offset ", off))
+        end_of[off] = entry.data_end
+        starts.append(off)
+    sort(starts)
+    for i in range(1, len(starts)):
+        if starts[i] < end_of.get(starts[i - 1], 0):
+            raise _structure(path, String("entries overlap at offset ", starts[i]))
+
+
+# ===----------------------------------------------------------------------=== #
+# Members
+# ===----------------------------------------------------------------------=== #
+
+
+def crc32(data: Span[UInt8, _]) -> Int:
+    """zip's CRC-32 (zlib's crc32_z)."""
+    var crc = external_call["crc32_z", UInt64](UInt64(0), data.unsafe_ptr(), UInt64(len(data)))
+    return Int(crc)
+
+
+def extract(data: Span[UInt8, _], entry: ZipEntry, path: String) raises CheckpointError -> List[UInt8]:
+    """The member's uncompressed bytes, checked against the directory's sizes and CRC-32.
+
+    The method must already be known to be 0 or 8 (archive.member.method comes first).
+
+    Raises:
+        CheckpointError: archive.member.integrity.
+    """
+    var raw = data[entry.data_start : entry.data_end]
+    var out: List[UInt8]
+    if entry.method == 0:
+        if entry.compressed_size != entry.uncompressed_size:
+            raise _integrity(path, entry, String("stored with ", entry.compressed_size,
+                                                 " bytes but declares ", entry.uncompressed_size))
+        out = List[UInt8](capacity=len(raw))
+        out.extend(raw)
+    else:
+        out = _inflate(raw, entry, path)
+    var crc = crc32(Span(out))
+    if crc != entry.crc32:
+        raise _integrity(path, entry, String("CRC-32 is ", hex(crc), ", the directory says ",
+                                             hex(entry.crc32)))
+    return out^
+
+
+def _inflate(raw: Span[UInt8, _], entry: ZipEntry, path: String) raises CheckpointError -> List[UInt8]:
+    # z_stream as 14 machine words: next_in, avail_in, total_in, next_out, avail_out, total_out,
+    # msg, state, zalloc, zfree, opaque, data_type, adler, reserved (LP64 layout).
+    var stream = List[Int](length=Z_STREAM_SIZE // 8, fill=0)
+    var version: List[UInt8] = [0x31, 0x2E, 0x32, 0x2E, 0x31, 0x33, 0]  # "1.2.13"
+    var rc = external_call["inflateInit2_", Int32](
+        stream.unsafe_ptr(), Int32(-15), version.unsafe_ptr(), Int32(Z_STREAM_SIZE)
+    )
+    if rc != Z_OK:
+        raise _integrity(path, entry, String("zlib refused to start (", rc, ")"))
+    var declared = entry.uncompressed_size
+    var cap = declared + 1 if declared < Int.MAX else declared
+    var out = List[UInt8]()
+    var chunk = List[UInt8](length=CHUNK, fill=0)
+    var fed = 0
+    var ended = False
+    var problem = String()
+    while True:
+        if stream[1] & U32_MAX == 0 and fed < len(raw):
+            var piece = min(len(raw) - fed, 1 << 30)
+            stream[0] = Int(raw.unsafe_ptr()) + fed
+            stream[1] = piece
+            fed += piece
+        var want = min(CHUNK, cap - len(out))
+        if want <= 0:
+            problem = String("inflates to more than the declared ", declared, " bytes")
+            break
+        stream[3] = Int(chunk.unsafe_ptr())
+        stream[4] = want
+        rc = external_call["inflate", Int32](stream.unsafe_ptr(), Int32(0))
+        var produced = want - (stream[4] & U32_MAX)
+        out.extend(Span(chunk)[0:produced])
+        if rc == Z_STREAM_END:
+            ended = True
+            break
+        if rc != Z_OK:
+            if fed >= len(raw) and stream[1] & U32_MAX == 0:
+                problem = "the deflate stream is truncated"
+            else:
+                problem = String("invalid deflate data (zlib ", rc, ")")
+            break
+        if produced == 0 and fed >= len(raw) and stream[1] & U32_MAX == 0:
+            problem = "the deflate stream is truncated"
+            break
+    var unused = (stream[1] & U32_MAX) + (len(raw) - fed)
+    _ = external_call["inflateEnd", Int32](stream.unsafe_ptr())
+    _ = version^
+    _ = chunk^
+    if not ended:
+        raise _integrity(path, entry, problem)
+    if unused != 0:
+        raise _integrity(path, entry, String(unused, " bytes follow the end of the deflate stream"))
+    if len(out) != declared:
+        raise _integrity(path, entry, String("inflates to ", len(out), " bytes, the directory says ",
+                                             declared))
+    return out^

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the Mojo unit tests (built by build.sh) and a protocol smoke test of the testee.
+# Exits non-zero when any test fails.
+set -uo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+status=0
+for binary in build/test_*; do
+    [ -x "$binary" ] || continue
+    if ! "./$binary"; then
+        echo "FAILED: $binary" >&2
+        status=1
+    fi
+done
+if ! ls build/test_* >/dev/null 2>&1; then
+    echo "test.sh: no test binaries in $HERE/build; run build.sh first" >&2
+    exit 1
+fi
+
+# Protocol smoke test: hello, a construct, a rejected freeze, a request that is not JSON, stop.
+answers="$(printf '%s\n' \
+    '{"cmd": "hello", "protocol": 1}' \
+    '{"cmd": "run", "seq": 7, "case": {"id": "smoke", "root": "/nonexistent", "ops": [{"op": "construct", "state": {"weights": [[[1.0]]], "layer_names": ["a"], "layer_sizes": [[1, 1]]}}, {"op": "freeze_layers", "args": {}}]}}' \
+    'not json' \
+    '{"cmd": "stop"}' | ./build/snn-testee)"
+rc=$?
+expect_line() {
+    if ! printf '%s\n' "$answers" | sed -n "${1}p" | grep -qF -- "$2"; then
+        echo "FAILED: testee answer $1 lacks $2" >&2
+        printf '%s\n' "$answers" >&2
+        status=1
+    fi
+}
+expect_line 1 '"implementation": "mojo"'
+expect_line 2 '"seq": 7, "id": "smoke", "results": [{"op": "construct", "verdict": "accept"'
+expect_line 2 '"code": "transfer.selector.missing"'
+expect_line 3 '"errored"'
+expect_line 4 '{"stopped": true}'
+[ "$rc" -eq 0 ] || { echo "FAILED: testee exit status $rc" >&2; status=1; }
+[ "$status" -eq 0 ] && echo "mojo unit tests and protocol smoke test passed"
+exit $status

@@ -1,0 +1,142 @@
+"""Tests for npy.mojo: magic, header grammar, dtypes and widening, shapes, data length, finiteness."""
+
+from std.testing import assert_equal, assert_true, TestSuite
+
+from npy import read_npy, shape_repr
+from support import npy_bytes, npy_code, matrix_npy, f8_bytes, from_hex, bytes_of
+
+comptime F8_2x3 = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"
+
+
+def _six() -> List[UInt8]:
+    var values: List[Float64] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    return f8_bytes(values)
+
+
+def _header(descr: String, fortran: String, shape: String) -> String:
+    return String("{'descr': '", descr, "', 'fortran_order': ", fortran, ", 'shape': ", shape, ", }")
+
+
+def test_reads_float64() raises:
+    var values = read_npy(Span(npy_bytes(F8_2x3, _six())), "l", "layer_0.npy", 2, 3)
+    assert_equal(len(values), 6)
+    assert_equal(values[5], 6.0)
+    # Versions 2.0 and 3.0 have a 4-byte header length.
+    assert_equal(npy_code(npy_bytes(F8_2x3, _six(), 2), 2, 3), "accept")
+    assert_equal(npy_code(npy_bytes(F8_2x3, _six(), 3), 2, 3), "accept")
+
+
+def test_fortran_order_is_column_major() raises:
+    var values = read_npy(Span(npy_bytes(_header("<f8", "True", "(2, 3)"), _six())), "l", "m", 2, 3)
+    # Column-major data 1..6 is the matrix [[1, 3, 5], [2, 4, 6]].
+    assert_equal(values[0], 1.0)
+    assert_equal(values[1], 3.0)
+    assert_equal(values[3], 2.0)
+    assert_equal(values[5], 6.0)
+
+
+def test_widening() raises:
+    # >f8 1.0, <f4 0.1, <f2 smallest subnormal and -2.5, |i1 -1, >i2 -2, <u8 2^64-1, <i8 2^53+1.
+    var v = read_npy(Span(npy_bytes(_header(">f8", "False", "(1, 1)"), from_hex("3ff0000000000000"))), "l", "m", 1, 1)
+    assert_equal(v[0], 1.0)
+    v = read_npy(Span(npy_bytes(_header("<f4", "False", "(1, 1)"), from_hex("cdcccc3d"))), "l", "m", 1, 1)
+    assert_equal(v[0], Float64(Float32(0.1)))
+    v = read_npy(Span(npy_bytes(_header("<f2", "False", "(1, 2)"), from_hex("010000c1"))), "l", "m", 1, 2)
+    assert_equal(v[0], 5.960464477539063e-08)
+    assert_equal(v[1], -2.5)
+    v = read_npy(Span(npy_bytes(_header("|i1", "False", "(1, 1)"), from_hex("ff"))), "l", "m", 1, 1)
+    assert_equal(v[0], -1.0)
+    v = read_npy(Span(npy_bytes(_header(">i2", "False", "(1, 1)"), from_hex("fffe"))), "l", "m", 1, 1)
+    assert_equal(v[0], -2.0)
+    v = read_npy(Span(npy_bytes(_header("<u8", "False", "(1, 1)"), from_hex("ffffffffffffffff"))), "l", "m", 1, 1)
+    assert_equal(v[0], 18446744073709551616.0)
+    # 2^53 + 1 is a tie between 2^53 and 2^53 + 2: ties to even gives 2^53.
+    v = read_npy(Span(npy_bytes(_header("<i8", "False", "(1, 1)"), from_hex("0100000000002000"))), "l", "m", 1, 1)
+    assert_equal(v[0], 9007199254740992.0)
+
+
+def test_magic() raises:
+    var good = npy_bytes(F8_2x3, _six())
+    var bad = good.copy()
+    bad[1] = 0x6E
+    assert_equal(npy_code(bad, 2, 3), "array.npy.magic")
+    bad = good.copy()
+    bad[6] = 4
+    assert_equal(npy_code(bad, 2, 3), "array.npy.magic")
+    bad = good.copy()
+    bad[7] = 1
+    assert_equal(npy_code(bad, 2, 3), "array.npy.magic")
+    assert_equal(npy_code(from_hex("934e554d"), 2, 3), "array.npy.magic")
+
+
+def test_header_grammar() raises:
+    var bad: List[String] = [
+        "{'descr': '<f8', 'fortran_order': False}",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), 'extra': 1}",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': [2, 3]}",
+        "{'descr': '<f8', 'fortran_order': 0, 'shape': (2, 3)}",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (2, -3)}",
+        "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (2, 3)}",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3) + (1,)}",
+        "{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (2, 3)}",
+        "{'descr': '<f8',\t'fortran_order': False, 'shape': (2, 3)}",
+        "{\"descr\": '<f8', 'fortran_order': False, 'shape': (2, 3)}",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (02, 3)}",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 1234567890123456789)}",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (2,, 3)}",
+        "{}",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3)}}",
+    ]
+    for h in bad:
+        assert_equal(npy_code(npy_bytes(h, _six()), 2, 3), "array.npy.header", h)
+    # No newline at the end.
+    var no_newline = npy_bytes(F8_2x3, _six())
+    no_newline[10 + 117] = 0x20
+    assert_equal(npy_code(no_newline, 2, 3), "array.npy.header")
+    # Header length past the end of the member.
+    var long = npy_bytes(F8_2x3, _six())
+    long[8] = 0xFF
+    long[9] = 0xFF
+    assert_equal(npy_code(long, 2, 3), "array.npy.header")
+    # Spaces anywhere between tokens, no trailing comma, any key order: all fine.
+    var ok: List[String] = [
+        "{'shape':(2,3),'fortran_order':False,'descr':'<f8'}",
+        "  { 'descr' : '<f8' , 'fortran_order' : False , 'shape' : ( 2 , 3 , ) , }",
+    ]
+    for h in ok:
+        assert_equal(npy_code(npy_bytes(h, _six()), 2, 3), "accept", h)
+
+
+def test_dtypes() raises:
+    assert_equal(npy_code(npy_bytes(_header("|O", "False", "(2, 3)"), _six()), 2, 3), "array.dtype.pickle")
+    var refused: List[String] = ["|b1", "<c16", "<U1", "|S8", "=f8", "<f16", "<i1", "<M8[s]", "O"]
+    for d in refused:
+        assert_equal(npy_code(npy_bytes(_header(d, "False", "(2, 3)"), _six()), 2, 3), "array.dtype", d)
+
+
+def test_shapes_and_length() raises:
+    assert_equal(npy_code(npy_bytes(_header("<f8", "False", "()"), _six()), 2, 3), "array.shape.rank")
+    assert_equal(npy_code(npy_bytes(_header("<f8", "False", "(6,)"), _six()), 2, 3), "array.shape.rank")
+    assert_equal(npy_code(npy_bytes(_header("<f8", "False", "(1, 2, 3)"), _six()), 2, 3), "array.shape.rank")
+    assert_equal(npy_code(npy_bytes(_header("<f8", "False", "(3, 2)"), _six()), 2, 3), "array.shape.match")
+    var long = _six()
+    long.append(0)
+    assert_equal(npy_code(npy_bytes(F8_2x3, long), 2, 3), "array.data.length")
+    var short = _six()
+    _ = short.pop()
+    assert_equal(npy_code(npy_bytes(F8_2x3, short), 2, 3), "array.data.length")
+    # A huge declared shape with no data: refused before anything is allocated.
+    var huge = _header("<f8", "False", "(2147483647, 2147483647)")
+    assert_equal(npy_code(npy_bytes(huge, _six()), 2147483647, 2147483647), "array.data.length")
+    assert_equal(shape_repr([6]), "(6,)")
+
+
+def test_finite() raises:
+    var values: List[Float64] = [1.0, 2.0, 3.0, 4.0, Float64.MAX * 2.0, 6.0]
+    assert_equal(npy_code(npy_bytes(F8_2x3, f8_bytes(values)), 2, 3), "array.finite")
+    # float16 infinity (0x7c00).
+    assert_equal(npy_code(npy_bytes(_header("<f2", "False", "(1, 1)"), from_hex("007c")), 1, 1), "array.finite")
+
+
+def main() raises:
+    TestSuite.discover_tests[__functions_in_module()]().run()

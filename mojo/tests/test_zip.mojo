@@ -1,0 +1,165 @@
+"""Tests for zip.mojo: the structure rules (archive.zip.structure) and member integrity."""
+
+from std.testing import assert_equal, assert_true, TestSuite
+
+from zip import read_directory, extract, crc32
+from support import (
+    Member, stored, build_zip, zip_code, central_offset, put16, put32, bytes_of, from_hex,
+)
+
+# Raw deflate of b"hello hello hello hello" (23 bytes), CRC-32 0x8d3d51e3.
+comptime HELLO_DEFLATE = "cb48cdc9c957c8402701"
+comptime HELLO_CRC = 0x8D3D51E3
+
+
+def _two() -> List[UInt8]:
+    var members = List[Member]()
+    members.append(stored("layer_0.npy", bytes_of("first member")))
+    members.append(stored("layer_1.npy", bytes_of("second")))
+    return build_zip(members)
+
+
+def _deflated(data: List[UInt8], plain_size: Int, crc: Int) -> List[UInt8]:
+    var members = List[Member]()
+    members.append(Member("layer_0.npy", data.copy(), plain_size, crc, 8))
+    return build_zip(members)
+
+
+def test_reads_stored_members() raises:
+    var data = _two()
+    var entries = read_directory(Span(data), "t.npz")
+    assert_equal(len(entries), 2)
+    assert_equal(entries[1].display_name(), "layer_1.npy")
+    var raw = extract(Span(data), entries[0], "t.npz")
+    assert_equal(String(unsafe_from_utf8=Span(raw)), "first member")
+
+
+def test_empty_archive_is_valid() raises:
+    assert_equal(zip_code(build_zip(List[Member]())), "accept")
+
+
+def test_end_record_must_end_the_file() raises:
+    assert_equal(zip_code(List[UInt8]()), "archive.zip.structure")
+    assert_equal(zip_code(bytes_of("this is not a zip file at all, no")), "archive.zip.structure")
+    var data = _two()
+    _ = data.pop()
+    assert_equal(zip_code(data), "archive.zip.structure")
+    data = _two()
+    data.append(0)
+    assert_equal(zip_code(data), "archive.zip.structure")
+    # A comment whose length is declared ends the file exactly: fine.
+    data = _two()
+    put16(data, len(data) - 2, 3)
+    data.extend(bytes_of("abc"))
+    assert_equal(zip_code(data), "accept")
+
+
+def test_single_disk_only() raises:
+    var data = _two()
+    put16(data, len(data) - 22 + 4, 1)
+    assert_equal(zip_code(data), "archive.zip.structure")
+    data = _two()
+    put16(data, len(data) - 22 + 8, 1)
+    assert_equal(zip_code(data), "archive.zip.structure")
+
+
+def test_directory_bounds_and_count() raises:
+    var data = _two()
+    var end = len(data) - 22
+    put32(data, end + 16, central_offset(data) + 1)
+    assert_equal(zip_code(data), "archive.zip.structure")
+    data = _two()
+    put16(data, end + 8, 3)
+    put16(data, end + 10, 3)
+    assert_equal(zip_code(data), "archive.zip.structure")
+    data = _two()
+    put16(data, end + 8, 1)
+    put16(data, end + 10, 1)
+    assert_equal(zip_code(data), "archive.zip.structure")
+    # A zip64 marker without a zip64 locator.
+    data = _two()
+    put32(data, end + 16, 0xFFFFFFFF)
+    assert_equal(zip_code(data), "archive.zip.structure")
+
+
+def test_local_headers() raises:
+    var data = _two()
+    data[0] = 0x51
+    assert_equal(zip_code(data), "archive.zip.structure")
+    data = _two()
+    data[30] = 0x4C  # "Layer_0.npy" in the local header only
+    assert_equal(zip_code(data), "archive.zip.structure")
+    # Data running into the central directory: the last member claims more bytes.
+    data = _two()
+    var cd = central_offset(data)
+    put32(data, cd + 46 + 11 + 20, 200)
+    put32(data, cd + 46 + 11 + 24, 200)
+    assert_equal(zip_code(data), "archive.zip.structure")
+
+
+def test_overlapping_entries() raises:
+    # Two entries with the same name; the second points at the first one's local header, so
+    # every other rule holds and only the overlap is wrong.
+    var members = List[Member]()
+    members.append(stored("layer_0.npy", bytes_of("abc")))
+    members.append(stored("layer_0.npy", bytes_of("abc")))
+    var data = build_zip(members)
+    assert_equal(zip_code(data), "accept")
+    var cd = central_offset(data)
+    put32(data, cd + 46 + 11 + 42, 0)
+    assert_equal(zip_code(data), "archive.zip.structure")
+
+
+def test_stored_integrity() raises:
+    var data = _two()
+    var cd = central_offset(data)
+    put32(data, cd + 16, 0x12345678)
+    assert_equal(zip_code(data), "archive.member.integrity")
+    data = _two()
+    data[30 + 11] = 0x46  # flip a data byte
+    assert_equal(zip_code(data), "archive.member.integrity")
+    data = _two()
+    put32(data, cd + 24, 11)  # uncompressed size != compressed size
+    assert_equal(zip_code(data), "archive.member.integrity")
+
+
+def test_deflate() raises:
+    var raw = from_hex(HELLO_DEFLATE)
+    var data = _deflated(raw, 23, HELLO_CRC)
+    assert_equal(zip_code(data), "accept")
+    var entries = read_directory(Span(data), "t.npz")
+    var out = extract(Span(data), entries[0], "t.npz")
+    assert_equal(String(unsafe_from_utf8=Span(out)), "hello hello hello hello")
+    assert_equal(crc32(Span(out)), HELLO_CRC)
+
+
+def test_deflate_integrity() raises:
+    var raw = from_hex(HELLO_DEFLATE)
+    assert_equal(zip_code(_deflated(raw, 24, HELLO_CRC)), "archive.member.integrity")
+    assert_equal(zip_code(_deflated(raw, 22, HELLO_CRC)), "archive.member.integrity")
+    assert_equal(zip_code(_deflated(raw, 23, HELLO_CRC ^ 1)), "archive.member.integrity")
+    var trailing = raw.copy()
+    trailing.append(0)
+    assert_equal(zip_code(_deflated(trailing, 23, HELLO_CRC)), "archive.member.integrity")
+    var truncated = raw.copy()
+    _ = truncated.pop()
+    _ = truncated.pop()
+    assert_equal(zip_code(_deflated(truncated, 23, HELLO_CRC)), "archive.member.integrity")
+    assert_equal(zip_code(_deflated(bytes_of("garbage!!"), 23, HELLO_CRC)),
+                 "archive.member.integrity")
+
+
+def test_huge_declared_sizes_allocate_nothing() raises:
+    # A directory that declares a 4 GiB member inflating from 10 bytes: refused by the cap,
+    # not by running out of memory.
+    var raw = from_hex(HELLO_DEFLATE)
+    assert_equal(zip_code(_deflated(raw, 0xFFFFFFFE, HELLO_CRC)), "archive.member.integrity")
+    var data = _two()
+    var end = len(data) - 22
+    put16(data, end + 8, 0xFFFE)
+    put16(data, end + 10, 0xFFFE)
+    assert_equal(zip_code(data), "archive.zip.structure")
+
+
+def main() raises:
+    TestSuite.discover_tests[__functions_in_module()]().run()
