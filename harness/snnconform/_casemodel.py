@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import _hostvalue
-from ._fixturefiles import Npy, Pairs, Raw, ZipMember, ZipModel, dump_json
+from ._fixturefiles import Npy, Pairs, ZipMember, ZipModel, dump_json
 
 BASE_NAME = "checkpoint"
 
@@ -173,4 +173,4 @@ def reset_dir(path: Path) -> None:
         os.unlink(path)
 
 
-__all__ = ["BASE_NAME", "CaseModel", "Draft", "Raw", "reset_dir"]
+__all__ = ["BASE_NAME", "CaseModel", "Draft", "reset_dir"]
