@@ -106,4 +106,11 @@ def markdown(doc: Mapping[str, Any]) -> str:
                   "|---|---|---|---|"]
         for name, t in python.items():
             lines.append(f"| {name} | {t.get('calls')} | {t.get('seconds')} | {t.get('calls_per_second')} |")
+    testees = (doc.get("benchmarks") or {}).get("testees") or {}
+    if testees:
+        lines += ["", "## Testee timings (medians of repeats, same run)", "",
+                  "| implementation | start-up s | corpus s | cases/s | × python |", "|---|---|---|---|---|"]
+        for name, t in testees.items():
+            lines.append(f"| {name} | {t.get('startup_seconds', '')} | {t.get('seconds', '')} | "
+                         f"{t.get('cases_per_second', t.get('error', ''))} | {t.get('ratio_to_python', '')} |")
     return "\n".join(lines) + "\n"

@@ -195,6 +195,7 @@ def build_document(suite: SuiteResult, judgments: Sequence[Judgment], extras: Ex
         "matrix": matrix,
         "disagreements": [_disagreement(j) for j in listed],
         "python": dict(extras.benchmarks.get("python", {})),
+        "benchmarks": {name: value for name, value in extras.benchmarks.items() if name != "python"},
         "environment": environment(suite, extras),
         "production_benchmark_claim": False,
     }
