@@ -41,6 +41,8 @@ class Draft:
     member_order: list[int]
     with_digest: bool
     compact_json: bool
+    ascii_json: bool  # False: non-ASCII characters written as raw UTF-8, not \u escapes
+    zip64: bool
     ops: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -54,6 +56,7 @@ class CaseModel:
     state: dict[str, Any]
     ops: list[dict[str, Any]]
     compact_json: bool = False
+    ascii_json: bool = True
     # archive_sha256: None = absent, "auto" = of the final archive, a callable = computed from
     # the final archive, anything else = written as is (a mutation's wrong value).
     digest: Any = None
@@ -97,10 +100,11 @@ class CaseModel:
         return cls(
             surface=surface,
             document=document,
-            archive=ZipModel(members),
+            archive=ZipModel(members, zip64=draft.zip64),
             state=state,
             ops=[dict(op) for op in draft.ops],
             compact_json=draft.compact_json,
+            ascii_json=draft.ascii_json,
             digest="auto" if draft.with_digest else None,
         )
 
@@ -142,7 +146,8 @@ class CaseModel:
                     document.items.append(("archive_sha256", digest))
                 elif isinstance(document, dict):
                     document = {**document, "archive_sha256": digest}
-            text = dump_json(document, indent=None if self.compact_json else 2).encode("utf-8")
+            indent = None if self.compact_json else 2
+            text = dump_json(document, indent, ensure_ascii=self.ascii_json).encode("utf-8")
             for edit in self.text_edits:
                 text = edit(text)
             paths = {"metadata": case_dir / f"{BASE_NAME}.json", "archive": case_dir / f"{BASE_NAME}.npz"}

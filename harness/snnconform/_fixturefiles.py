@@ -145,6 +145,7 @@ class ZipModel:
     entry_count_delta: int = 0
     cd_offset_delta: int = 0
     extend_first_entry_by_next: bool = False  # makes entry 0's data overlap entry 1
+    zip64: bool = False  # zip64 central extras and end records, as for archives over 4 GiB
 
     def render(self) -> bytes:
         out = bytearray()
@@ -175,15 +176,32 @@ class ZipModel:
             records[0] = (*first[:2], first[2] + records[1][5], *first[3:])
         cd_offset = len(out)
         for member, crc, csize, usize, offset, _ in records:
+            extra = b""
+            if self.zip64:
+                # Sizes and offset live in the zip64 extra field; the 32-bit fields say so.
+                extra = struct.pack("<HHQQQ", 1, 24, usize, csize, offset)
+                csize = usize = offset = 0xFFFFFFFF
             central += b"PK\x01\x02" + struct.pack(
-                "<HHHHHHIIIHHHHHII", 20, 20, member.flags, member.method, _FIXED_DOS_TIME,
-                _FIXED_DOS_DATE, crc, csize, usize, len(member.name), 0, 0, 0, 0, 0o600 << 16,
-                offset,
+                "<HHHHHHIIIHHHHHII", 45 if self.zip64 else 20, 45 if self.zip64 else 20,
+                member.flags, member.method, _FIXED_DOS_TIME, _FIXED_DOS_DATE, crc, csize, usize,
+                len(member.name), len(extra), 0, 0, 0, 0o600 << 16, offset,
             )
-            central += member.name
+            central += member.name + extra
         count = len(self.members) + self.entry_count_delta
-        end = b"PK\x05\x06" + struct.pack(
-            "<HHHHIIH", self.disk_number, 0, count, count, len(central),
-            cd_offset + self.cd_offset_delta, 0,
+        directory_offset = cd_offset + self.cd_offset_delta
+        if not self.zip64:
+            end = b"PK\x05\x06" + struct.pack(
+                "<HHHHIIH", self.disk_number, 0, count, count, len(central), directory_offset, 0
+            )
+            return bytes(out + central + end)
+        # A zip64 end record and its locator; the classic end record only points to them.
+        record_offset = len(out) + len(central)
+        record = b"PK\x06\x06" + struct.pack(
+            "<QHHIIQQQQ", 44, 45, 45, self.disk_number, 0, count, count, len(central),
+            directory_offset,
         )
-        return bytes(out + central + end)
+        locator = b"PK\x06\x07" + struct.pack("<IQI", 0, record_offset, 1)
+        end = b"PK\x05\x06" + struct.pack(
+            "<HHHHIIH", 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0
+        )
+        return bytes(out + central + record + locator + end)

@@ -152,7 +152,14 @@ def nest_deep(case: CaseModel, params: Params, invariant: dict[str, Any], draw: 
 
 def _truncate(draw: Draw) -> Callable[[bytes], bytes]:
     cut = draw(st.integers(0, 10**6))
-    return lambda text: text[: 1 + cut % (len(text.rstrip()) - 1)]
+
+    def edit(text: bytes) -> bytes:
+        end = 1 + cut % (len(text.rstrip()) - 1)
+        while text[end] & 0xC0 == 0x80:  # never split a UTF-8 sequence: that is another rule
+            end -= 1
+        return text[:end]
+
+    return edit
 
 
 def _append(draw: Draw) -> Callable[[bytes], bytes]:

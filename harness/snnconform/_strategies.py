@@ -108,6 +108,8 @@ def drafts(
         member_order=list(range(count)) if release_format else draw(st.permutations(range(count))),
         with_digest=not release_format and draw(st.booleans()),
         compact_json=not release_format and draw(st.booleans()),
+        ascii_json=release_format or draw(st.booleans()),
+        zip64=not release_format and draw(st.integers(0, 4)) == 0,
     )
 
 
