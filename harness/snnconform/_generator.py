@@ -34,8 +34,8 @@ MIXED_CASES = 60
 MIN_TARGETED = 8
 CORPUS_SEED = 20261129
 TRANSFER_KINDS = ("freeze_layers", "unfreeze_layers", "transfer_config", "apply_transfer_config")
-_SOURCES = ("_generator.py", "_mutations.py", "_strategies.py", "_casemodel.py",
-            "_fixturefiles.py", "_hostvalue.py", "_reference.py")
+_SOURCES = ("_generator.py", "_strategies.py", "_casemodel.py", "_fixturefiles.py",
+            "_hostvalue.py", "_reference.py", "_mutations/*.py")
 
 
 class GenerationError(RuntimeError):
@@ -268,7 +268,8 @@ def _fingerprint(spec: Spec) -> str:
     package = Path(__file__).parent
     reference = REPO_ROOT / "src" / "sc_neurocore" / "transfer"
     files = [spec.path, REPO_ROOT / "spec" / "checkpoint.schema.json"]
-    files += [package / name for name in _SOURCES] + sorted(reference.glob("*.py"))
+    files += [path for pattern in _SOURCES for path in sorted(package.glob(pattern))]
+    files += sorted(reference.glob("*.py"))
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     for version in (hypothesis.__version__, np.__version__, zlib.ZLIB_RUNTIME_VERSION):
