@@ -103,21 +103,17 @@ function weight_array(w)
     elseif !is_seq(w, :construct)
         return "is $(host_type_name(w))"
     end
-    # A nested sequence, judged as numpy.asarray would: rectangular, real numbers only.
+    # A nested sequence: rectangular, and every leaf a real number (a boolean is not one).
     shape = Int[]
     leaves = Any[]
     leaf_depth = Ref(0)
     ragged = !collect_nested!(w, 1, shape, leaves, leaf_depth)
     ragged && return "is a ragged sequence"
-    any_float = false
-    all_bool = !isempty(leaves)
     for x in leaves
         if x isa Bool
+            return "holds a boolean"
+        elseif x isa AbstractFloat
             continue
-        end
-        all_bool = false
-        if x isa AbstractFloat
-            any_float = true
         elseif x isa Integer
             -(Int128(2)^63) <= x <= Int128(2)^64 - 1 || return "has dtype object (an integer beyond 64 bits)"
         elseif x isa AbstractString
@@ -126,7 +122,6 @@ function weight_array(w)
             return "has dtype object ($(host_type_name(x)))"
         end
     end
-    all_bool && return "has dtype bool"
     return (shape, Float64[Float64(x) for x in leaves])
 end
 

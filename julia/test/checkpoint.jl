@@ -176,8 +176,10 @@ state(; weights = GOOD_W, names = """["hidden", "out"]""", sizes = "[[2, 3], [3,
                   "[[[18446744073709551616]], [[1, 2, 3]]]", "[5, [[1, 2, 3]]]", "[{\"a\": 1}, [[1, 2, 3]]]")
             @test ccode(state(weights = w)) == "schema.weights.type"
         end
-        # numpy coercions: bools mixed with numbers are numbers; uint64 values are fine.
-        @test ccode(state(weights = "[[[1, true], [1.5, 2], [3, 4]], [[1, 2, 18446744073709551615]]]")) == "accept"
+        # uint64 values are numbers like any other.
+        @test ccode(state(weights = "[[[1, 2], [1.5, 2], [3, 4]], [[1, 2, 18446744073709551615]]]")) == "accept"
+        # A boolean among numbers is not a number (numpy would quietly make it 1).
+        @test ccode(state(weights = "[[[1, true], [1.5, 2], [3, 4]], [[1, 2, 3]]]")) == "schema.weights.type"
         @test ccode(state(names = """["hidden", ""]""")) == "checkpoint.layer_names.nonempty"
         @test ccode(state(names = """["out", "out"]""")) == "checkpoint.layer_names.unique"
         @test ccode(state(sizes = "[[2, 3]]")) == "checkpoint.layer_sizes.count"

@@ -539,25 +539,20 @@ def _fits_numpy_integer(text: String) -> Bool:
     return n == 20 and not negative and digits <= "18446744073709551615"
 
 
-def _array_shape(
-    values: Tree, index: Int, depth: Int, mut all_bool: Bool
-) raises -> List[Int]:
-    """numpy.asarray's shape for a nested sequence (or an $array); raises with the reason when
-    numpy would refuse it or give a non-numeric dtype."""
+def _array_shape(values: Tree, index: Int, depth: Int) raises -> List[Int]:
+    """The shape of a nested sequence (or an $array); raises with the reason when it is ragged
+    or holds something other than numbers (a boolean is not a number here)."""
     var kind = values.kind(index)
     if kind == K_NDARRAY:
-        all_bool = False
         return values.nodes[index].shape.copy()
     if kind == K_FLOAT:
-        all_bool = False
         return List[Int]()
     if kind == K_INT:
         if not _fits_numpy_integer(values.nodes[index].text):
             raise Error("an integer too large for int64")
-        all_bool = False
         return List[Int]()
     if kind == K_BOOL:
-        return List[Int]()
+        raise Error("an element is a boolean")
     if not _is_list(kind):
         raise Error(String("an element is ", kind_name(kind)))
     if depth >= NUMPY_MAX_DIMS:
@@ -565,7 +560,7 @@ def _array_shape(
     var shape = List[Int]()
     shape.append(values.length(index))
     for i in range(values.length(index)):
-        var inner = _array_shape(values, values.child(index, i), depth + 1, all_bool)
+        var inner = _array_shape(values, values.child(index, i), depth + 1)
         if i == 0:
             shape.extend(Span(inner))
         else:
@@ -583,8 +578,6 @@ def _flatten(values: Tree, index: Int, mut data: List[Float64]):
     var kind = values.kind(index)
     if kind == K_NDARRAY:
         data.extend(Span(values.nodes[index].data))
-    elif kind == K_BOOL:
-        data.append(1.0 if values.nodes[index].flag else 0.0)
     elif kind == K_INT or kind == K_FLOAT:
         data.append(values.nodes[index].float_value)
     else:
@@ -595,22 +588,15 @@ def _flatten(values: Tree, index: Int, mut data: List[Float64]):
 def _nested_array(
     values: Tree, index: Int, mut shape: List[Int], mut data: List[Float64]
 ) -> String:
-    """numpy.asarray over an $array or a nested list/tuple of numbers; "" on success, else why
-    it is not a numeric array (numpy refuses it, or its dtype is not float or integer)."""
+    """An $array or a nested list/tuple of numbers as shape and row-major data; "" on success,
+    else why it is not a numeric array."""
     var kind = values.kind(index)
     if kind != K_NDARRAY and not _is_list(kind):
         return String("got ", kind_name(kind))
-    var all_bool = True
     try:
-        shape = _array_shape(values, index, 0, all_bool)
+        shape = _array_shape(values, index, 0)
     except e:
         return String(e)
-    # Only bools (and at least one value): numpy's dtype is bool, which is refused.
-    var count = 1
-    for d in shape:
-        count *= d
-    if all_bool and count > 0 and kind != K_NDARRAY:
-        return "an array of booleans"
     _flatten(values, index, data)
     return String()
 

@@ -198,7 +198,7 @@ def test_construct_schema() raises:
     assert_equal(construct_code(valid_state("metadata", _deep_metadata(62))), "accept")
     assert_equal(construct_code(valid_state("metadata", _deep_metadata(63))), "schema.metadata.type")
     var weights_bad: List[String] = ['"w"', '[1, [[1, 2]]]', '[[[1, 2]], "w"]', '[[[true, false]], [[1]]]',
-                                     '[[[1, 2], [3]], [[1]]]', '[[["1", 2]], [[1]]]']
+                                     '[[[1, 2], [3]], [[1]]]', '[[["1", 2]], [[1]]]', '[[[1.5, true]], [[1]]]']
     for w in weights_bad:
         assert_equal(construct_code(valid_state("weights", w)), "schema.weights.type", w)
 

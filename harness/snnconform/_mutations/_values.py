@@ -54,7 +54,8 @@ def _needs_item(params: Params) -> Requirement:
 
 @operator("value", "load construct transfer", requires=_needs_item)
 def retype(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    wrong = pick(draw, _wrong_types(params))
+    # A "value" parameter pins one wrong value; otherwise one of the expectation's wrong types.
+    wrong = params["value"] if "value" in params else pick(draw, _wrong_types(params))
     if params["target"] == "/":
         case.document = wrong
     elif params["target"] == "/archive_sha256":

@@ -340,17 +340,12 @@ fn metadata_json(v: &Host) -> Result<Json, String> {
     }
 }
 
-/// numpy.asarray's view of a weight value: a float64 array, or why it is not numeric.
+/// A weight value as a float64 array: an `$array`, or a rectangular nested sequence whose
+/// leaves are numbers (a boolean is not one); otherwise why it is not a numeric array.
 fn weight_array(v: &Host) -> Result<Array, String> {
-    #[derive(Default)]
-    struct Leaves {
-        numbers: bool,
-        bools: bool,
-    }
-    fn go(v: &Host, leaves: &mut Leaves, data: &mut Vec<f64>) -> Result<Vec<usize>, String> {
+    fn go(v: &Host, data: &mut Vec<f64>) -> Result<Vec<usize>, String> {
         match v {
             Host::Array(a) => {
-                leaves.numbers = true;
                 data.extend_from_slice(&a.data);
                 Ok(a.shape.clone())
             }
@@ -359,19 +354,13 @@ fn weight_array(v: &Host) -> Result<Array, String> {
                 Err("object contents (an integer beyond 64 bits)".into())
             }
             Host::Int(..) | Host::Float(_) => {
-                leaves.numbers = true;
                 data.push(v.as_f64().expect("numeric"));
-                Ok(Vec::new())
-            }
-            Host::Bool(b) => {
-                leaves.bools = true;
-                data.push(if *b { 1.0 } else { 0.0 });
                 Ok(Vec::new())
             }
             Host::List(items) | Host::Tuple(items) => {
                 let mut inner: Option<Vec<usize>> = None;
                 for item in items {
-                    let shape = go(item, leaves, data)?;
+                    let shape = go(item, data)?;
                     match &inner {
                         Some(s) if *s != shape => return Err("a ragged nested sequence".into()),
                         Some(_) => {}
@@ -388,12 +377,8 @@ fn weight_array(v: &Host) -> Result<Array, String> {
     if !matches!(v, Host::Array(_) | Host::List(_) | Host::Tuple(_)) {
         return Err(format!("a {} instead of an array", v.type_name()));
     }
-    let mut leaves = Leaves::default();
     let mut data = Vec::new();
-    let shape = go(v, &mut leaves, &mut data)?;
-    if leaves.bools && !leaves.numbers {
-        return Err("bool contents".into());
-    }
+    let shape = go(v, &mut data)?;
     Ok(Array { shape, data })
 }
 
@@ -760,8 +745,11 @@ mod tests {
             construct_with(r#", "weights": [[[18446744073709551616, 1]]]"#),
             "schema.weights.type"
         );
-        assert!(
-            construct_with(r#", "weights": [[[18446744073709551615, true]]]"#).starts_with("Ok")
+        assert!(construct_with(r#", "weights": [[[18446744073709551615, 1]]]"#).starts_with("Ok"));
+        // A boolean among numbers is not a number (numpy would quietly make it 1).
+        assert_eq!(
+            construct_with(r#", "weights": [[[1.5, true]]]"#),
+            "schema.weights.type"
         );
         // An explicit null is a value of the wrong type, not "absent".
         assert_eq!(

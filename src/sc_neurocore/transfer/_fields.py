@@ -140,6 +140,11 @@ def _weights(value: object) -> list[Matrix]:
             array = np.asarray(weight)
         except ValueError:
             raise CheckpointError(code, detail=f"item {index} is a ragged sequence") from None
+        if not isinstance(weight, np.ndarray) and any(
+            isinstance(leaf, (bool, np.bool_)) for leaf in np.asarray(weight, dtype=object).flat
+        ):
+            # numpy would quietly turn True into 1; a boolean is not a weight.
+            raise CheckpointError(code, detail=f"item {index} holds a boolean")
         if array.dtype.kind not in "fiu":
             raise CheckpointError(code, detail=f"item {index} has dtype {array.dtype}")
         matrices.append(np.ascontiguousarray(array, dtype=np.float64))
