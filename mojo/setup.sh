@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the pinned Mojo toolchain into the project venv (/work/main/.venv). Idempotent:
+# Installs the pinned Mojo toolchain into the project venv (.venv at the repository root). Idempotent:
 # does nothing when .venv/bin/mojo already reports the pinned version.
 set -euo pipefail
 MOJO_PIN="1.2"
