@@ -12,13 +12,10 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from sc_neurocore.transfer._limits import ACCEPTED_DTYPES, MAX_SAFE_INTEGER
+
 from ._casemodel import Draft
 
-MAX_SAFE_INTEGER = 2**53 - 1
-ACCEPTED_DTYPES = (
-    "<f8", ">f8", "<f4", ">f4", "<f2", ">f2", "|i1", "<i2", ">i2", "<i4", ">i4", "<i8", ">i8",
-    "|u1", "<u2", ">u2", "<u4", ">u4", "<u8", ">u8",
-)
 NEURON_TYPES = ("LIF", "IF", "ALIF", "AdEx", "Izhikevich", "HH")
 
 names = st.text(min_size=1, max_size=10)

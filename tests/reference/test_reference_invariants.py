@@ -196,6 +196,16 @@ def test_every_invariant_of_the_spec_has_a_violation_here() -> None:
     assert list(VIOLATIONS) == SPEC.invariant_ids
 
 
+def test_the_reference_limits_and_dtypes_are_the_spec_s() -> None:
+    from sc_neurocore.transfer import _limits
+
+    limits = SPEC.document["limits"]
+    assert (limits["json_max_depth"], limits["max_safe_integer"], limits["layer_features_max"],
+            limits["metadata_max_depth"]) == (_limits.JSON_MAX_DEPTH, _limits.MAX_SAFE_INTEGER,
+                                              _limits.LAYER_FEATURES_MAX, _limits.METADATA_MAX_DEPTH)
+    assert list(SPEC.document["npy"]["accepted_dtypes"]) == list(_limits.ACCEPTED_DTYPES)
+
+
 def test_every_invariant_has_a_message_and_the_reference_uses_the_spec_text() -> None:
     assert {inv.id: inv.message for inv in SPEC.invariants} == MESSAGES
 

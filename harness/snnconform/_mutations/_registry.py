@@ -39,6 +39,8 @@ def operator(
     """Register the decorated function under its name."""
 
     def register(function: Callable[[CaseModel, Params, dict[str, Any], Draw], None]) -> Any:
+        if stage not in STAGES:
+            raise ValueError(f"operator {function.__name__}: unknown stage {stage!r}; one of {STAGES}")
         OPERATORS[function.__name__] = Operator(
             function, stage, frozenset(surfaces.split()), requires or (lambda params: lambda draft: True)
         )

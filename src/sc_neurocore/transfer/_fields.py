@@ -17,11 +17,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ._limits import LAYER_FEATURES_MAX, MAX_SAFE_INTEGER, METADATA_MAX_DEPTH, SURROGATE
 from .errors import CheckpointError, type_name
 
-MAX_SAFE_INTEGER = 2**53 - 1
-LAYER_FEATURES_MAX = 2**31 - 1
-METADATA_MAX_DEPTH = 63
 REQUIRED_KEYS = (
     "layer_names",
     "layer_sizes",
@@ -33,7 +31,6 @@ REQUIRED_KEYS = (
 )
 KNOWN_KEYS = (*REQUIRED_KEYS, "archive_sha256")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Surface = Literal["load", "construct"]
 Matrix = npt.NDArray[np.float64]
@@ -59,7 +56,7 @@ def is_integer(value: object) -> bool:
 
 def is_text(value: object) -> bool:
     """A string made of Unicode scalar values (no lone surrogates)."""
-    return isinstance(value, str) and _SURROGATE.search(value) is None
+    return isinstance(value, str) and SURROGATE.search(value) is None
 
 
 def _string_list(value: object, code: str, surface: Surface) -> list[str]:

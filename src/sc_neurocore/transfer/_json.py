@@ -14,14 +14,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._limits import JSON_MAX_DEPTH, MAX_SAFE_INTEGER, SURROGATE
 from .errors import CheckpointError
 
-MAX_DEPTH = 64
-MAX_SAFE_INTEGER = 2**53 - 1
 
 _BOM = "\ufeff"
 _LEXICAL = re.compile(r'["\\\[\]{}]')
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -86,7 +84,7 @@ def lexical_depth(text: str) -> int:
 def _has_lone_surrogate(value: Any) -> bool:
     # The input was valid UTF-8, so any surrogate here came from a \u escape that did not pair.
     if isinstance(value, str):
-        return _SURROGATE.search(value) is not None
+        return SURROGATE.search(value) is not None
     if isinstance(value, list):
         return any(_has_lone_surrogate(item) for item in value)
     if isinstance(value, dict):
@@ -110,8 +108,8 @@ def decode_document(data: bytes, path: str) -> Any:
         ) from None
     if text.startswith(_BOM):
         raise CheckpointError("json.encoding.bom")
-    if lexical_depth(text) > MAX_DEPTH:
-        raise CheckpointError("json.depth", limit=MAX_DEPTH)
+    if lexical_depth(text) > JSON_MAX_DEPTH:
+        raise CheckpointError("json.depth", limit=JSON_MAX_DEPTH)
     findings = _Findings()
     try:
         value = json.loads(

@@ -18,14 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ._limits import ACCEPTED_DTYPES
 from .errors import CheckpointError
 
 MAGIC = b"\x93NUMPY"
 _VERSIONS = {(1, 0): ("<H", "latin-1"), (2, 0): ("<I", "latin-1"), (3, 0): ("<I", "utf-8")}
-ACCEPTED_DTYPES = frozenset(
-    ["<f8", ">f8", "<f4", ">f4", "<f2", ">f2", "|i1", "<i2", ">i2", "<i4", ">i4", "<i8", ">i8"]
-    + ["|u1", "<u2", ">u2", "<u4", ">u4", "<u8", ">u8"]
-)
 _TOKEN = re.compile(r" *(?:([{}():,])|'([^'\\]*)'|(True|False)|(0|[1-9][0-9]{0,17})(?![0-9]))")
 _KEYS = ("descr", "fortran_order", "shape")
 
