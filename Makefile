@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SNNCONFORM := $(VENV)/bin/snnconform
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup conformance test unit-tests fixtures typecheck clean
+.PHONY: setup conformance test unit-tests fixtures typecheck architecture clean
 
 # The venv is rebuilt only when pyproject.toml changes.
 $(INSTALLED): pyproject.toml
@@ -33,7 +33,12 @@ unit-tests: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(VENV)/bin/mypy
 
-test: unit-tests typecheck conformance
+# The import-linter contracts of pyproject.toml: the harness core imports nothing of the
+# checkpoint domain, the reference library nothing of the harness, data flows one way.
+architecture: $(INSTALLED)
+	$(VENV)/bin/lint-imports --no-cache
+
+test: unit-tests typecheck architecture conformance
 
 # Regenerates fixtures/ from spec/checkpoint.yaml; deterministic (same spec and versions give
 # the same bytes).

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from snnconform._config import find_config, load_config
+from snnconform.core._config import find_config, load_config
 
 REFERENCE = "python"
 

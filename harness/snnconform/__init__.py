@@ -5,7 +5,7 @@ results and invariant IDs. What a case means is plugged in by a *domain* named i
 ``conformance.toml``: a spec loader, a corpus writer and an in-process reference executor.
 """
 
-from snnconform._protocol import PROTOCOL_VERSION, ProtocolError
+from snnconform.core._protocol import PROTOCOL_VERSION, ProtocolError
 
 __all__ = ["PROTOCOL_VERSION", "ProtocolError", "__version__"]
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from snnconform._cli import main
+from snnconform.core._cli import main
 
 sys.exit(main())

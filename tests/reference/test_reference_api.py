@@ -23,7 +23,7 @@ from sc_neurocore.transfer import (
     save_checkpoint,
     unfreeze_layers,
 )
-from snnconform._strategies import drafts
+from snnconform.checkpoint._strategies import drafts
 
 
 def test_the_documented_snippet_runs_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

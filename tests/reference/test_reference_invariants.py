@@ -30,7 +30,7 @@ from sc_neurocore.transfer import (
     unfreeze_layers,
 )
 from sc_neurocore.transfer.errors import MESSAGES
-from snnconform._spec import load_spec
+from snnconform.checkpoint._spec import load_spec
 
 SPEC = load_spec()
 W = [np.arange(6, dtype=np.float64).reshape(3, 2), np.ones((1, 3))]

@@ -271,7 +271,7 @@ def _case(base: Path) -> dict[str, Any]:
 
 
 def test_run_case_answers_like_the_reference(base: Path) -> None:
-    from snnconform._reference import execute_case
+    from snnconform.checkpoint._reference import execute_case
 
     case = _case(base)
     answer = json.loads(rs.run_case(json.dumps(case)))

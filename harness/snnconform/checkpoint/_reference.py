@@ -1,7 +1,7 @@
 """Runs a case's operations with the Python reference, answering as a testee would.
 
 This adapter is the checkpoint domain's half of the Python testee (``python -m
-snnconform.testee``) and the oracle the fixture generator checks every case against.
+snnconform.checkpoint.testee``) and the oracle the fixture generator checks every case against.
 """
 
 from __future__ import annotations

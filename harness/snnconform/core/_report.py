@@ -7,6 +7,7 @@ for ``compare`` and ``divergences --rewrite``, so those work on a saved run.
 from __future__ import annotations
 
 import os
+from importlib import metadata
 import platform
 import shlex
 from collections import Counter
@@ -14,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from snnconform import __version__
-from snnconform._cases import Case
-from snnconform._judge import Judgment
-from snnconform._protocol import PROTOCOL_VERSION
-from snnconform._runner import ImplementationRun, SuiteResult
+from snnconform.core._cases import Case
+from snnconform.core._judge import Judgment
+from snnconform.core._protocol import PROTOCOL_VERSION
+from snnconform.core._runner import ImplementationRun, SuiteResult
 
 # How judgments count in the document's per-implementation figures.
 _BUCKET = {
@@ -143,11 +144,9 @@ def _gate(suite: SuiteResult, extras: Extras, judgments: Sequence[Judgment]) -> 
 
 
 def environment(suite: SuiteResult, extras: Extras) -> dict[str, Any]:
-    try:
-        import numpy
-
-        numpy_version: str | None = numpy.__version__
-    except ImportError:
+    try:  # the version only: the core imports no library of the domain
+        numpy_version: str | None = metadata.version("numpy")
+    except metadata.PackageNotFoundError:
         numpy_version = None
     return {
         "os": platform.platform(),

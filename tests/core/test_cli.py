@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from snnconform._cli import main
+from snnconform.core._cli import main
 
 DOC = {
     "status": "fail", "failed_checks": ["julia: 1 case(s) disagreed"], "spec_version": 1,

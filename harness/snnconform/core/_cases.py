@@ -84,7 +84,7 @@ def load_cases(path: Path, *, validate: bool = False) -> list[Case]:
     if validate:
         import jsonschema
 
-        from snnconform._protocol import load_schema
+        from snnconform.core._protocol import load_schema
 
         validator = jsonschema.Draft202012Validator(load_schema("case"))
     cases: list[Case] = []

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from snnconform._cases import CorpusError, Selection, load_cases, parse_shard
-from snnconform._config import Config, ConfigError, Implementation, find_config, load_config
-from snnconform._divergences import DivergenceError, load_divergences
-from snnconform._report import exit_code
+from snnconform.core._cases import CorpusError, Selection, load_cases, parse_shard
+from snnconform.core._config import Config, ConfigError, Implementation, find_config, load_config
+from snnconform.core._divergences import DivergenceError, load_divergences
+from snnconform.core._report import exit_code
 
 RESULTS_NAME = "bench_transfer.json"
 MARKDOWN_NAME = "conformance.md"
@@ -99,14 +99,14 @@ def _results_doc(path: Path) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from snnconform._divergences import apply_divergences, unused_entries
-    from snnconform._domain import corpus_figures, load_spec_info, reference_executor
-    from snnconform._junit import write_junit
-    from snnconform._progress import ProgressBar
-    from snnconform._render import markdown, terminal_summary
-    from snnconform._report import Extras, build_document, corpus_summary
-    from snnconform._runner import RunOptions, run_suite
-    from snnconform._steps import run_json
+    from snnconform.core._divergences import apply_divergences, unused_entries
+    from snnconform.core._domain import corpus_figures, load_spec_info, reference_executor
+    from snnconform.core._junit import write_junit
+    from snnconform.core._progress import ProgressBar
+    from snnconform.core._render import markdown, terminal_summary
+    from snnconform.core._report import Extras, build_document, corpus_summary
+    from snnconform.core._runner import RunOptions, run_suite
+    from snnconform.core._steps import run_json
 
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -183,7 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_fixtures(args: argparse.Namespace) -> int:
-    from snnconform._domain import load_spec_info, write_corpus
+    from snnconform.core._domain import load_spec_info, write_corpus
 
     config = _config(args)
     out = args.out or config.fixtures
@@ -195,7 +195,7 @@ def cmd_fixtures(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from snnconform._render import markdown, terminal_summary
+    from snnconform.core._render import markdown, terminal_summary
 
     config = _config(args)
     source = args.source or config.results / RESULTS_NAME
@@ -207,7 +207,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from snnconform._compare import compare_documents
+    from snnconform.core._compare import compare_documents
 
     changes = compare_documents(_results_doc(args.old), _results_doc(args.new))
     lines = []
@@ -219,7 +219,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_divergences(args: argparse.Namespace) -> int:
-    from snnconform._divergences import render_got, rewrite_entries, write_divergences
+    from snnconform.core._divergences import render_got, rewrite_entries, write_divergences
 
     config = _config(args)
     entries = load_divergences(config.known_divergences)
@@ -243,7 +243,7 @@ def cmd_divergences(args: argparse.Namespace) -> int:
 
 
 def cmd_impls(args: argparse.Namespace) -> int:
-    from snnconform._steps import probe
+    from snnconform.core._steps import probe
 
     config = _config(args)
     impls, excluded = _implementations(config, args)

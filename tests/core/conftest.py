@@ -14,7 +14,7 @@ sys.path.insert(0, str(HERE))  # toydomain and miniatures are plain modules besi
 
 import toydomain  # noqa: E402
 
-from snnconform._cli import main  # noqa: E402
+from snnconform.core._cli import main  # noqa: E402
 
 MINIATURES = HERE / "miniatures.py"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from snnconform._protocol import (
+from snnconform.core._protocol import (
     Hello,
     ProtocolError,
     Results,

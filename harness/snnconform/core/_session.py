@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Mapping
 
-from snnconform._cases import Case
-from snnconform._process import LineTooLong, TesteeExited, TesteeProcess, TesteeTimeout
-from snnconform._protocol import (
+from snnconform.core._cases import Case
+from snnconform.core._process import LineTooLong, TesteeExited, TesteeProcess, TesteeTimeout
+from snnconform.core._protocol import (
     PROTOCOL_VERSION,
     Errored,
     Hello,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from snnconform._diff import compare_results, first_difference, without_messages
+from snnconform.core._diff import compare_results, first_difference, without_messages
 
 
 @pytest.mark.parametrize(

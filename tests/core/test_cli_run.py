@@ -40,7 +40,7 @@ def test_junit_has_one_testcase_per_case_and_implementation(toy, tmp_path):
 
 def test_selection_runs_only_matching_cases(toy, capsys):
     config = toy.add("lie_code").write()
-    from snnconform._cli import main
+    from snnconform.core._cli import main
 
     assert main(["run", "--config", str(config), "--quiet", "--json", "--case", "ok-*"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -7,8 +7,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
-from snnconform._judge import Judgment
-from snnconform._report import rerun_command
+from snnconform.core._judge import Judgment
+from snnconform.core._report import rerun_command
 
 # Testee failures (the implementation never produced a verdict) are JUnit errors; wrong verdicts
 # are failures; cases that were not run, or are expected to fail, are skipped.

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from snnconform._cases import Case
-from snnconform._config import Config, Implementation
-from snnconform._diff import compare_results, without_messages
-from snnconform._judge import Judgment, judge
-from snnconform._protocol import SchemaValidator, Started
-from snnconform._session import MAX_START_FAILURES, Outcome, StartError, TesteeSession
-from snnconform._steps import StepResult, probe, run_step
+from snnconform.core._cases import Case
+from snnconform.core._config import Config, Implementation
+from snnconform.core._diff import compare_results, without_messages
+from snnconform.core._judge import Judgment, judge
+from snnconform.core._protocol import SchemaValidator, Started
+from snnconform.core._session import MAX_START_FAILURES, Outcome, StartError, TesteeSession
+from snnconform.core._steps import StepResult, probe, run_step
 
 Reference = Callable[[Mapping[str, Any], Path], Mapping[str, Any]]
 Progress = Callable[[str], None]

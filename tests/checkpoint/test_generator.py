@@ -14,10 +14,10 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snnconform import _generator, _mutations
-from snnconform._fixturefiles import Npy, Pairs, Raw, ZipMember, ZipModel, dump_json
-from snnconform._reference import execute_case
-from snnconform._spec import DEFAULT_SPEC, REPO_ROOT, SpecError, load_spec
+from snnconform.checkpoint import _generator, _mutations
+from snnconform.checkpoint._fixturefiles import Npy, Pairs, Raw, ZipMember, ZipModel, dump_json
+from snnconform.checkpoint._reference import execute_case
+from snnconform.checkpoint._spec import DEFAULT_SPEC, REPO_ROOT, SpecError, load_spec
 
 FIXTURES = REPO_ROOT / "fixtures"
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import toydomain
 
-from snnconform._cases import CorpusError, Selection, load_cases, parse_shard
+from snnconform.core._cases import CorpusError, Selection, load_cases, parse_shard
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from snnconform._config import Config, ConfigError, entry_point
+from snnconform.core._config import Config, ConfigError, entry_point
 
 
 @dataclass(frozen=True)

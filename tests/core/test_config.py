@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from snnconform._config import ConfigError, entry_point, load_config
+from snnconform.core._config import ConfigError, entry_point, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_repository_config_is_valid():
     config = load_config(ROOT / "conformance.toml")
     python = config.implementation("python")
-    assert python.testee == "{python} -m snnconform.testee"
-    assert config.expand(python.testee) == f"{shlex.quote(sys.executable)} -m snnconform.testee"
+    assert python.testee == "{python} -m snnconform.checkpoint.testee"
+    assert config.expand(python.testee) == f"{shlex.quote(sys.executable)} -m snnconform.checkpoint.testee"
     assert config.fixtures == ROOT / "fixtures" and config.timeout > 0
 
 

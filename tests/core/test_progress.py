@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from snnconform._progress import ProgressBar
+from snnconform.core._progress import ProgressBar
 
 
 class FakeTty(io.StringIO):

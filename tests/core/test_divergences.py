@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import toydomain
 
-from snnconform._cases import case_from_json
-from snnconform._divergences import (
+from snnconform.core._cases import case_from_json
+from snnconform.core._divergences import (
     DivergenceError,
     apply_divergences,
     load_divergences,
@@ -14,9 +14,9 @@ from snnconform._divergences import (
     unused_entries,
     write_divergences,
 )
-from snnconform._judge import judge
-from snnconform._protocol import OpResult, Results
-from snnconform._session import Outcome
+from snnconform.core._judge import judge
+from snnconform.core._protocol import OpResult, Results
+from snnconform.core._session import Outcome
 
 VICTIM = case_from_json(toydomain.make_case("victim-1", [("set", 1), ("add", -5)], ["toy.negative"]), "t")
 

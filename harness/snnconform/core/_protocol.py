@@ -277,7 +277,7 @@ def parse_stopped(obj: Mapping[str, Any]) -> Stopped:
 @cache
 def load_schema(name: str = "protocol") -> dict[str, Any]:
     """A JSON Schema shipped inside the package (``schemas/NAME.schema.json``)."""
-    text = resources.files("snnconform").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
+    text = resources.files("snnconform.core").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

@@ -17,7 +17,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from snnconform._judge import Judgment
+from snnconform.core._judge import Judgment
 
 _SIGNATURE_KEYS = ("outcome", "verdict", "op_index", "code", "path")
 _OUTCOMES = {"answered", "skipped", "errored", "crashed", "timed_out", "malformed"}

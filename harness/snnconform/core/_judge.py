@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Mapping, Sequence
 
-from snnconform._cases import Case, summarize
-from snnconform._diff import Difference, compare_results, without_messages
-from snnconform._session import Outcome
+from snnconform.core._cases import Case, summarize
+from snnconform.core._diff import Difference, compare_results, without_messages
+from snnconform.core._session import Outcome
 
 Status = Literal[
     "agreed", "disagreed", "known", "skipped", "errored", "crashed", "timed_out", "malformed",
