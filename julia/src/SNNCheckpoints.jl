@@ -15,14 +15,18 @@ export CheckpointError, ErrorCode, code_id, SNNCheckpoint, load_checkpoint, n_la
 const VERSION_STRING = "0.1.0"
 const SPEC_VERSION = 1
 
-include("errors.jl")
-include("json.jl")
-include("zip.jl")
-include("npy.jl")
-include("hostvalue.jl")
-include("checkpoint.jl")
-include("fine_tune.jl")
-include("testee.jl")
+# In dependency order (the types a file's signatures and fields name are defined before it).
+include("errors.jl")        # the one error type: codes (spec IDs, in spec order), message templates
+include("limits.jl")        # the spec's limits and accepted dtypes
+include("json.jl")          # strict reader of the metadata document (json.*)
+include("json_write.jl")    # the JSON writer (answers, observable state)
+include("zip.jl")           # central-directory zip reader and the archive phase (archive.*)
+include("hostvalue.jl")     # the protocol's host values (tuples, sets, arrays, ...)
+include("fields.jl")        # schema.* and checkpoint.*, shared by load and construct
+include("npy.jl")           # .npy headers, dtypes, widening and the array phase (array.*)
+include("checkpoint.jl")    # SNNCheckpoint, construct, load_checkpoint (the phases in order)
+include("fine_tune.jl")     # freeze/unfreeze, TransferConfig (transfer.*)
+include("testee.jl")        # the JSON Lines protocol loop (docs/protocol.md)
 
 # Runs at every load (also from a precompiled cache): a code table that drifted from the spec
 # must not report wrong codes silently.

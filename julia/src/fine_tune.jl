@@ -22,19 +22,18 @@ TransferConfig(; freeze_until = -1, lr_backbone = 0.0, lr_head = 0.01) =
 
 "Validates the three fields in spec order; returns a TransferConfig or the error."
 function transfer_config_result(freeze_until, lr_backbone, lr_head)
-    (is_int(freeze_until) || is_text(freeze_until)) || return CheckpointError(TRANSFER_FREEZE_UNTIL_TYPE,
-        "TransferConfig freeze_until must be a layer name or an integer, not $(host_type_name(freeze_until))")
+    (is_int(freeze_until) || is_text(freeze_until)) ||
+        return CheckpointError(TRANSFER_FREEZE_UNTIL_TYPE; got = host_type_name(freeze_until))
     if is_int(freeze_until) && freeze_until < -1
-        return CheckpointError(TRANSFER_FREEZE_UNTIL_RANGE, "TransferConfig freeze_until must be >= -1, got $freeze_until")
+        return CheckpointError(TRANSFER_FREEZE_UNTIL_RANGE; value = freeze_until)
     end
     rates = (("lr_backbone", lr_backbone), ("lr_head", lr_head))
     for (field, rate) in rates
-        is_number(rate) || return CheckpointError(TRANSFER_LEARNING_RATE_TYPE,
-            "TransferConfig $field must be a number, not $(host_type_name(rate))")
+        is_number(rate) || return CheckpointError(TRANSFER_LEARNING_RATE_TYPE; field = field, got = host_type_name(rate))
     end
     for (field, rate) in rates
-        (isfinite(Float64(rate)) && rate >= 0) || return CheckpointError(TRANSFER_LEARNING_RATE_RANGE,
-            "TransferConfig $field must be finite and >= 0, got $rate")
+        (isfinite(Float64(rate)) && rate >= 0) ||
+            return CheckpointError(TRANSFER_LEARNING_RATE_RANGE; field = field, value = rate)
     end
     return TransferConfig(freeze_until isa AbstractString ? String(freeze_until) : freeze_until,
                           lr_backbone, lr_head, Val(:unchecked))
@@ -43,12 +42,11 @@ end
 function check_names(operation::String, layer_names)
     layer_names === nothing && return String[]
     is_seq(layer_names, :construct) && !(layer_names isa AbstractString) ||
-        return CheckpointError(TRANSFER_LAYER_NAMES_TYPE,
-            "$operation layer_names must be a list of strings: got $(host_type_name(layer_names))")
+        return CheckpointError(TRANSFER_LAYER_NAMES_TYPE; operation = operation, detail = "got $(host_type_name(layer_names))")
     out = String[]
     for (i, name) in enumerate(seq_items(layer_names))
-        is_text(name) || return CheckpointError(TRANSFER_LAYER_NAMES_TYPE,
-            "$operation layer_names must be a list of strings: item $(i - 1) is $(host_type_name(name))")
+        is_text(name) || return CheckpointError(TRANSFER_LAYER_NAMES_TYPE; operation = operation,
+                                                detail = "item $(i - 1) is $(host_type_name(name))")
         push!(out, String(name))
     end
     return out
@@ -56,15 +54,14 @@ end
 
 function check_known(operation::String, c::SNNCheckpoint, names)
     for name in names
-        name in c.layer_names || return CheckpointError(TRANSFER_LAYER_NAMES_REFERENCES,
-            "$operation: $(json_string(name)) is not a layer of this checkpoint")
+        name in c.layer_names || return CheckpointError(TRANSFER_LAYER_NAMES_REFERENCES; operation = operation, name = name)
     end
     return nothing
 end
 
 function check_index(operation::String, c::SNNCheckpoint, index::Integer)
-    -1 <= index < n_layers(c) || return CheckpointError(TRANSFER_LAYER_INDEX_RANGE,
-        "$operation: layer index $index is outside [-1, $(n_layers(c) - 1)]")
+    -1 <= index < n_layers(c) || return CheckpointError(TRANSFER_LAYER_INDEX_RANGE;
+        operation = operation, value = index, maximum = n_layers(c) - 1)
     return nothing
 end
 
@@ -76,11 +73,11 @@ Adds the named layers and layers 0..until_index to the frozen set (`nothing` = n
 function freeze_layers_result!(c::SNNCheckpoint, layer_names, until_index)
     op = "freeze_layers"
     layer_names === nothing && until_index === nothing &&
-        return CheckpointError(TRANSFER_SELECTOR_MISSING, "$op needs layer_names or until_index")
+        return CheckpointError(TRANSFER_SELECTOR_MISSING; operation = op, selectors = "layer_names or until_index")
     names = check_names(op, layer_names)
     names isa CheckpointError && return names
-    until_index === nothing || is_int(until_index) || return CheckpointError(TRANSFER_LAYER_INDEX_TYPE,
-        "freeze_layers until_index must be an integer, not $(host_type_name(until_index))")
+    until_index === nothing || is_int(until_index) ||
+        return CheckpointError(TRANSFER_LAYER_INDEX_TYPE; got = host_type_name(until_index))
     e = check_known(op, c, names)
     e === nothing || return e
     if until_index !== nothing
@@ -101,11 +98,10 @@ function unfreeze_layers_result!(c::SNNCheckpoint, layer_names, all_layers)
     op = "unfreeze_layers"
     # Python's `all_layers is not True`: only the boolean true selects.
     layer_names === nothing && all_layers !== true &&
-        return CheckpointError(TRANSFER_SELECTOR_MISSING, "$op needs layer_names or all_layers=True")
+        return CheckpointError(TRANSFER_SELECTOR_MISSING; operation = op, selectors = "layer_names or all_layers=True")
     names = check_names(op, layer_names)
     names isa CheckpointError && return names
-    all_layers isa Bool || return CheckpointError(TRANSFER_ALL_LAYERS_TYPE,
-        "unfreeze_layers all_layers must be a boolean, not $(host_type_name(all_layers))")
+    all_layers isa Bool || return CheckpointError(TRANSFER_ALL_LAYERS_TYPE; got = host_type_name(all_layers))
     e = check_known(op, c, names)
     e === nothing || return e
     removed = all_layers ? c.layer_names : names

@@ -28,16 +28,6 @@ struct HostArray
     data::Vector{Float64}
 end
 
-"A Python sequence in the spec's sense (list or tuple)."
-is_sequence(x) = x isa Vector{Any} || x isa HostTuple
-items(x::Vector{Any}) = x
-items(x::HostTuple) = x.items
-
-"An integer in the spec's sense: Julia's Bool is an Integer, Python's bool is not one here."
-is_int(x) = x isa Integer && !(x isa Bool)
-"A number (int or float, not bool)."
-is_number(x) = (x isa Integer || x isa AbstractFloat) && !(x isa Bool)
-
 "Python's type name for messages."
 host_type_name(::Nothing) = "None"
 host_type_name(::Bool) = "bool"

@@ -1,4 +1,5 @@
-# Strict RFC 8259 reader and a writer for the protocol's answers.
+# The strict reader of the metadata document (every json.* invariant, in spec order) and the
+# lenient reader of protocol lines; json_write.jl writes JSON.
 #
 # The reader is iterative (an explicit stack) so that no document, however deep, can overflow
 # Julia's call stack; the checkpoint reader additionally counts depth lexically first
@@ -27,13 +28,6 @@ Base.:(==)(a::JObject, b::JObject) = a.pairs == b.pairs
 "Marks an absent member (distinct from JSON null, which is `nothing`)."
 struct Absent end
 const JSON_ABSENT = Absent()
-
-"Why a document failed: the invariant, a byte offset (1-based, 0 when none) and a detail."
-struct JSONProblem
-    code::ErrorCode
-    offset::Int
-    detail::String
-end
 
 # ------------------------------------------------------------------ UTF-8 and depth prescans
 
@@ -113,9 +107,10 @@ mutable struct JSONParser
     bytes::Vector{UInt8}
     pos::Int                        # next byte to read (1-based)
     strict::Bool
-    nonfinite::Union{Nothing,Tuple{Int,String}}   # first NaN/Infinity token (offset, token)
-    out_of_range::Union{Nothing,Tuple{Int,String}}  # first out-of-range number literal
-    duplicate::Union{Nothing,Tuple{Int,String}}   # first duplicate key (after unescaping)
+    # Recorded while parsing, judged after a successful parse (a syntax error anywhere wins):
+    nonfinite::Union{Nothing,String}       # the first NaN/Infinity token
+    out_of_range::Union{Nothing,String}    # the first out-of-range number literal
+    duplicate::Union{Nothing,String}       # the first duplicate key (after unescaping)
 end
 
 JSONParser(bytes::Vector{UInt8}, strict::Bool) = JSONParser(bytes, 1, strict, nothing, nothing, nothing)
@@ -191,42 +186,8 @@ function parse_string!(p::JSONParser)::Union{String,SyntaxFailure}
         elseif b == UInt8('\\')
             p.pos += 1
             p.pos > n && return SyntaxFailure(start, "unterminated string")
-            e = bytes[p.pos]
-            p.pos += 1
-            if e == UInt8('"') || e == UInt8('\\') || e == UInt8('/')
-                write(io, e)
-            elseif e == UInt8('b'); write(io, 0x08)
-            elseif e == UInt8('f'); write(io, 0x0c)
-            elseif e == UInt8('n'); write(io, 0x0a)
-            elseif e == UInt8('r'); write(io, 0x0d)
-            elseif e == UInt8('t'); write(io, 0x09)
-            elseif e == UInt8('u')
-                esc_at = p.pos - 2
-                u = read_hex4!(p)
-                u < 0 && return SyntaxFailure(esc_at, "bad \\u escape")
-                if 0xd800 <= u <= 0xdbff
-                    save = p.pos
-                    lo = -1
-                    if match_literal!(p, "\\u")
-                        lo = read_hex4!(p)
-                    end
-                    if 0xdc00 <= lo <= 0xdfff
-                        print(io, Char(0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00)))
-                    elseif p.strict
-                        return SyntaxFailure(esc_at, "lone surrogate escape \\u$(string(u, base = 16))")
-                    else
-                        p.pos = save
-                        print(io, Char(u))      # kept as WTF-8; validators refuse it later
-                    end
-                elseif 0xdc00 <= u <= 0xdfff
-                    p.strict && return SyntaxFailure(esc_at, "lone surrogate escape \\u$(string(u, base = 16))")
-                    print(io, Char(u))
-                else
-                    print(io, Char(u))
-                end
-            else
-                return SyntaxFailure(p.pos - 2, "bad escape in string")
-            end
+            r = read_escape!(p, io)
+            r isa SyntaxFailure && return r
         elseif b < 0x20
             return SyntaxFailure(p.pos, "unescaped control character in string")
         else
@@ -241,9 +202,46 @@ function parse_string!(p::JSONParser)::Union{String,SyntaxFailure}
     end
 end
 
-isdigitbyte(b::UInt8) = UInt8('0') <= b <= UInt8('9')
+"Reads the escape after a backslash (`p.pos` is the escape letter) and writes its character."
+function read_escape!(p::JSONParser, io::IO)
+    e = p.bytes[p.pos]
+    p.pos += 1
+    if e == UInt8('"') || e == UInt8('\\') || e == UInt8('/')
+        write(io, e)
+    elseif e == UInt8('b'); write(io, 0x08)
+    elseif e == UInt8('f'); write(io, 0x0c)
+    elseif e == UInt8('n'); write(io, 0x0a)
+    elseif e == UInt8('r'); write(io, 0x0d)
+    elseif e == UInt8('t'); write(io, 0x09)
+    elseif e == UInt8('u')
+        return read_unicode_escape!(p, io, p.pos - 2)
+    else
+        return SyntaxFailure(p.pos - 2, "bad escape in string")
+    end
+    return nothing
+end
 
-const MAX_SAFE_INTEGER = 9007199254740991
+"A \\u escape (`p.pos` after the `u`), pairing surrogates; `esc_at` is where the escape began."
+function read_unicode_escape!(p::JSONParser, io::IO, esc_at::Int)
+    u = read_hex4!(p)
+    u < 0 && return SyntaxFailure(esc_at, "bad \\u escape")
+    if 0xd800 <= u <= 0xdbff
+        save = p.pos
+        lo = match_literal!(p, "\\u") ? read_hex4!(p) : -1
+        if 0xdc00 <= lo <= 0xdfff
+            print(io, Char(0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00)))
+            return nothing
+        end
+        p.pos = save
+    end
+    # A lone surrogate: a syntax error in a document; kept as WTF-8 in a protocol line, where
+    # the validators refuse it later.
+    p.strict && 0xd800 <= u <= 0xdfff && return SyntaxFailure(esc_at, "lone surrogate escape \\u$(string(u, base = 16))")
+    print(io, Char(u))
+    return nothing
+end
+
+isdigitbyte(b::UInt8) = UInt8('0') <= b <= UInt8('9')
 
 "strtod without Base.parse: `parse(Float64, \"1e-400\")` segfaults on Debian's Julia 1.5.3."
 function strtod(s::String)::Float64
@@ -288,12 +286,12 @@ function parse_number!(p::JSONParser)::Union{Int64,BigInt,Float64,SyntaxFailure}
         if ndigits <= 18
             v = Base.parse(Int64, text)
             if abs(v) > MAX_SAFE_INTEGER && p.strict && p.out_of_range === nothing
-                p.out_of_range = (start, text)
+                p.out_of_range = text
             end
             return v
         end
         if p.strict
-            p.out_of_range === nothing && (p.out_of_range = (start, text))
+            p.out_of_range === nothing && (p.out_of_range = text)
             return 0     # the document is refused for its range; the value is never used
         end
         big = Base.parse(BigInt, text)
@@ -301,7 +299,7 @@ function parse_number!(p::JSONParser)::Union{Int64,BigInt,Float64,SyntaxFailure}
     end
     v = strtod(text)
     if !isfinite(v) && p.strict && p.out_of_range === nothing
-        p.out_of_range = (start, text)
+        p.out_of_range = text
     end
     return v
 end
@@ -309,7 +307,6 @@ end
 "Reads a scalar (not an array or object) at `p.pos`."
 function parse_scalar!(p::JSONParser)
     b = peekbyte(p)
-    start = p.pos
     if b == UInt8('"')
         return parse_string!(p)
     elseif b == UInt8('t')
@@ -320,17 +317,17 @@ function parse_scalar!(p::JSONParser)
         match_literal!(p, "null") && return nothing
     elseif b == UInt8('N')
         if match_literal!(p, "NaN")
-            p.nonfinite === nothing && (p.nonfinite = (start, "NaN"))
+            p.nonfinite === nothing && (p.nonfinite = "NaN")
             return NaN
         end
     elseif b == UInt8('I')
         if match_literal!(p, "Infinity")
-            p.nonfinite === nothing && (p.nonfinite = (start, "Infinity"))
+            p.nonfinite === nothing && (p.nonfinite = "Infinity")
             return Inf
         end
     elseif b == UInt8('-') && p.pos < length(p.bytes) && p.bytes[p.pos+1] == UInt8('I')
         if match_literal!(p, "-Infinity")
-            p.nonfinite === nothing && (p.nonfinite = (start, "-Infinity"))
+            p.nonfinite === nothing && (p.nonfinite = "-Infinity")
             return -Inf
         end
     elseif b == UInt8('-') || isdigitbyte(b)
@@ -351,11 +348,10 @@ end
 function parse_key!(p::JSONParser, frame::ObjectFrame)
     skip_ws!(p)
     peekbyte(p) == UInt8('"') && !at_end(p) || return fail(p, describe_byte(p) * " (expected a string key)")
-    keystart = p.pos
     k = parse_string!(p)
     k isa SyntaxFailure && return k
     if k in frame.seen
-        p.duplicate === nothing && (p.duplicate = (keystart, k))
+        p.duplicate === nothing && (p.duplicate = k)
     else
         push!(frame.seen, k)
     end
@@ -366,107 +362,105 @@ function parse_key!(p::JSONParser, frame::ObjectFrame)
     return nothing
 end
 
+"Marks that the parser must read another value (never a JSON value itself)."
+struct NeedValue end
+const NEED_VALUE = NeedValue()
+
 "Parses one whole document; trailing non-whitespace is an error."
 function parse_document!(p::JSONParser)::Union{Any,SyntaxFailure}
     stack = Any[]
-    skip_ws!(p)
     while true
-        # Read a value (opening containers push frames).
         skip_ws!(p)
-        local value
-        b = peekbyte(p)
-        if !at_end(p) && b == UInt8('[')
-            p.pos += 1
-            skip_ws!(p)
-            if peekbyte(p) == UInt8(']') && !at_end(p)
-                p.pos += 1
-                value = Any[]
-            else
-                push!(stack, Any[])
-                continue
-            end
-        elseif !at_end(p) && b == UInt8('{')
-            p.pos += 1
-            skip_ws!(p)
-            if peekbyte(p) == UInt8('}') && !at_end(p)
-                p.pos += 1
-                value = JObject()
-            else
-                frame = ObjectFrame(JObject(), Set{String}(), "")
-                r = parse_key!(p, frame)
-                r isa SyntaxFailure && return r
-                push!(stack, frame)
-                continue
-            end
-        else
-            value = parse_scalar!(p)
-            value isa SyntaxFailure && return value
+        value = open_value!(p, stack)
+        value isa SyntaxFailure && return value
+        value === NEED_VALUE && continue
+        value = close_containers!(p, stack, value)
+        value === NEED_VALUE && continue
+        return value
+    end
+end
+
+"Reads a scalar or an empty container, or opens a container (pushing a frame: NEED_VALUE)."
+function open_value!(p::JSONParser, stack::Vector{Any})
+    b = peekbyte(p)
+    (!at_end(p) && (b == UInt8('[') || b == UInt8('{'))) || return parse_scalar!(p)
+    p.pos += 1
+    skip_ws!(p)
+    if !at_end(p) && peekbyte(p) == (b == UInt8('[') ? UInt8(']') : UInt8('}'))
+        p.pos += 1
+        return b == UInt8('[') ? Any[] : JObject()
+    end
+    if b == UInt8('[')
+        push!(stack, Any[])
+    else
+        frame = ObjectFrame(JObject(), Set{String}(), "")
+        r = parse_key!(p, frame)
+        r isa SyntaxFailure && return r
+        push!(stack, frame)
+    end
+    return NEED_VALUE
+end
+
+"""
+Attaches a value to the innermost open container and closes every container that ends here.
+Returns NEED_VALUE when a `,` asks for the next value, the whole document when the stack
+empties, or a SyntaxFailure.
+"""
+function close_containers!(p::JSONParser, stack::Vector{Any}, value)
+    while true
+        skip_ws!(p)
+        if isempty(stack)
+            at_end(p) || return fail(p, describe_byte(p) * " after the document")
+            return value
         end
-        # Attach the value and close every container that ends here.
-        while true
-            if isempty(stack)
-                skip_ws!(p)
-                at_end(p) || return fail(p, describe_byte(p) * " after the document")
-                return value
+        top = stack[end]
+        c = at_end(p) ? 0x00 : peekbyte(p)
+        if top isa Vector{Any}
+            push!(top, value)
+            c == UInt8(',') && (p.pos += 1; return NEED_VALUE)
+            c == UInt8(']') || return fail(p, describe_byte(p) * " (expected ',' or ']')")
+            p.pos += 1
+            value = pop!(stack)
+        else
+            frame = top::ObjectFrame
+            push!(frame.obj.pairs, frame.key => value)
+            if c == UInt8(',')
+                p.pos += 1
+                r = parse_key!(p, frame)
+                return r isa SyntaxFailure ? r : NEED_VALUE
             end
-            top = stack[end]
-            skip_ws!(p)
-            c = at_end(p) ? 0x00 : peekbyte(p)
-            if top isa Vector{Any}
-                push!(top, value)
-                if c == UInt8(',')
-                    p.pos += 1
-                    break
-                elseif c == UInt8(']')
-                    p.pos += 1
-                    value = pop!(stack)
-                else
-                    return fail(p, describe_byte(p) * " (expected ',' or ']')")
-                end
-            else
-                frame = top::ObjectFrame
-                push!(frame.obj.pairs, frame.key => value)
-                if c == UInt8(',')
-                    p.pos += 1
-                    r = parse_key!(p, frame)
-                    r isa SyntaxFailure && return r
-                    break
-                elseif c == UInt8('}')
-                    p.pos += 1
-                    pop!(stack)
-                    value = frame.obj
-                else
-                    return fail(p, describe_byte(p) * " (expected ',' or '}')")
-                end
-            end
+            c == UInt8('}') || return fail(p, describe_byte(p) * " (expected ',' or '}')")
+            p.pos += 1
+            pop!(stack)
+            value = frame.obj
         end
     end
 end
 
 """
-    read_json_strict(bytes, max_depth) -> value or JSONProblem
+    decode_document(bytes, path) -> value or CheckpointError
 
-The checkpoint reader: the json-phase invariants in spec order (encoding.utf8, encoding.bom,
-depth, syntax, nonfinite, number.range, keys.unique), each over the whole document.
+The json phase of loading: json.file.present (`bytes` is `nothing` when BASE.json is not a
+readable regular file), then every json.* invariant in spec order, each over the whole document.
 """
-function read_json_strict(bytes::Vector{UInt8}, max_depth::Int)
+function decode_document(bytes::Union{Nothing,Vector{UInt8}}, path::String)
+    bytes === nothing && return CheckpointError(JSON_FILE_PRESENT; path = path)
     bad = utf8_error_offset(bytes)
-    bad == 0 || return JSONProblem(JSON_ENCODING_UTF8, bad,
-                                   "invalid byte 0x$(string(bytes[bad], base = 16, pad = 2)) at offset $(bad - 1)")
+    bad == 0 || return CheckpointError(JSON_ENCODING_UTF8;
+        detail = "$path: invalid byte 0x$(string(bytes[bad], base = 16, pad = 2)) at offset $(bad - 1)")
     if length(bytes) >= 3 && bytes[1] == 0xef && bytes[2] == 0xbb && bytes[3] == 0xbf
-        return JSONProblem(JSON_ENCODING_BOM, 1, "byte-order mark")
+        return CheckpointError(JSON_ENCODING_BOM)
     end
-    depth = lexical_depth(bytes)
-    depth <= max_depth || return JSONProblem(JSON_DEPTH, 0, "depth $depth exceeds $max_depth")
+    lexical_depth(bytes) <= JSON_MAX_DEPTH || return CheckpointError(JSON_DEPTH; limit = JSON_MAX_DEPTH)
     p = JSONParser(bytes, true)
     value = parse_document!(p)
     if value isa SyntaxFailure
         detail = isempty(bytes) ? "empty document" : "$(value.detail) at offset $(value.offset - 1)"
-        return JSONProblem(JSON_SYNTAX, value.offset, detail)
+        return CheckpointError(JSON_SYNTAX; detail = "$path: $detail")
     end
-    p.nonfinite === nothing || return JSONProblem(JSON_NONFINITE, p.nonfinite[1], p.nonfinite[2])
-    p.out_of_range === nothing || return JSONProblem(JSON_NUMBER_RANGE, p.out_of_range[1], p.out_of_range[2])
-    p.duplicate === nothing || return JSONProblem(JSON_KEYS_UNIQUE, p.duplicate[1], p.duplicate[2])
+    p.nonfinite === nothing || return CheckpointError(JSON_NONFINITE; token = p.nonfinite)
+    p.out_of_range === nothing || return CheckpointError(JSON_NUMBER_RANGE; number = p.out_of_range)
+    p.duplicate === nothing || return CheckpointError(JSON_KEYS_UNIQUE; key = p.duplicate)
     return value
 end
 
@@ -476,88 +470,4 @@ function read_json_protocol(text::AbstractString)
     value = parse_document!(p)
     value isa SyntaxFailure && throw(ArgumentError("protocol line is not JSON: $(value.detail) at offset $(value.offset - 1)"))
     return value
-end
-
-# ------------------------------------------------------------------ the writer
-
-"Writes `s` as a JSON string: ASCII only, surrogate code points (WTF-8) as \\u escapes,
-malformed bytes as U+FFFD."
-function write_json_string(io::IO, s::AbstractString)
-    write(io, '"')
-    for c in String(s)
-        if Base.ismalformed(c) || Base.isoverlong(c)
-            write(io, "\\ufffd")
-            continue
-        end
-        u = UInt32(c)
-        if u == 0x22
-            write(io, "\\\"")
-        elseif u == 0x5c
-            write(io, "\\\\")
-        elseif u == 0x0a
-            write(io, "\\n")
-        elseif u == 0x0d
-            write(io, "\\r")
-        elseif u == 0x09
-            write(io, "\\t")
-        elseif u < 0x20 || 0x80 <= u <= 0xffff
-            write(io, "\\u", string(u, base = 16, pad = 4))
-        elseif u < 0x80
-            write(io, c)
-        else
-            v = u - 0x10000
-            write(io, "\\u", string(0xd800 + (v >> 10), base = 16, pad = 4),
-                  "\\u", string(0xdc00 + (v & 0x3ff), base = 16, pad = 4))
-        end
-    end
-    write(io, '"')
-end
-
-"Shortest round-trip text with a '.' or an exponent (1.0, -0.0, 1.0e-5)."
-function format_float(x::Float64)
-    isfinite(x) || throw(ArgumentError("cannot write non-finite float $x as JSON"))
-    s = string(x)      # Ryu: shortest round-trip
-    occursin('.', s) || occursin('e', s) || (s *= ".0")
-    return s
-end
-
-write_json(io::IO, ::Nothing) = write(io, "null")
-write_json(io::IO, b::Bool) = write(io, b ? "true" : "false")
-write_json(io::IO, i::Integer) = write(io, string(i))
-write_json(io::IO, x::AbstractFloat) = write(io, format_float(Float64(x)))
-write_json(io::IO, s::AbstractString) = write_json_string(io, s)
-write_json(io::IO, s::Symbol) = write_json_string(io, string(s))
-function write_json(io::IO, v::Union{AbstractVector,Tuple})
-    write(io, '[')
-    first = true
-    for x in v
-        first || write(io, ',')
-        first = false
-        write_json(io, x)
-    end
-    write(io, ']')
-end
-write_json(io::IO, o::JObject) = write_json_members(io, o.pairs)
-write_json(io::IO, d::AbstractDict) = write_json_members(io, collect(d))
-function write_json(io::IO, nt::NamedTuple)
-    write_json_members(io, [string(k) => v for (k, v) in pairs(nt)])
-end
-function write_json_members(io::IO, members)
-    write(io, '{')
-    first = true
-    for (k, v) in members
-        first || write(io, ',')
-        first = false
-        write_json_string(io, string(k))
-        write(io, ':')
-        write_json(io, v)
-    end
-    write(io, '}')
-end
-
-"One value as compact JSON text."
-function json_string(v)
-    io = IOBuffer()
-    write_json(io, v)
-    return String(take!(io))
 end

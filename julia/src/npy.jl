@@ -4,20 +4,6 @@
 
 const NPY_MAGIC = UInt8[0x93, UInt8('N'), UInt8('U'), UInt8('M'), UInt8('P'), UInt8('Y')]
 
-"descr -> (element type, size in bytes, big-endian?)"
-const NPY_DTYPES = Dict{String,Tuple{DataType,Int,Bool}}(
-    "<f8" => (Float64, 8, false), ">f8" => (Float64, 8, true),
-    "<f4" => (Float32, 4, false), ">f4" => (Float32, 4, true),
-    "<f2" => (Float16, 2, false), ">f2" => (Float16, 2, true),
-    "|i1" => (Int8, 1, false),
-    "<i2" => (Int16, 2, false), ">i2" => (Int16, 2, true),
-    "<i4" => (Int32, 4, false), ">i4" => (Int32, 4, true),
-    "<i8" => (Int64, 8, false), ">i8" => (Int64, 8, true),
-    "|u1" => (UInt8, 1, false),
-    "<u2" => (UInt16, 2, false), ">u2" => (UInt16, 2, true),
-    "<u4" => (UInt32, 4, false), ">u4" => (UInt32, 4, true),
-    "<u8" => (UInt64, 8, false), ">u8" => (UInt64, 8, true))
-
 "A parsed .npy header and where the data starts (1-based index into the member)."
 struct NpyHeader
     descr::String
@@ -30,8 +16,6 @@ struct NpyProblem
     code::ErrorCode
     detail::String
 end
-
-shape_text(shape) = length(shape) == 1 ? "($(shape[1]),)" : "(" * join(string.(shape), ", ") * ")"
 
 """
     read_npy_header(member) -> NpyHeader or NpyProblem
@@ -62,109 +46,125 @@ function read_npy_header(m::AbstractVector{UInt8})
     return NpyHeader(descr, fortran, shape, prefix + hlen + 1)
 end
 
+"A cursor over the header's characters (latin-1 or UTF-8 decoded; the grammar is per character)."
+mutable struct HeaderCursor
+    c::Vector{Char}
+    i::Int
+end
+
+"Why a header does not follow the grammar (internal; parse_npy_dict returns the detail)."
+struct BadHeader
+    detail::String
+end
+
+skip_spaces!(h::HeaderCursor) = (while h.i <= length(h.c) && h.c[h.i] == ' '; h.i += 1; end)
+at(h::HeaderCursor, ch::Char) = h.i <= length(h.c) && h.c[h.i] == ch
+shown(h::HeaderCursor) = h.i <= length(h.c) ? "$(repr(h.c[h.i])) at character $(h.i - 1)" : "the end of the header"
+
 "Parses the header grammar; returns (descr, fortran_order, shape) or a problem description."
 function parse_npy_dict(text::String)
-    c = collect(text)
-    n = length(c)
-    i = 1
-    skip() = (while i <= n && c[i] == ' '; i += 1; end)
-    at(ch) = i <= n && c[i] == ch
-    shown() = i <= n ? "$(repr(c[i])) at character $(i - 1)" : "the end of the header"
-    skip()        # numpy never writes leading spaces, but the reference's tokenizer allows them
-    at('{') || return "the header does not start with '{'"
-    i += 1
-    descr = nothing
-    fortran = nothing
-    shape = nothing
+    h = HeaderCursor(collect(text), 1)
+    skip_spaces!(h)    # numpy never writes leading spaces, but the reference's tokenizer allows them
+    at(h, '{') || return "the header does not start with '{'"
+    h.i += 1
+    entries = Dict{String,Any}()
     while true
-        skip()
-        # key
-        at('\'') || return "expected a quoted key, found $(shown())"
-        j = i + 1
-        while j <= n && c[j] != '\''
-            j += 1
-        end
-        j <= n || return "unterminated key"
-        key = String(c[i+1:j-1])
-        i = j + 1
-        key in ("descr", "fortran_order", "shape") || return "unexpected key $(repr(key))"
-        skip()
-        at(':') || return "expected ':' after key $(repr(key)), found $(shown())"
-        i += 1
-        skip()
-        if key == "descr"
-            descr === nothing || return "key 'descr' appears twice"
-            at('\'') || return "descr must be a quoted string, found $(shown())"
-            j = i + 1
-            while j <= n && c[j] != '\'' && c[j] != '\\'
-                j += 1
-            end
-            (j <= n && c[j] == '\'') || return "descr is not a plain quoted string"
-            descr = String(c[i+1:j-1])
-            i = j + 1
-        elseif key == "fortran_order"
-            fortran === nothing || return "key 'fortran_order' appears twice"
-            if i + 3 <= n && String(c[i:i+3]) == "True"
-                fortran = true; i += 4
-            elseif i + 4 <= n && String(c[i:i+4]) == "False"
-                fortran = false; i += 5
-            else
-                return "fortran_order must be True or False, found $(shown())"
-            end
-        else
-            shape === nothing || return "key 'shape' appears twice"
-            at('(') || return "shape must be a tuple, found $(shown())"
-            i += 1
-            dims = BigInt[]
-            skip()
-            if at(')')
-                i += 1
-            else
-                while true
-                    (i <= n && '0' <= c[i] <= '9') || return "shape entry must be a non-negative integer, found $(shown())"
-                    j = i
-                    while j <= n && '0' <= c[j] <= '9'
-                        j += 1
-                    end
-                    digits = String(c[i:j-1])
-                    (digits == "0" || digits[1] != '0') || return "shape entry $(digits) has a leading zero"
-                    push!(dims, Base.parse(BigInt, digits))
-                    i = j
-                    skip()
-                    if at(',')
-                        i += 1
-                        skip()
-                        at(')') && (i += 1; break)
-                    elseif at(')')
-                        length(dims) >= 2 || return "a one-entry shape needs a trailing comma"
-                        i += 1
-                        break
-                    else
-                        return "expected ',' or ')' in shape, found $(shown())"
-                    end
-                end
-            end
-            shape = dims
-        end
-        skip()
-        if at(',')
-            i += 1
-            skip()
-            at('}') && (i += 1; break)
-        elseif at('}')
-            i += 1
+        r = header_entry!(h, entries)
+        r isa BadHeader && return r.detail
+        skip_spaces!(h)
+        if at(h, ',')
+            h.i += 1
+            skip_spaces!(h)
+            at(h, '}') && (h.i += 1; break)
+        elseif at(h, '}')
+            h.i += 1
             break
         else
-            return "expected ',' or '}', found $(shown())"
+            return "expected ',' or '}', found $(shown(h))"
         end
     end
-    skip()
-    (i == n && c[i] == '\n') || return i > n ? "the header does not end with a newline" :
-                                     "unexpected $(shown()) after the header dict"
-    descr === nothing && return "key 'descr' is missing"
-    fortran === nothing && return "key 'fortran_order' is missing"
-    shape === nothing && return "key 'shape' is missing"
-    return (descr, fortran, shape)
+    skip_spaces!(h)
+    (h.i == length(h.c) && h.c[h.i] == '\n') || return h.i > length(h.c) ? "the header does not end with a newline" :
+                                                 "unexpected $(shown(h)) after the header dict"
+    for key in ("descr", "fortran_order", "shape")
+        haskey(entries, key) || return "key '$key' is missing"
+    end
+    return (entries["descr"]::String, entries["fortran_order"]::Bool, entries["shape"]::Vector{BigInt})
+end
+
+"One `key: value` entry of the header dict, stored into `entries`."
+function header_entry!(h::HeaderCursor, entries::Dict{String,Any})
+    skip_spaces!(h)
+    at(h, '\'') || return BadHeader("expected a quoted key, found $(shown(h))")
+    j = findnext(==('\''), h.c, h.i + 1)
+    j === nothing && return BadHeader("unterminated key")
+    key = String(h.c[h.i+1:j-1])
+    h.i = j + 1
+    key in ("descr", "fortran_order", "shape") || return BadHeader("unexpected key $(repr(key))")
+    skip_spaces!(h)
+    at(h, ':') || return BadHeader("expected ':' after key $(repr(key)), found $(shown(h))")
+    h.i += 1
+    skip_spaces!(h)
+    haskey(entries, key) && return BadHeader("key '$key' appears twice")
+    value = key == "descr" ? header_descr!(h) : key == "fortran_order" ? header_bool!(h) : header_shape!(h)
+    value isa BadHeader && return value
+    entries[key] = value
+    return nothing
+end
+
+function header_descr!(h::HeaderCursor)
+    at(h, '\'') || return BadHeader("descr must be a quoted string, found $(shown(h))")
+    j = h.i + 1
+    while j <= length(h.c) && h.c[j] != '\'' && h.c[j] != '\\'
+        j += 1
+    end
+    (j <= length(h.c) && h.c[j] == '\'') || return BadHeader("descr is not a plain quoted string")
+    descr = String(h.c[h.i+1:j-1])
+    h.i = j + 1
+    return descr
+end
+
+function header_bool!(h::HeaderCursor)
+    for (word, value) in (("True", true), ("False", false))
+        stop = h.i + length(word) - 1
+        if stop <= length(h.c) && String(h.c[h.i:stop]) == word
+            h.i = stop + 1
+            return value
+        end
+    end
+    return BadHeader("fortran_order must be True or False, found $(shown(h))")
+end
+
+function header_shape!(h::HeaderCursor)
+    at(h, '(') || return BadHeader("shape must be a tuple, found $(shown(h))")
+    h.i += 1
+    dims = BigInt[]
+    skip_spaces!(h)
+    at(h, ')') && (h.i += 1; return dims)
+    isdigit_at(k) = k <= length(h.c) && '0' <= h.c[k] <= '9'
+    while true
+        isdigit_at(h.i) || return BadHeader("shape entry must be a non-negative integer, found $(shown(h))")
+        j = h.i
+        while isdigit_at(j)
+            j += 1
+        end
+        digits = String(h.c[h.i:j-1])
+        (digits == "0" || digits[1] != '0') || return BadHeader("shape entry $(digits) has a leading zero")
+        push!(dims, Base.parse(BigInt, digits))
+        h.i = j
+        skip_spaces!(h)
+        if at(h, ',')
+            h.i += 1
+            skip_spaces!(h)
+            at(h, ')') && (h.i += 1; return dims)
+        elseif at(h, ')')
+            length(dims) >= 2 || return BadHeader("a one-entry shape needs a trailing comma")
+            h.i += 1
+            return dims
+        else
+            return BadHeader("expected ',' or ')' in shape, found $(shown(h))")
+        end
+    end
 end
 
 "array.dtype.pickle, then array.dtype."
@@ -172,7 +172,7 @@ function check_npy_dtype(descr::String)
     chars = collect(descr)
     # The type character follows the byte-order character (as the reference reads it: descr[1]).
     length(chars) >= 2 && chars[2] == 'O' && return NpyProblem(ARRAY_DTYPE_PICKLE, "object dtype $(repr(descr))")
-    haskey(NPY_DTYPES, descr) || return NpyProblem(ARRAY_DTYPE, "unsupported dtype $(repr(descr))")
+    haskey(ACCEPTED_DTYPES, descr) || return NpyProblem(ARRAY_DTYPE, "unsupported dtype $(repr(descr))")
     return nothing
 end
 
@@ -183,23 +183,85 @@ The data as an (rows, cols) float64 matrix. The caller has checked the rank and 
 length is exactly rows * cols * itemsize.
 """
 function widen_npy_data(m::AbstractVector{UInt8}, h::NpyHeader)
-    T, size, big_endian = NPY_DTYPES[h.descr]
+    T = ACCEPTED_DTYPES[h.descr]
     rows = Int(h.shape[1])
     cols = Int(h.shape[2])
     count = rows * cols
-    raw = Vector{UInt8}(m[h.data_start:h.data_start+count*size-1])   # aligned copy
-    vals = reinterpret(T, raw)
-    flat = Vector{Float64}(undef, count)
-    @inbounds for k in 1:count
-        v = vals[k]
-        flat[k] = Float64(big_endian ? ntoh(v) : ltoh(v))
-    end
+    raw = Vector{UInt8}(m[h.data_start:h.data_start+count*sizeof(T)-1])   # aligned copy
+    flat = widen_values(reinterpret(T, raw), h.descr[1] == '>')
     # Fortran order: column-major, as Julia stores matrices; C order: transpose the (cols, rows) view.
     return h.fortran_order ? reshape(flat, rows, cols) : permutedims(reshape(flat, cols, rows))
 end
 
+# A function barrier: the element type comes from a runtime table, so the loop is compiled once
+# per type here instead of running type-unstable.
+function widen_values(vals::AbstractVector{T}, big_endian::Bool) where {T}
+    flat = Vector{Float64}(undef, length(vals))
+    @inbounds for k in eachindex(vals)
+        v = vals[k]
+        flat[k] = Float64(big_endian ? ntoh(v) : ltoh(v))
+    end
+    return flat
+end
+
 "Expected number of data bytes for a header (shape product times item size)."
-function npy_expected_length(h::NpyHeader)
-    _, size, _ = NPY_DTYPES[h.descr]
-    return reduce(*, h.shape; init = BigInt(1)) * size
+npy_expected_length(h::NpyHeader) = reduce(*, h.shape; init = BigInt(1)) * sizeof(ACCEPTED_DTYPES[h.descr])
+
+# ------------------------------------------------------------------ the array phase
+
+"""
+    decode_layers(raws, names, sizes) -> Vector{Matrix{Float64}} or CheckpointError
+
+The array phase of loading, in spec order, each invariant over every layer before the next:
+the header (magic, grammar, pickle, dtype), then rank and shape (fields.jl, shared with
+construct), data length, and finally the widened weights' finiteness.
+"""
+function decode_layers(raws::Vector{AbstractVector{UInt8}}, names::Vector{String}, sizes::Vector{Tuple{Int,Int}})
+    headers = read_headers(raws, names)
+    headers isa CheckpointError && return headers
+    shapes = [h.shape for h in headers]
+    e = check_ranks(names, shapes)
+    e === nothing || return e
+    e = check_shapes(names, sizes, shapes)
+    e === nothing || return e
+    for (i, (raw, h)) in enumerate(zip(raws, headers))
+        got = length(raw) - h.data_start + 1
+        expected = npy_expected_length(h)
+        got == expected || return CheckpointError(ARRAY_DATA_LENGTH; name = names[i], member = layer_member(i),
+                                                  got = got, expected = expected)
+    end
+    weights = Matrix{Float64}[widen_npy_data(raw, h) for (raw, h) in zip(raws, headers)]
+    e = check_finite(names, weights)
+    e === nothing || return e
+    return weights
+end
+
+layer_member(i::Int) = "layer_$(i - 1).npy"
+
+"""
+array.npy.magic, array.npy.header, array.dtype.pickle and array.dtype over every layer: a layer
+that fails one is not judged further, and the earliest code wins (then the earliest layer).
+"""
+function read_headers(raws::Vector{AbstractVector{UInt8}}, names::Vector{String})
+    headers = NpyHeader[]
+    first_error = nothing
+    for (i, raw) in enumerate(raws)
+        h = read_npy_header(raw)
+        problem = h isa NpyProblem ? h : check_npy_dtype(h.descr)
+        if problem === nothing
+            push!(headers, h)
+            continue
+        end
+        e = npy_error(problem, names[i], layer_member(i), h isa NpyHeader ? h.descr : "")
+        (first_error === nothing || e.code < first_error.code) && (first_error = e)
+    end
+    return first_error === nothing ? headers : first_error
+end
+
+"The CheckpointError of one layer's header problem."
+function npy_error(problem::NpyProblem, name::String, member::String, descr::String)
+    code = problem.code
+    code == ARRAY_DTYPE_PICKLE && return CheckpointError(code; name = name, member = member)
+    code == ARRAY_DTYPE && return CheckpointError(code; name = name, member = member, descr = descr)
+    return CheckpointError(code; name = name, member = member, detail = problem.detail)
 end

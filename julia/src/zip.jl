@@ -19,13 +19,6 @@ end
 
 entry_name(e::ZipEntry) = String(copy(e.name))
 
-"A structure failure: the detail names what was wrong."
-struct ZipProblem
-    code::ErrorCode
-    detail::String
-    entry::Int                 # index of the entry concerned, 0 when none
-end
-
 @inline le16(b::AbstractVector{UInt8}, off::Integer) = UInt16(b[off+1]) | UInt16(b[off+2]) << 8
 @inline le32(b::AbstractVector{UInt8}, off::Integer) = UInt32(le16(b, off)) | UInt32(le16(b, off + 2)) << 16
 @inline le64(b::AbstractVector{UInt8}, off::Integer) = UInt64(le32(b, off)) | UInt64(le32(b, off + 4)) << 32
@@ -35,32 +28,49 @@ const SIG_ZIP64_EOCD = 0x06064b50
 const SIG_ZIP64_LOCATOR = 0x07064b50
 const SIG_CENTRAL = 0x02014b50
 const SIG_LOCAL = 0x04034b50
+const STORED = 0x0000
+const DEFLATED = 0x0008
+const ENCRYPTION_FLAGS = 0x0041         # bit 0: encrypted, bit 6: strong encryption
 
-structure(detail::String) = ZipProblem(ARCHIVE_ZIP_STRUCTURE, detail, 0)
+structure(detail::String) = CheckpointError(ARCHIVE_ZIP_STRUCTURE; detail = detail)
 
 "A uint64 as Int64, or -1 when it cannot be a file offset or size."
 as_size(x::UInt64) = x > UInt64(typemax(Int64)) ? Int64(-1) : Int64(x)
 
 """
-    read_zip_directory(bytes) -> Vector{ZipEntry} or ZipProblem
+    read_zip_directory(bytes) -> Vector{ZipEntry} or CheckpointError (archive.zip.structure)
 
 Parses the end record(s) and the central directory and checks archive.structure_rules.
 """
 function read_zip_directory(bytes::AbstractVector{UInt8})
+    bounds = directory_bounds(bytes)
+    bounds isa CheckpointError && return bounds
+    entries = central_entries(bytes, bounds...)
+    entries isa CheckpointError && return entries
+    return locate_entries(bytes, entries, bounds[2])
+end
+
+"Rule 1: the offset of the last end record whose comment ends exactly at the end of the file."
+function find_end_record(bytes::AbstractVector{UInt8})
     n = length(bytes)
-    # Rule 1: the last end record whose comment ends exactly at the end of the file.
-    eocd = -1
     pos = n - 22
     lowest = max(0, n - 22 - 0xffff)
     while pos >= lowest
-        if le32(bytes, pos) == SIG_EOCD && pos + 22 + Int(le16(bytes, pos + 20)) == n
-            eocd = pos
-            break
-        end
+        le32(bytes, pos) == SIG_EOCD && pos + 22 + Int(le16(bytes, pos + 20)) == n && return pos
         pos -= 1
     end
-    eocd < 0 && return structure(n < 22 ? "file of $n bytes is too short for a zip end record" :
-                                 "no end-of-central-directory record")
+    return structure(n < 22 ? "file of $n bytes is too short for a zip end record" :
+                     "no end-of-central-directory record")
+end
+
+"""
+Rules 1-3 from the end record (and the zip64 end record when the end record asks for it):
+(entry count, directory offset, directory size) of a single-disk directory that lies before the
+end records.
+"""
+function directory_bounds(bytes::AbstractVector{UInt8})
+    eocd = find_end_record(bytes)
+    eocd isa CheckpointError && return eocd
     disk = le16(bytes, eocd + 4)
     cd_disk = le16(bytes, eocd + 6)
     count_disk = Int64(le16(bytes, eocd + 8))
@@ -69,14 +79,8 @@ function read_zip_directory(bytes::AbstractVector{UInt8})
     cd_offset = Int64(le32(bytes, eocd + 16))
     directory_end = eocd               # the central directory must end at or before this
     if count_disk == 0xffff || count == 0xffff || cd_size == 0xffffffff || cd_offset == 0xffffffff
-        loc = eocd - 20
-        (loc >= 0 && le32(bytes, loc) == SIG_ZIP64_LOCATOR) ||
-            return structure("end record needs zip64 but there is no zip64 locator")
-        le32(bytes, loc + 4) == 0 && le32(bytes, loc + 16) == 1 ||
-            return structure("zip64 locator names another disk (multi-disk archives are not supported)")
-        z = as_size(le64(bytes, loc + 8))
-        (0 <= z && z <= loc - 56 && le32(bytes, z) == SIG_ZIP64_EOCD) ||
-            return structure("zip64 locator does not point at a zip64 end record")
+        z = zip64_end_record(bytes, eocd)
+        z isa CheckpointError && return z
         disk = le32(bytes, z + 16)
         cd_disk = le32(bytes, z + 20)
         count_disk = as_size(le64(bytes, z + 24))
@@ -92,56 +96,77 @@ function read_zip_directory(bytes::AbstractVector{UInt8})
     (cd_offset >= 0 && cd_size >= 0 && count >= 0 && cd_offset <= directory_end &&
      cd_size <= directory_end - cd_offset) ||
         return structure("central directory (offset $cd_offset, $cd_size bytes) is not between the start of the file and the end record")
+    return (count, cd_offset, cd_size)
+end
+
+"The offset of the zip64 end record that the locator just before the end record points to."
+function zip64_end_record(bytes::AbstractVector{UInt8}, eocd::Int)
+    loc = eocd - 20
+    (loc >= 0 && le32(bytes, loc) == SIG_ZIP64_LOCATOR) ||
+        return structure("end record needs zip64 but there is no zip64 locator")
+    le32(bytes, loc + 4) == 0 && le32(bytes, loc + 16) == 1 ||
+        return structure("zip64 locator names another disk (multi-disk archives are not supported)")
+    z = as_size(le64(bytes, loc + 8))
+    (0 <= z && z <= loc - 56 && le32(bytes, z) == SIG_ZIP64_EOCD) ||
+        return structure("zip64 locator does not point at a zip64 end record")
+    return Int(z)
+end
+
+"Rule 3 (exactly `count` entries filling `cd_size` bytes) and rule 6 (extra fields, zip64 sizes)."
+function central_entries(bytes::AbstractVector{UInt8}, count::Int64, cd_offset::Int64, cd_size::Int64)
     entries = ZipEntry[]
     pos = cd_offset
     cd_end = cd_offset + cd_size
     for k in 1:count
         (pos + 46 <= cd_end && le32(bytes, pos) == SIG_CENTRAL) ||
             return structure("central directory entry $k of $count is missing or runs past the directory")
-        flags = le16(bytes, pos + 8)
-        method = le16(bytes, pos + 10)
-        crc = le32(bytes, pos + 16)
-        csize32 = le32(bytes, pos + 20)
-        usize32 = le32(bytes, pos + 24)
         name_len = Int(le16(bytes, pos + 28))
-        extra_len = Int(le16(bytes, pos + 30))
-        comment_len = Int(le16(bytes, pos + 32))
-        entry_disk = le16(bytes, pos + 34)
-        offset32 = le32(bytes, pos + 42)
-        next = pos + 46 + name_len + extra_len + comment_len
+        next = pos + 46 + name_len + Int(le16(bytes, pos + 30)) + Int(le16(bytes, pos + 32))
         next <= cd_end || return structure("central directory entry $k runs past the directory")
+        entry_disk = le16(bytes, pos + 34)
         entry_disk == 0 || return structure("central directory entry $k starts on disk $entry_disk (multi-disk archives are not supported)")
-        name = bytes[pos+47:pos+46+name_len]
-        usize = Int64(usize32)
-        csize = Int64(csize32)
-        offset = Int64(offset32)
-        z = zip64_extra(bytes, pos + 46 + name_len, extra_len)
-        z === :truncated && return structure("entry $(repr(String(copy(name)))) has a truncated extra field")
-        if usize32 == 0xffffffff || csize32 == 0xffffffff || offset32 == 0xffffffff
-            z === nothing && return structure("entry $(repr(String(copy(name)))) needs a zip64 extra field and has none")
-            zpos, zlen = z
-            need = 8 * ((usize32 == 0xffffffff) + (csize32 == 0xffffffff) + (offset32 == 0xffffffff))
-            zlen >= need || return structure("entry $(repr(String(copy(name)))) has a short zip64 extra field")
-            if usize32 == 0xffffffff
-                usize = as_size(le64(bytes, zpos)); zpos += 8
-            end
-            if csize32 == 0xffffffff
-                csize = as_size(le64(bytes, zpos)); zpos += 8
-            end
-            if offset32 == 0xffffffff
-                offset = as_size(le64(bytes, zpos)); zpos += 8
-            end
-            (usize >= 0 && csize >= 0 && offset >= 0) ||
-                return structure("entry $(repr(String(copy(name)))) has a zip64 size or offset beyond 2^63")
-        end
-        push!(entries, ZipEntry(name, flags, method, crc, csize, usize, offset, 0))
+        e = central_entry(bytes, pos, name_len)
+        e isa CheckpointError && return e
+        push!(entries, e)
         pos = next
     end
     pos == cd_end || return structure("central directory holds $(pos - cd_offset) bytes of entries but declares $cd_size")
-    # Rule 4: local headers inside the file, same names, data before the central directory.
+    return entries
+end
+
+"One central header at `pos`, its sizes and offset resolved through the zip64 extra field."
+function central_entry(bytes::AbstractVector{UInt8}, pos::Int64, name_len::Int)
+    csize32 = le32(bytes, pos + 20)
+    usize32 = le32(bytes, pos + 24)
+    offset32 = le32(bytes, pos + 42)
+    name = bytes[pos+47:pos+46+name_len]
+    shown = repr(String(copy(name)))
+    sizes = Int64[usize32, csize32, offset32]         # the zip64 extra field's order
+    z = zip64_extra(bytes, pos + 46 + name_len, Int(le16(bytes, pos + 30)))
+    z === :truncated && return structure("entry $shown has a truncated extra field")
+    wide = [s == 0xffffffff for s in sizes]
+    if any(wide)
+        z === nothing && return structure("entry $shown needs a zip64 extra field and has none")
+        zpos, zlen = z
+        zlen >= 8 * count(wide) || return structure("entry $shown has a short zip64 extra field")
+        for i in findall(wide)
+            sizes[i] = as_size(le64(bytes, zpos))
+            zpos += 8
+        end
+        all(>=(0), sizes) || return structure("entry $shown has a zip64 size or offset beyond 2^63")
+    end
+    usize, csize, offset = sizes
+    return ZipEntry(name, le16(bytes, pos + 8), le16(bytes, pos + 10), le32(bytes, pos + 16),
+                    csize, usize, offset, 0)
+end
+
+"Rules 4 and 5: local headers inside the file with the same names, data before the central
+directory, no two entries overlapping. The entries come back with their data offsets."
+function locate_entries(bytes::AbstractVector{UInt8}, entries::Vector{ZipEntry}, cd_offset::Int64)
+    n = length(bytes)
     resolved = ZipEntry[]
     for e in entries
-        shown = repr(String(copy(e.name)))
+        shown = repr(entry_name(e))
         off = e.local_offset
         (off <= n - 30 && le32(bytes, off) == SIG_LOCAL) ||
             return structure("entry $shown has no local header at offset $off")
@@ -155,7 +180,6 @@ function read_zip_directory(bytes::AbstractVector{UInt8})
         push!(resolved, ZipEntry(e.name, e.flags, e.method, e.crc32, e.compressed_size,
                                  e.uncompressed_size, e.local_offset, data_start))
     end
-    # Rule 5: entries do not overlap.
     order = sortperm(resolved, by = e -> e.local_offset)
     for k in 2:length(order)
         a = resolved[order[k-1]]
@@ -306,4 +330,58 @@ function read_member(bytes::AbstractVector{UInt8}, e::ZipEntry)
     c = crc32(data)
     c == e.crc32 || return "CRC-32 is $(string(c, base = 16, pad = 8)), the directory says $(string(e.crc32, base = 16, pad = 8))"
     return data
+end
+
+# ------------------------------------------------------------------ the archive phase
+
+"""
+    read_archive(archive, path, names, digest) -> Vector of member bytes (layer order) or CheckpointError
+
+The archive phase of loading, in spec order: archive.file.present (`archive` is `nothing` when
+BASE.npz is not a readable regular file), archive.digest (when the document records a digest),
+archive.zip.structure, the members (duplicate, unexpected, missing), their methods, then their
+integrity; each over every member before the next.
+"""
+function read_archive(archive::Union{Nothing,Vector{UInt8}}, path::String, names::Vector{String},
+                      digest::Union{Nothing,String})
+    archive === nothing && return CheckpointError(ARCHIVE_FILE_PRESENT; path = path)
+    if digest !== nothing && bytes2hex(SHA.sha256(archive)) != digest
+        return CheckpointError(ARCHIVE_DIGEST; path = path)
+    end
+    entries = read_zip_directory(archive)
+    entries isa CheckpointError && return entries
+    ordered = layer_members(entries, names)
+    ordered isa CheckpointError && return ordered
+    for e in ordered
+        e.method in (STORED, DEFLATED) || return CheckpointError(ARCHIVE_MEMBER_METHOD;
+            member = entry_name(e), detail = "compression method $(e.method)")
+        e.flags & ENCRYPTION_FLAGS == 0 || return CheckpointError(ARCHIVE_MEMBER_METHOD;
+            member = entry_name(e), detail = "encryption")
+    end
+    raws = AbstractVector{UInt8}[]
+    for e in ordered
+        data = read_member(archive, e)
+        data isa String && return CheckpointError(ARCHIVE_MEMBER_INTEGRITY; member = entry_name(e), detail = data)
+        push!(raws, data)
+    end
+    return raws
+end
+
+"The member of each layer (`layer_{index}.npy`), in layer order: archive.members.*."
+function layer_members(entries::Vector{ZipEntry}, names::Vector{String})
+    seen = Set{Vector{UInt8}}()
+    for e in entries
+        e.name in seen && return CheckpointError(ARCHIVE_MEMBERS_DUPLICATE; member = entry_name(e))
+        push!(seen, e.name)
+    end
+    expected = [Vector{UInt8}(codeunits("layer_$(i - 1).npy")) for i in 1:length(names)]
+    expected_set = Set(expected)
+    for e in entries
+        e.name in expected_set || return CheckpointError(ARCHIVE_MEMBERS_UNEXPECTED; member = entry_name(e))
+    end
+    by_name = Dict(e.name => e for e in entries)
+    for (member, name) in zip(expected, names)
+        haskey(by_name, member) || return CheckpointError(ARCHIVE_MEMBERS_MISSING; member = String(copy(member)), name = name)
+    end
+    return [by_name[m] for m in expected]
 end

@@ -158,3 +158,15 @@ function ref_digest(w::Matrix{Float64})
     end
     return bytes2hex(S.SHA.sha256(take!(io)))
 end
+
+"A host-value construct state (as the protocol decodes it)."
+hv(text) = S.decode_host_value(S.read_json_protocol(text))
+"The construct surface's verdict for a host-value state."
+function ccode(state_text)
+    r = S.construct_checkpoint(hv(state_text))
+    return r isa S.CheckpointError ? S.code_id(r) : "accept"
+end
+const GOOD_W = """[{"\$array": {"shape": [3, 2], "data": [1, 2, 3, 4, 5, 6]}}, [[1.5, -2, 0.25]]]"""
+"A construct state with the two layers of valid_doc(); `extra` appends members."
+state(; weights = GOOD_W, names = """["hidden", "out"]""", sizes = "[[2, 3], [3, 1]]", extra = "") =
+    """{"weights": $weights, "layer_names": $names, "layer_sizes": $sizes$extra}"""

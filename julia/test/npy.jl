@@ -1,4 +1,10 @@
-# npy.jl: magic, header grammar, dtypes, byte order, Fortran order, data length.
+# npy.jl: magic, header grammar, dtypes, byte order, Fortran order, and the array phase.
+
+"The array phase's verdict for two layers (hidden 2->3, out 3->1 unless `sizes` says otherwise)."
+function lcode(m1, m2 = npy_matrix(W2); sizes = [(2, 3), (3, 1)])
+    r = S.decode_layers(AbstractVector{UInt8}[m1, m2], ["hidden", "out"], sizes)
+    return r isa CheckpointError ? S.code_id(r) : "accept"
+end
 
 ncode(m) = begin
     h = S.read_npy_header(m)
@@ -67,14 +73,15 @@ hdr(d) = npy_bytes(d, zeros(UInt8, 48))
         for d in ("|b1", "<c16", "<U1", "|S8", "=f8", "<f16", "<i1", "<M8[s]", "f8", "", "O")
             @test dt(d) == "array.dtype"
         end
-        for d in keys(S.NPY_DTYPES)
+        for d in keys(S.ACCEPTED_DTYPES)
             @test dt(d) == "accept"
         end
     end
     @testset "widening, byte order, Fortran order" begin
         vals = Int[1, -2, 3, 4, -5, 6]     # the (2, 3) matrix [1 -2 3; 4 -5 6] in row-major order
         expect = [1.0 -2.0 3.0; 4.0 -5.0 6.0]
-        for (descr, (T, size, be)) in S.NPY_DTYPES
+        for (descr, T) in S.ACCEPTED_DTYPES
+            be = descr[1] == '>'
             xs = T <: Unsigned ? T.(abs.(vals)) : T.(vals)
             raw = collect(reinterpret(UInt8, be ? hton.(xs) : htol.(xs)))
             m = npy_bytes("{'descr': '$descr', 'fortran_order': False, 'shape': (2, 3), }", raw)
@@ -96,5 +103,35 @@ hdr(d) = npy_bytes(d, zeros(UInt8, 48))
         @test S.widen_npy_data(m, S.read_npy_header(m)) == [0.0999755859375 -Inf]
         @test S.npy_expected_length(S.read_npy_header(hdr("{'descr': '<f2', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296)}"))) ==
               big(2)^96 * 2
+    end
+    @testset "the array phase" begin
+        r = S.decode_layers(AbstractVector{UInt8}[npy_matrix(W1), npy_matrix(W2)], ["hidden", "out"], [(2, 3), (3, 1)])
+        @test r == [W1, W2]
+        @test lcode(vcat(UInt8[0x00], npy_matrix(W1)[2:end])) == "array.npy.magic"
+        @test lcode(npy_bytes("{'descr': '<f8'}", zeros(UInt8, 48))) == "array.npy.header"
+        @test lcode(npy_bytes("{'descr': '|O', 'fortran_order': False, 'shape': (3, 2), }", zeros(UInt8, 48))) == "array.dtype.pickle"
+        @test lcode(npy_bytes("{'descr': '|b1', 'fortran_order': False, 'shape': (3, 2), }", zeros(UInt8, 6))) == "array.dtype"
+        @test lcode(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (6,), }", zeros(UInt8, 48))) == "array.shape.rank"
+        @test lcode(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (), }", zeros(UInt8, 8))) == "array.shape.rank"
+        @test lcode(npy_matrix(collect(permutedims(W1)))) == "array.shape.match"
+        good = npy_matrix(W1)
+        @test lcode(vcat(good, UInt8[0])) == "array.data.length"
+        @test lcode(good[1:end-8]) == "array.data.length"
+        nanw = copy(W1); nanw[2, 1] = NaN
+        @test lcode(npy_matrix(nanw)) == "array.finite"
+        infw = copy(W2); infw[1, 3] = -Inf
+        @test lcode(npy_matrix(W1), npy_matrix(infw)) == "array.finite"
+        # Spec order across layers: layer 1's bad magic beats layer 0's bad dtype.
+        @test lcode(npy_bytes("{'descr': '|b1', 'fortran_order': False, 'shape': (3, 2), }", zeros(UInt8, 6)),
+                    vcat(UInt8[0x00], npy_matrix(W2)[2:end])) == "array.npy.magic"
+        @test lcode(vcat(good, UInt8[0]), npy_matrix(collect(permutedims(W2)))) == "array.shape.match"
+        # Huge declared shape that matches huge layer sizes: data length, nothing allocated.
+        m = 2147483647
+        huge = npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (4194304, $m), }", zeros(UInt8, 16))
+        @test lcode(huge; sizes = [(m, 4194304), (3, 1)]) == "array.data.length"
+        # A big-endian, Fortran-ordered float32 member widens to the same matrix.
+        f32 = Float32.(W1)
+        m0 = npy_bytes("{'descr': '>f4', 'fortran_order': True, 'shape': (3, 2), }", collect(reinterpret(UInt8, hton.(vec(f32)))))
+        @test S.decode_layers(AbstractVector{UInt8}[m0, npy_matrix(W2)], ["hidden", "out"], [(2, 3), (3, 1)])[1] == Float64.(f32)
     end
 end

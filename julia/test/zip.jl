@@ -1,11 +1,18 @@
-# zip.jl: central-directory parsing, the structure rules, methods and member integrity.
+# zip.jl: central-directory parsing, the structure rules, and the archive phase (digest,
+# members, methods, member integrity).
 
-zcode(bytes) = (r = S.read_zip_directory(bytes); r isa S.ZipProblem ? S.code_id(r.code) : "accept")
+zcode(bytes) = (r = S.read_zip_directory(bytes); r isa CheckpointError ? S.code_id(r) : "accept")
+
+"The archive phase's verdict for the two layers of valid_doc()."
+function acode(archive; digest = nothing)
+    r = S.read_archive(archive, "test.npz", ["hidden", "out"], digest)
+    return r isa CheckpointError ? S.code_id(r) : "accept"
+end
 
 "The integrity verdict of the only member of a zip."
 function member_verdict(bytes)
     entries = S.read_zip_directory(bytes)
-    entries isa S.ZipProblem && return S.code_id(entries.code)
+    entries isa CheckpointError && return S.code_id(entries)
     data = S.read_member(bytes, entries[1])
     return data isa String ? "archive.member.integrity" : data
 end
@@ -100,5 +107,34 @@ end
         # A bomb that declares 10 bytes does not inflate past 11.
         bomb = deflate_raw(zeros(UInt8, 10_000_000))
         @test S.inflate_raw(bomb, Int64(10)) isa String
+    end
+    @testset "the archive phase" begin
+        @test acode(valid_zip()) == "accept"
+        raws = S.read_archive(valid_zip(), "test.npz", ["hidden", "out"], nothing)
+        @test raws == [npy_matrix(W1), npy_matrix(W2)]
+        @test acode(nothing) == "archive.file.present"
+        @test acode(valid_zip(); digest = bytes2hex(S.SHA.sha256(valid_zip()))) == "accept"
+        @test acode(valid_zip(); digest = "0"^64) == "archive.digest"
+        @test acode(Vector{UInt8}(codeunits("PK but not a zip"))) == "archive.zip.structure"
+        twice = [Member("layer_0.npy", npy_matrix(W1)), Member("layer_0.npy", npy_matrix(W1)), Member("layer_1.npy", npy_matrix(W2))]
+        @test acode(first(build_zip(twice))) == "archive.members.duplicate"
+        for extra in ("extra.npy", "layer_2.npy", "layer_00.npy", "__pickle__.pkl", "layer_1", "Layer_1.npy", "dir/layer_1.npy")
+            @test acode(first(build_zip(vcat(valid_members(), [Member(extra, npy_matrix(W2))])))) == "archive.members.unexpected"
+        end
+        @test acode(first(build_zip(valid_members()[1:1]))) == "archive.members.missing"
+        z, L = build_zip(valid_members())
+        for method in (12, 14, 93, 99)
+            @test acode(patch!(copy(z), L.central_offsets[2] + 10, u16(method))) == "archive.member.method"
+        end
+        for flag in (0x0001, 0x0040)
+            @test acode(patch!(copy(z), L.central_offsets[1] + 8, u16(flag))) == "archive.member.method"
+        end
+        # Method errors on any member come before an integrity error on an earlier one.
+        zz = patch!(copy(z), L.central_offsets[1] + 16, u32(0))
+        @test acode(zz) == "archive.member.integrity"
+        @test acode(patch!(zz, L.central_offsets[2] + 10, u16(12))) == "archive.member.method"
+        # Stored members read as well as deflated ones.
+        stored = first(build_zip([Member("layer_0.npy", npy_matrix(W1), 0), Member("layer_1.npy", npy_matrix(W2), 0)]))
+        @test S.read_archive(stored, "test.npz", ["hidden", "out"], nothing) == [npy_matrix(W1), npy_matrix(W2)]
     end
 end

@@ -1,0 +1,30 @@
+# testee.jl: the JSON Lines protocol (docs/protocol.md) as the harness speaks it.
+
+"The answers of the testee to request lines."
+function serve_lines(lines...)
+    out = IOBuffer()
+    S.serve(IOBuffer(join(lines, "\n") * "\n"), out)
+    return [S.read_json_protocol(l) for l in split(String(take!(out)), '\n'; keepempty = false)]
+end
+
+@testset "testee" begin
+    data = joinpath(@__DIR__, "data")
+    ops = """[{"op": "load", "base": "tiny"}, {"op": "apply_transfer_config", "config": {"freeze_until": 0, "lr_head": 0.5}},
+             {"op": "freeze_layers", "args": {}}]"""
+    hello, run, bad, stopped = serve_lines("""{"cmd": "hello", "protocol": 1}""",
+        """{"cmd": "run", "seq": 7, "case": {"id": "c1", "root": $(S.json_string(data)), "ops": $(replace(ops, "\n" => ""))}}""",
+        "not json", """{"cmd": "stop"}""", """{"cmd": "hello"}""")
+    @test hello["implementation"] == "julia" && hello["protocol"] == 1 && hello["spec_version"] == S.SPEC_VERSION
+    @test hello["capabilities"] == S.CAPABILITIES
+    @test run["seq"] == 7 && run["id"] == "c1"
+    results = run["results"]
+    @test [r["verdict"] for r in results] == ["accept", "accept", "reject"]
+    @test results[1]["state"]["metadata"] == S.JObject(Pair{String,Any}["task" => "tiny", "rate" => 0.5, "n" => 3])
+    @test results[2]["state"]["learning_rates"] == [0.0, 0.5] && results[2]["state"]["frozen_layers"] == ["hidden"]
+    @test results[3]["code"] == "transfer.selector.missing"
+    @test haskey(bad, "errored")
+    @test stopped == S.JObject(Pair{String,Any}["stopped" => true])       # nothing is answered after stop
+    # An operation the testee does not know is its own failure, never a verdict.
+    answer = serve_lines("""{"cmd": "run", "seq": 1, "case": {"id": "c2", "root": "/", "ops": [{"op": "explode"}]}}""")[1]
+    @test haskey(answer, "errored") && !haskey(answer, "results")
+end
