@@ -8,7 +8,7 @@ const NPY_MAGIC = UInt8[0x93, UInt8('N'), UInt8('U'), UInt8('M'), UInt8('P'), UI
 struct NpyHeader
     descr::String
     fortran_order::Bool
-    shape::Vector{BigInt}
+    shape::Vector{Int}
     data_start::Int
 end
 
@@ -89,7 +89,7 @@ function parse_npy_dict(text::String)
     for key in ("descr", "fortran_order", "shape")
         haskey(entries, key) || return "key '$key' is missing"
     end
-    return (entries["descr"]::String, entries["fortran_order"]::Bool, entries["shape"]::Vector{BigInt})
+    return (entries["descr"]::String, entries["fortran_order"]::Bool, entries["shape"]::Vector{Int})
 end
 
 "One `key: value` entry of the header dict, stored into `entries`."
@@ -138,7 +138,7 @@ end
 function header_shape!(h::HeaderCursor)
     at(h, '(') || return BadHeader("shape must be a tuple, found $(shown(h))")
     h.i += 1
-    dims = BigInt[]
+    dims = Int[]
     skip_spaces!(h)
     at(h, ')') && (h.i += 1; return dims)
     isdigit_at(k) = k <= length(h.c) && '0' <= h.c[k] <= '9'
@@ -150,7 +150,9 @@ function header_shape!(h::HeaderCursor)
         end
         digits = String(h.c[h.i:j-1])
         (digits == "0" || digits[1] != '0') || return BadHeader("shape entry $(digits) has a leading zero")
-        push!(dims, Base.parse(BigInt, digits))
+        # At most 18 digits (the grammar's int), so that every dimension fits an Int64.
+        length(digits) <= 18 || return BadHeader("shape entry $(digits) has more than 18 digits")
+        push!(dims, Base.parse(Int, digits))
         h.i = j
         skip_spaces!(h)
         if at(h, ',')

@@ -78,7 +78,7 @@ function directory_bounds(bytes::AbstractVector{UInt8})
     cd_size = Int64(le32(bytes, eocd + 12))
     cd_offset = Int64(le32(bytes, eocd + 16))
     directory_end = eocd               # the central directory must end at or before this
-    if count_disk == 0xffff || count == 0xffff || cd_size == 0xffffffff || cd_offset == 0xffffffff
+    if 0xffff in (disk, cd_disk, count_disk, count) || 0xffffffff in (cd_size, cd_offset)
         z = zip64_end_record(bytes, eocd)
         z isa CheckpointError && return z
         disk = le32(bytes, z + 16)

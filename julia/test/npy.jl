@@ -62,9 +62,12 @@ hdr(d) = npy_bytes(d, zeros(UInt8, 48))
                   " { 'descr' : '<f8' , 'fortran_order' : False , 'shape' : ( 2 , 3 , ) , } ",
                   "{'descr': '<f8', 'fortran_order': False, 'shape': ()}",
                   "{'descr': '<f8', 'fortran_order': False, 'shape': (5,)}",
-                  "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 1, 99999999999999999999999)}")
+                  "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 1, 999999999999999999)}")
             @test ncode(hdr(d)) == "accept"
         end
+        # An int has at most 18 digits (every dimension fits an Int64), as the reference reads it.
+        @test ncode(hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 1234567890123456789)}")) == "array.npy.header"
+        @test ncode(hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 1, 99999999999999999999999)}")) == "array.npy.header"
     end
     @testset "array.dtype.pickle and array.dtype" begin
         dt(descr) = ncode(hdr("{'descr': '$descr', 'fortran_order': False, 'shape': (2,)}"))

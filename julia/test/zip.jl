@@ -82,6 +82,10 @@ end
         @test zcode(ok) == "accept"
         @test zcode(patch!(copy(ok), z64 + 56 + 16, u32(2))) == "archive.zip.structure"   # locator: 2 disks
         @test zcode(patch!(copy(ok), z64 + 16, u32(1))) == "archive.zip.structure"        # zip64 disk number
+        # Any end-record field at its maximum defers to the zip64 record, a disk number too.
+        only_disk = vcat(u32(0x06054b50), u16(0xffff), u16(0), u16(1), u16(1), u32(length(cd)), u32(L.cd_offset), u16(0))
+        @test zcode(vcat(body, cd, rec, loc, only_disk)) == "accept"
+        @test zcode(vcat(body, cd, only_disk)) == "archive.zip.structure"                # ... which must be there
     end
     @testset "archive.member.integrity" begin
         stored, SL = build_zip([Member("a.npy", payload, 0)])
