@@ -1,10 +1,11 @@
-//! The fine-tuning API: `TransferConfig`, `freeze_layers`, `unfreeze_layers` and
-//! `apply_transfer_config`. Argument *types* are checked where values arrive untyped (see
-//! `host`); these typed functions check the remaining invariants in spec order.
+//! The fine-tuning API and every `transfer.*` invariant: `TransferConfig`, `freeze_layers`,
+//! `unfreeze_layers` and `apply_transfer_config`. The typed functions check the invariants
+//! typed values can violate; the `*_host` functions first check the argument types of untyped
+//! host values (the protocol's and Python's), in spec order.
 
 use crate::checkpoint::SNNCheckpoint;
-use crate::error::{repr, Result};
-use crate::fail;
+use crate::errors::{fail, CheckpointError, Result};
+use crate::hostvalue::Host;
 
 /// Which layers a config freezes: layers 0..=k, k an index or a layer's index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,10 +40,7 @@ impl Default for TransferConfig {
 /// `transfer.freeze_until.range`: an integer freeze_until is at least -1.
 pub fn check_freeze_until(freeze_until: &FreezeUntil) -> Result<()> {
     match freeze_until {
-        FreezeUntil::Index(k) if *k < -1 => Err(fail!(
-            TransferFreezeUntilRange,
-            "TransferConfig freeze_until must be >= -1, got {k}"
-        )),
+        FreezeUntil::Index(k) if *k < -1 => Err(fail!(TransferFreezeUntilRange, value = k)),
         _ => Ok(()),
     }
 }
@@ -54,7 +52,8 @@ pub fn check_learning_rate(field: &str, value: f64) -> Result<()> {
     } else {
         Err(fail!(
             TransferLearningRateRange,
-            "TransferConfig {field} must be finite and >= 0, got {value}"
+            field = field,
+            value = value
         ))
     }
 }
@@ -73,13 +72,21 @@ impl TransferConfig {
     }
 }
 
+fn unfreeze_selector_missing() -> CheckpointError {
+    fail!(
+        TransferSelectorMissing,
+        operation = "unfreeze_layers",
+        selectors = "layer_names or all_layers=True"
+    )
+}
+
 impl SNNCheckpoint {
     fn check_names(&self, operation: &str, names: &[String]) -> Result<()> {
         match names.iter().find(|n| !self.layer_names().contains(n)) {
-            Some(n) => Err(fail!(
+            Some(name) => Err(fail!(
                 TransferLayerNamesReferences,
-                "{operation}: {} is not a layer of this checkpoint",
-                repr(n)
+                operation = operation,
+                name = name
             )),
             None => Ok(()),
         }
@@ -92,8 +99,9 @@ impl SNNCheckpoint {
         } else {
             Err(fail!(
                 TransferLayerIndexRange,
-                "{operation}: layer index {index} is outside [-1, {}]",
-                n - 1
+                operation = operation,
+                value = index,
+                maximum = n - 1
             ))
         }
     }
@@ -113,7 +121,8 @@ impl SNNCheckpoint {
         if layer_names.is_none() && until_index.is_none() {
             return Err(fail!(
                 TransferSelectorMissing,
-                "freeze_layers needs layer_names or until_index"
+                operation = "freeze_layers",
+                selectors = "layer_names or until_index"
             ));
         }
         let names = layer_names.unwrap_or_default();
@@ -134,10 +143,7 @@ impl SNNCheckpoint {
         all_layers: bool,
     ) -> Result<()> {
         if layer_names.is_none() && !all_layers {
-            return Err(fail!(
-                TransferSelectorMissing,
-                "unfreeze_layers needs layer_names or all_layers=True"
-            ));
+            return Err(unfreeze_selector_missing());
         }
         let names = layer_names.unwrap_or_default();
         self.check_names("unfreeze_layers", names)?;
@@ -183,113 +189,86 @@ impl SNNCheckpoint {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::checkpoint::Array;
-    use crate::json::Json;
+// ---- untyped arguments (host values): the transfer.*.type invariants first ----
 
-    fn cp() -> SNNCheckpoint {
-        let w = || Array {
-            shape: vec![1, 1],
-            data: vec![1.0],
-        };
-        SNNCheckpoint::new(
-            vec![w(), w(), w()],
-            vec!["in".into(), "mid".into(), "out".into()],
-            vec![(1, 1); 3],
-            vec![],
-            Json::Object(vec![]),
-            vec![],
-        )
-        .unwrap()
-    }
+/// `layer_names` of freeze/unfreeze: absent, or a list of strings.
+fn layer_names_argument(operation: &str, v: Option<&Host>) -> Result<Option<Vec<String>>> {
+    v.map(|v| {
+        v.strings().map_err(|detail| {
+            fail!(
+                TransferLayerNamesType,
+                operation = operation,
+                detail = detail
+            )
+        })
+    })
+    .transpose()
+}
 
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
+/// `freeze_layers` over host values (None = not given; pass null selectors as None).
+pub fn freeze_layers_host(
+    cp: &mut SNNCheckpoint,
+    names: Option<Host>,
+    until: Option<Host>,
+) -> Result<()> {
+    // With neither selector there is no type to check: the typed call reports the missing one.
+    let names = layer_names_argument("freeze_layers", names.as_ref())?;
+    let until = match until {
+        None => None,
+        Some(Host::Int(v, _)) => Some(v),
+        Some(other) => return Err(fail!(TransferLayerIndexType, got = other.type_name())),
+    };
+    cp.freeze_layers(names.as_deref(), until)
+}
 
-    #[test]
-    fn freeze_and_unfreeze() {
-        let mut c = cp();
-        c.freeze_layers(Some(&s(&["out"])), Some(0)).unwrap();
-        assert_eq!(c.frozen_layers(), s(&["in", "out"]));
-        c.unfreeze_layers(Some(&s(&["out", "mid"])), false).unwrap();
-        assert_eq!(c.frozen_layers(), s(&["in"]));
-        c.unfreeze_layers(None, true).unwrap();
-        assert!(c.frozen_layers().is_empty());
+/// `unfreeze_layers` over host values (None = not given; all_layers defaults to false).
+pub fn unfreeze_layers_host(
+    cp: &mut SNNCheckpoint,
+    names: Option<Host>,
+    all: Option<Host>,
+) -> Result<()> {
+    let all = all.unwrap_or(Host::Bool(false));
+    // "all_layers=True" selects; any other value (a wrong type included) does not.
+    if names.is_none() && all != Host::Bool(true) {
+        return Err(unfreeze_selector_missing());
     }
+    let names = layer_names_argument("unfreeze_layers", names.as_ref())?;
+    let Host::Bool(all) = all else {
+        return Err(fail!(TransferAllLayersType, got = all.type_name()));
+    };
+    cp.unfreeze_layers(names.as_deref(), all)
+}
 
-    #[test]
-    fn freeze_errors_leave_state_alone() {
-        let mut c = cp();
-        let code = |r: Result<()>| r.unwrap_err().code();
-        assert_eq!(
-            code(c.freeze_layers(None, None)),
-            "transfer.selector.missing"
-        );
-        assert_eq!(
-            code(c.freeze_layers(Some(&s(&["in", "x"])), Some(9))),
-            "transfer.layer_names.references"
-        );
-        assert_eq!(
-            code(c.freeze_layers(Some(&s(&["in"])), Some(3))),
-            "transfer.layer_index.range"
-        );
-        assert_eq!(
-            code(c.freeze_layers(None, Some(-2))),
-            "transfer.layer_index.range"
-        );
-        assert_eq!(
-            code(c.unfreeze_layers(None, false)),
-            "transfer.selector.missing"
-        );
-        assert_eq!(
-            code(c.unfreeze_layers(Some(&s(&["x"])), false)),
-            "transfer.layer_names.references"
-        );
-        assert!(c.frozen_layers().is_empty());
-        c.freeze_layers(None, Some(-1)).unwrap();
-        assert!(c.frozen_layers().is_empty());
+/// A `TransferConfig` from host values (None = the default), checked in spec order.
+pub fn transfer_config_host(
+    freeze_until: Option<Host>,
+    lr_backbone: Option<Host>,
+    lr_head: Option<Host>,
+) -> Result<TransferConfig> {
+    let freeze_until = match freeze_until {
+        None => FreezeUntil::Index(-1),
+        Some(Host::Int(v, _)) => FreezeUntil::Index(v),
+        Some(Host::Str(s)) => FreezeUntil::Name(s),
+        Some(other) => return Err(fail!(TransferFreezeUntilType, got = other.type_name())),
+    };
+    check_freeze_until(&freeze_until)?;
+    let mut rates = [0.0, 0.01];
+    for ((slot, field), value) in rates
+        .iter_mut()
+        .zip(["lr_backbone", "lr_head"])
+        .zip([lr_backbone, lr_head])
+    {
+        match value {
+            None => {}
+            Some(v @ (Host::Int(..) | Host::Float(_))) => *slot = v.as_f64().expect("numeric"),
+            Some(other) => {
+                return Err(fail!(
+                    TransferLearningRateType,
+                    field = field,
+                    got = other.type_name()
+                ))
+            }
+        }
     }
-
-    #[test]
-    fn config_validation() {
-        let code = |f, b, h| TransferConfig::new(f, b, h).unwrap_err().code();
-        assert_eq!(
-            code(FreezeUntil::Index(-2), 0.0, 0.1),
-            "transfer.freeze_until.range"
-        );
-        assert_eq!(
-            code(FreezeUntil::Index(0), -0.5, 0.1),
-            "transfer.learning_rate.range"
-        );
-        assert_eq!(
-            code(FreezeUntil::Index(0), 0.0, f64::NAN),
-            "transfer.learning_rate.range"
-        );
-        assert_eq!(
-            code(FreezeUntil::Index(0), 0.0, f64::INFINITY),
-            "transfer.learning_rate.range"
-        );
-        assert!(TransferConfig::new(FreezeUntil::Index(0), -0.0, 0.0).is_ok());
-    }
-
-    #[test]
-    fn apply_returns_rates_per_layer() {
-        let mut c = cp();
-        c.freeze_layers(Some(&s(&["out"])), None).unwrap();
-        let cfg = TransferConfig::new(FreezeUntil::Name("in".into()), 0.0, 0.5).unwrap();
-        assert_eq!(c.apply_transfer_config(&cfg).unwrap(), vec![0.0, 0.5, 0.0]);
-        let bad = TransferConfig::new(FreezeUntil::Name("nope".into()), 0.0, 0.5).unwrap();
-        assert_eq!(
-            c.apply_transfer_config(&bad).unwrap_err().code(),
-            "transfer.layer_names.references"
-        );
-        let far = TransferConfig::new(FreezeUntil::Index(3), 0.0, 0.5).unwrap();
-        assert_eq!(
-            c.apply_transfer_config(&far).unwrap_err().code(),
-            "transfer.layer_index.range"
-        );
-    }
+    TransferConfig::new(freeze_until, rates[0], rates[1])
 }

@@ -1,4 +1,4 @@
-//! Strict JSON reading (RFC 8259) with the spec's ordering of JSON failures, and a writer.
+//! The strict reader of the metadata document: every `json.*` invariant, in spec order.
 //!
 //! Why not serde_json: the spec orders JSON failures over the WHOLE document (syntax first,
 //! then NaN/Infinity tokens, then number ranges, then duplicate keys), so a reader must finish a
@@ -8,10 +8,14 @@
 //! and a custom visitor to undo; a small tokenizer says exactly what the spec says.
 //!
 //! The parser is iterative (an explicit stack), so no input can overflow the call stack; the
-//! checkpoint reader also bounds depth lexically before parsing (`json.depth`).
+//! document reader also bounds depth lexically before parsing (`json.depth`). The writer is
+//! `json_write`.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::errors::{self, fail};
+use crate::limits::{JSON_MAX_DEPTH, MAX_SAFE_INTEGER};
 
 /// A parsed JSON value. Numbers keep their literal text so that integer-ness and range are
 /// decided lexically; objects keep their members in document order.
@@ -32,17 +36,6 @@ pub enum Json {
 }
 
 impl Json {
-    /// An integer number.
-    pub fn int(v: impl Into<i128>) -> Json {
-        Json::Number(v.into().to_string())
-    }
-
-    /// A float64 number written so that it parses back to the same bits and always has a `.`
-    /// or an exponent. Callers pass finite values only.
-    pub fn float(v: f64) -> Json {
-        Json::Number(format_float(v))
-    }
-
     /// A string.
     pub fn str(s: impl Into<String>) -> Json {
         Json::String(s.into())
@@ -68,13 +61,31 @@ impl Json {
             Json::Object(_) => "object",
         }
     }
+}
 
-    /// Compact JSON text.
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        write_value(self, &mut out);
-        out
+/// Reads the metadata document's bytes, enforcing json.encoding.* through json.keys.unique in
+/// spec order (json.file.present is the caller's: it reads the file).
+pub fn decode_document(bytes: &[u8], path: &Path) -> errors::Result<Json> {
+    let shown = path.display();
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let detail = format!(
+            "{shown}: invalid byte sequence at offset {}",
+            e.valid_up_to()
+        );
+        fail!(JsonEncodingUtf8, detail = detail)
+    })?;
+    if text.starts_with('\u{feff}') {
+        return Err(fail!(JsonEncodingBom));
     }
+    if lexical_depth(bytes) > JSON_MAX_DEPTH {
+        return Err(fail!(JsonDepth, limit = JSON_MAX_DEPTH));
+    }
+    parse(text, Mode::Strict).map_err(|problem| match problem {
+        JsonProblem::Syntax(detail) => fail!(JsonSyntax, detail = format!("{shown}: {detail}")),
+        JsonProblem::Nonfinite(token) => fail!(JsonNonfinite, token = token),
+        JsonProblem::NumberRange(number) => fail!(JsonNumberRange, number = number),
+        JsonProblem::DuplicateKey(key) => fail!(JsonKeysUnique, key = key),
+    })
 }
 
 /// True when a number literal has no fraction and no exponent.
@@ -106,11 +117,14 @@ pub fn integer_value(text: &str) -> i128 {
     }
 }
 
-/// Shortest round-trip text of a float64, with a `.` or exponent (`1.0`, `-0.0`, `1e-7`).
-pub fn format_float(v: f64) -> String {
-    // Rust's Debug formatting is the shortest representation that round-trips and always
-    // contains '.', 'e' or "inf"/"NaN" (never passed here).
-    format!("{v:?}")
+/// `json.number.range` for one literal: an integer within +/- limits.max_safe_integer, any
+/// other number finite when rounded to float64.
+pub fn number_in_range(literal: &str) -> bool {
+    if is_integer_literal(literal) {
+        integer_value(literal).abs() <= MAX_SAFE_INTEGER
+    } else {
+        literal.parse::<f64>().is_ok_and(f64::is_finite)
+    }
 }
 
 /// The first failure of the JSON phase, in spec order.
@@ -136,9 +150,6 @@ pub enum Mode {
     /// host-value encoding carries Python's unbounded integers).
     Lenient,
 }
-
-/// The largest safe integer (2^53 - 1), the bound of `json.number.range`.
-pub const MAX_SAFE_INTEGER: i128 = 9_007_199_254_740_991;
 
 /// Counts the lexical nesting depth as `json.depth` defines it.
 pub fn lexical_depth(bytes: &[u8]) -> usize {
@@ -412,17 +423,14 @@ impl Parser<'_> {
             }
             _ => return Err(self.unexpected("a digit")),
         }
-        let mut integer = true;
         if self.peek() == Some(b'.') {
             self.pos += 1;
-            integer = false;
             if self.digits() == 0 {
                 return Err(self.unexpected("a digit after '.'"));
             }
         }
         if let Some(b'e' | b'E') = self.peek() {
             self.pos += 1;
-            integer = false;
             if let Some(b'+' | b'-') = self.peek() {
                 self.pos += 1;
             }
@@ -432,12 +440,7 @@ impl Parser<'_> {
         }
         // The literal is ASCII by construction.
         let text = String::from_utf8_lossy(&self.src[start..self.pos]).into_owned();
-        let in_range = if integer {
-            integer_value(&text).abs() <= MAX_SAFE_INTEGER
-        } else {
-            text.parse::<f64>().map(f64::is_finite).unwrap_or(false)
-        };
-        if !in_range && self.mode == Mode::Strict && self.range.is_none() {
+        if self.mode == Mode::Strict && self.range.is_none() && !number_in_range(&text) {
             self.range = Some(text.clone());
         }
         Ok(Json::Number(text))
@@ -531,185 +534,5 @@ impl Parser<'_> {
             return lone(self, "lone high surrogate");
         }
         Ok(char::from_u32(u).expect("non-surrogate BMP code point"))
-    }
-}
-
-/// Appends `s` as a JSON string literal.
-pub fn write_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-fn write_value(v: &Json, out: &mut String) {
-    // Depth of values written here is bounded by what was parsed (<= 64 for documents,
-    // bounded by the protocol reader for messages), so recursion is safe.
-    match v {
-        Json::Null => out.push_str("null"),
-        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Json::Number(t) => out.push_str(t),
-        Json::String(s) => write_string(s, out),
-        Json::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(item, out);
-            }
-            out.push(']');
-        }
-        Json::Object(members) => {
-            out.push('{');
-            for (i, (k, item)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(k, out);
-                out.push(':');
-                write_value(item, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn strict(t: &str) -> Result<Json, JsonProblem> {
-        parse(t, Mode::Strict)
-    }
-
-    fn kind(t: &str) -> &'static str {
-        match strict(t) {
-            Ok(_) => "ok",
-            Err(JsonProblem::Syntax(_)) => "syntax",
-            Err(JsonProblem::Nonfinite(_)) => "nonfinite",
-            Err(JsonProblem::NumberRange(_)) => "range",
-            Err(JsonProblem::DuplicateKey(_)) => "duplicate",
-        }
-    }
-
-    #[test]
-    fn accepts_valid_documents() {
-        for t in [
-            "{}",
-            "[]",
-            " {\"a\": [1, -0, 0.5, 1e3, 1E-2, true, false, null, \"x\\u00e9\\ud83d\\ude00\"]} ",
-            "\"s\"",
-            "0",
-            "9007199254740991",
-            "-9007199254740991",
-            "1.5e-400",
-        ] {
-            assert_eq!(kind(t), "ok", "{t}");
-        }
-    }
-
-    #[test]
-    fn syntax_errors() {
-        for t in [
-            "",
-            " ",
-            "{",
-            "{\"a\":1,}",
-            "[1,]",
-            "{'a':1}",
-            "{\"a\":1} /* c */",
-            "{\"a\":1}x",
-            "01",
-            "-",
-            "1.",
-            "1e",
-            ".5",
-            "+1",
-            "\"a\u{1}b\"",
-            "\"\\x\"",
-            "\"\\ud800\"",
-            "\"\\udc00\"",
-            "\"\\ud800\\u0041\"",
-            "-NaN",
-            "nan",
-            "[NaN",
-            "{\"a\" 1}",
-            "{1:2}",
-            "tru",
-            "\"abc",
-        ] {
-            assert_eq!(kind(t), "syntax", "{t:?}");
-        }
-    }
-
-    #[test]
-    fn precedence_syntax_then_nonfinite_then_range_then_duplicate() {
-        assert_eq!(kind("{\"a\":1,\"a\":NaN,\"b\":1e400"), "syntax");
-        assert_eq!(kind("{\"a\":1,\"a\":1e400,\"b\":-Infinity}"), "nonfinite");
-        assert_eq!(kind("{\"a\":1,\"a\":2,\"b\":9007199254740992}"), "range");
-        assert_eq!(kind("{\"a\":{\"k\":1,\"\\u006b\":2}}"), "duplicate");
-        assert_eq!(
-            strict("[Infinity, NaN]"),
-            Err(JsonProblem::Nonfinite("Infinity".into()))
-        );
-        assert_eq!(
-            strict("[-2.5e308]"),
-            Err(JsonProblem::NumberRange("-2.5e308".into()))
-        );
-        assert_eq!(kind("123456789012345678901234567890"), "range");
-        assert_eq!(kind("-9007199254740992"), "range");
-    }
-
-    #[test]
-    fn lenient_mode_tolerates_lone_surrogates() {
-        assert_eq!(
-            parse("\"a\\ud800\"", Mode::Lenient),
-            Ok(Json::String("a\u{fffd}".into()))
-        );
-    }
-
-    #[test]
-    fn lexical_depth_counts_brackets_outside_strings() {
-        assert_eq!(lexical_depth(b"{}"), 1);
-        assert_eq!(lexical_depth(b"[[\"[[[\\\"[\"]]"), 2);
-        assert_eq!(lexical_depth(b"]]]]["), 1);
-        assert_eq!(lexical_depth(&[b'['; 100]), 100);
-    }
-
-    #[test]
-    fn deep_nesting_does_not_overflow_the_stack() {
-        let deep = "[".repeat(200_000) + &"]".repeat(200_000);
-        let mut v = strict(&deep).unwrap();
-        // Dropping is recursive, so take the tree apart iteratively.
-        let mut levels = 0;
-        while let Json::Array(mut items) = v {
-            levels += 1;
-            v = items.pop().unwrap_or(Json::Null);
-        }
-        assert_eq!(levels, 200_000);
-        assert_eq!(kind(&"[".repeat(200_000)), "syntax");
-    }
-
-    #[test]
-    fn writer_round_trips() {
-        let v = strict("{\"b\":[1,2.5,\"q\\\"\\n\\u0001\"],\"a\":{}}").unwrap();
-        assert_eq!(v.to_text(), "{\"b\":[1,2.5,\"q\\\"\\n\\u0001\"],\"a\":{}}");
-        assert_eq!(format_float(1.0), "1.0");
-        assert_eq!(format_float(-0.0), "-0.0");
-        assert_eq!(format_float(0.01), "0.01");
-        assert_eq!(format_float(1e-7), "1e-7");
-        assert_eq!(format_float(5e-324), "5e-324");
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! Every rule comes from `spec/checkpoint.yaml`; every rejection is a [`CheckpointError`] whose
 //! [`code`](CheckpointError::code) is the ID of the first violated invariant in spec order.
+//! The modules follow the project's shared map: `errors`, `limits`, `json` (+ `json_write`),
+//! `zip`, `npy`, `fields`, `checkpoint`, `fine_tune`, `hostvalue`, `testee`.
 //!
 //! ```no_run
 //! let cp = snn_checkpoint::load_checkpoint("models/mnist")?; // models/mnist.json + .npz
@@ -11,14 +13,17 @@
 #![deny(missing_docs)]
 
 pub mod checkpoint;
-pub mod error;
+pub mod errors;
+pub mod fields;
 pub mod fine_tune;
-pub mod host;
+pub mod hostvalue;
 pub mod json;
+pub mod json_write;
+pub mod limits;
 pub mod npy;
 pub mod testee;
 pub mod zip;
 
 pub use checkpoint::{load_checkpoint, Array, SNNCheckpoint};
-pub use error::{CheckpointError, Invariant};
+pub use errors::{CheckpointError, Invariant};
 pub use fine_tune::{FreezeUntil, TransferConfig};

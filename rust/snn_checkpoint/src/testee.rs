@@ -5,9 +5,10 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use crate::checkpoint::{load_checkpoint, SNNCheckpoint};
-use crate::fine_tune::FreezeUntil;
-use crate::host::{self, HostError};
+use crate::checkpoint::{self, load_checkpoint, SNNCheckpoint};
+use crate::errors::CheckpointError;
+use crate::fine_tune::{self, FreezeUntil, TransferConfig};
+use crate::hostvalue::{self, Host};
 use crate::json::{self, Json};
 
 /// The protocol version spoken.
@@ -81,84 +82,149 @@ pub fn state_json(cp: &SNNCheckpoint) -> Json {
     ])
 }
 
+/// An accepted operation's report.
 enum Outcome {
-    /// An accepted operation's state.
-    Accept(Json),
-    /// An accepted transfer_config: it reports the config instead of a state.
+    /// The checkpoint's state (load, construct, freeze, unfreeze, apply_transfer_config).
+    State(Json),
+    /// An accepted transfer_config reports the config instead of a state.
     Config(Json),
-    Reject(crate::error::CheckpointError),
 }
 
-fn execute(op: &Json, root: &Path, current: &mut Option<SNNCheckpoint>) -> Result<Outcome, String> {
-    let name = match op.get("op") {
-        Some(Json::String(s)) => s.as_str(),
-        _ => return Err("operation without an \"op\" name".into()),
+/// Why an operation was not accepted.
+enum Failure {
+    /// A verdict: the operation violates an invariant.
+    Reject(CheckpointError),
+    /// The request itself is malformed (an unknown tag, a missing required argument): the
+    /// testee answers `errored`.
+    Malformed(String),
+}
+
+impl From<CheckpointError> for Failure {
+    fn from(e: CheckpointError) -> Self {
+        Failure::Reject(e)
+    }
+}
+
+type Step<T> = Result<T, Failure>;
+
+fn malformed<T>(message: impl Into<String>) -> Step<T> {
+    Err(Failure::Malformed(message.into()))
+}
+
+fn execute(op: &Json, root: &Path, current: &mut Option<SNNCheckpoint>) -> Step<Outcome> {
+    let Some(Json::String(name)) = op.get("op") else {
+        return malformed("operation without an \"op\" name");
     };
-    let missing = || format!("{name} before any load or construct");
-    let result: Result<Json, HostError> = match name {
+    let missing = || Failure::Malformed(format!("{name} before any load or construct"));
+    let replace = |current: &mut Option<SNNCheckpoint>, cp: SNNCheckpoint| {
+        Outcome::State(state_json(current.insert(cp)))
+    };
+    Ok(match name.as_str() {
         "load" => {
             let Some(Json::String(base)) = op.get("base") else {
-                return Err("load needs a base path".into());
+                return malformed("load needs a base path");
             };
-            load_checkpoint(root.join(base))
-                .map(|cp| {
-                    let s = state_json(&cp);
-                    *current = Some(cp);
-                    s
-                })
-                .map_err(HostError::from)
+            replace(current, load_checkpoint(root.join(base))?)
         }
-        "construct" => host::construct(op).map(|cp| {
-            let s = state_json(&cp);
-            *current = Some(cp);
-            s
-        }),
+        "construct" => replace(current, construct(op)?),
         "freeze_layers" => {
             let cp = current.as_mut().ok_or_else(missing)?;
-            host::freeze_layers(cp, op).map(|()| state_json(cp))
+            let args = arguments_object(op, "args")?;
+            let (names, until) = (
+                argument(args, "layer_names")?,
+                argument(args, "until_index")?,
+            );
+            fine_tune::freeze_layers_host(cp, selector(names), selector(until))?;
+            Outcome::State(state_json(cp))
         }
         "unfreeze_layers" => {
             let cp = current.as_mut().ok_or_else(missing)?;
-            host::unfreeze_layers(cp, op).map(|()| state_json(cp))
+            let args = arguments_object(op, "args")?;
+            let (names, all) = (
+                argument(args, "layer_names")?,
+                argument(args, "all_layers")?,
+            );
+            fine_tune::unfreeze_layers_host(cp, selector(names), all)?;
+            Outcome::State(state_json(cp))
         }
-        "transfer_config" => {
-            return match host::transfer_config(op) {
-                Ok(cfg) => {
-                    let freeze_until = match cfg.freeze_until {
-                        FreezeUntil::Name(n) => Json::String(n),
-                        FreezeUntil::Index(k) => Json::int(k),
-                    };
-                    Ok(Outcome::Config(obj(vec![
-                        ("freeze_until", freeze_until),
-                        ("lr_backbone", Json::float(cfg.lr_backbone)),
-                        ("lr_head", Json::float(cfg.lr_head)),
-                    ])))
-                }
-                Err(HostError::Reject(e)) => Ok(Outcome::Reject(e)),
-                Err(HostError::Malformed(m)) => Err(m),
-            };
-        }
+        "transfer_config" => Outcome::Config(config_json(&transfer_config(op)?)),
         "apply_transfer_config" => {
             let cp = current.as_mut().ok_or_else(missing)?;
-            host::transfer_config(op).and_then(|cfg| {
-                let rates = cp.apply_transfer_config(&cfg)?;
-                let Json::Object(mut members) = state_json(cp) else {
-                    unreachable!("state is an object")
-                };
-                members.push((
-                    "learning_rates".into(),
-                    Json::Array(rates.into_iter().map(Json::float).collect()),
-                ));
-                Ok(Json::Object(members))
-            })
+            let rates = cp.apply_transfer_config(&transfer_config(op)?)?;
+            let Json::Object(mut state) = state_json(cp) else {
+                unreachable!("a state is an object")
+            };
+            let rates = Json::Array(rates.into_iter().map(Json::float).collect());
+            state.push(("learning_rates".into(), rates));
+            Outcome::State(Json::Object(state))
         }
-        other => return Err(format!("unknown operation {other:?}")),
+        other => return malformed(format!("unknown operation {other:?}")),
+    })
+}
+
+/// The `construct` operation: decodes `state` and builds the checkpoint.
+fn construct(op: &Json) -> Step<SNNCheckpoint> {
+    let Some(state @ Json::Object(_)) = op.get("state") else {
+        return malformed("construct needs a state object");
     };
-    match result {
-        Ok(state) => Ok(Outcome::Accept(state)),
-        Err(HostError::Reject(e)) => Ok(Outcome::Reject(e)),
-        Err(HostError::Malformed(m)) => Err(m),
+    let state = Some(state);
+    let required = |key: &str| -> Step<Host> {
+        argument(state, key)?
+            .ok_or_else(|| Failure::Malformed(format!("construct state lacks {key}")))
+    };
+    Ok(checkpoint::construct_host(
+        required("weights")?,
+        required("layer_names")?,
+        required("layer_sizes")?,
+        argument(state, "neuron_types")?,
+        argument(state, "metadata")?,
+        argument(state, "frozen_layers")?,
+    )?)
+}
+
+/// The `config` of transfer_config and apply_transfer_config, validated.
+fn transfer_config(op: &Json) -> Step<TransferConfig> {
+    let config = arguments_object(op, "config")?;
+    Ok(fine_tune::transfer_config_host(
+        argument(config, "freeze_until")?,
+        argument(config, "lr_backbone")?,
+        argument(config, "lr_head")?,
+    )?)
+}
+
+fn config_json(config: &TransferConfig) -> Json {
+    let freeze_until = match &config.freeze_until {
+        FreezeUntil::Name(n) => Json::str(n.as_str()),
+        FreezeUntil::Index(k) => Json::int(*k),
+    };
+    obj(vec![
+        ("freeze_until", freeze_until),
+        ("lr_backbone", Json::float(config.lr_backbone)),
+        ("lr_head", Json::float(config.lr_head)),
+    ])
+}
+
+/// An operation's arguments object (`state`, `args`, `config`); absent or null is empty.
+fn arguments_object<'a>(op: &'a Json, key: &str) -> Step<Option<&'a Json>> {
+    match op.get(key) {
+        None | Some(Json::Null) => Ok(None),
+        Some(o @ Json::Object(_)) => Ok(Some(o)),
+        Some(_) => malformed(format!("{key} must be an object")),
     }
+}
+
+/// An argument: None when absent (it takes its default); an explicit null is passed on as
+/// `Host::None`, as the protocol says.
+fn argument(obj: Option<&Json>, key: &str) -> Step<Option<Host>> {
+    match obj.and_then(|o| o.get(key)) {
+        None => Ok(None),
+        Some(v) => hostvalue::decode(v).map(Some).map_err(Failure::Malformed),
+    }
+}
+
+/// A selector argument, where None (absent or null) means "not given".
+fn selector(v: Option<Host>) -> Option<Host> {
+    v.filter(|h| *h != Host::None)
 }
 
 fn errored(id: Json, message: &str, context: &str) -> Json {
@@ -184,35 +250,32 @@ fn run_case_value(case: &Json) -> Json {
     let mut current = None;
     let mut results = Vec::new();
     for (index, op) in ops.iter().enumerate() {
-        let op_name = op.get("op").cloned().unwrap_or(Json::Null);
+        let mut result = vec![("op", op.get("op").cloned().unwrap_or(Json::Null))];
+        let context = || format!("operation {index}");
         match catch_unwind(AssertUnwindSafe(|| execute(op, root, &mut current))) {
-            Ok(Ok(Outcome::Accept(state))) => results.push(obj(vec![
-                ("op", op_name),
-                ("verdict", Json::str("accept")),
-                ("state", state),
-            ])),
-            Ok(Ok(Outcome::Config(config))) => results.push(obj(vec![
-                ("op", op_name),
-                ("verdict", Json::str("accept")),
-                ("config", config),
-            ])),
-            Ok(Ok(Outcome::Reject(e))) => {
-                results.push(obj(vec![
-                    ("op", op_name),
-                    ("verdict", Json::str("reject")),
-                    ("code", Json::str(e.code())),
-                    ("message", Json::str(e.message)),
-                ]));
+            Ok(Ok(outcome)) => {
+                result.push(("verdict", Json::str("accept")));
+                result.push(match outcome {
+                    Outcome::State(state) => ("state", state),
+                    Outcome::Config(config) => ("config", config),
+                });
+                results.push(obj(result));
+            }
+            Ok(Err(Failure::Reject(e))) => {
+                result.push(("verdict", Json::str("reject")));
+                result.push(("code", Json::str(e.code())));
+                result.push(("message", Json::str(e.message)));
+                results.push(obj(result));
                 break;
             }
-            Ok(Err(m)) => return errored(id, &m, &format!("operation {index}")),
+            Ok(Err(Failure::Malformed(m))) => return errored(id, &m, &context()),
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "panic".into());
-                return errored(id, &format!("panic: {what}"), &format!("operation {index}"));
+                return errored(id, &format!("panic: {what}"), &context());
             }
         }
     }
@@ -280,69 +343,5 @@ pub fn handle_line(line: &str, implementation: &str) -> Reply {
             )
             .to_text(),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hello_and_stop() {
-        let Reply::Answer(h) = handle_line(r#"{"cmd": "hello", "protocol": 1}"#, "rust") else {
-            panic!("hello answers")
-        };
-        let h = json::parse(&h, json::Mode::Strict).unwrap();
-        assert_eq!(h.get("implementation"), Some(&Json::str("rust")));
-        assert_eq!(h.get("protocol"), Some(&Json::int(1)));
-        assert_eq!(
-            handle_line(r#"{"cmd": "stop"}"#, "rust"),
-            Reply::Stop(r#"{"stopped":true}"#.into())
-        );
-    }
-
-    #[test]
-    fn runs_a_case_and_stops_at_the_first_rejection() {
-        let line = r#"{"cmd": "run", "seq": 7, "case": {"id": "c1", "root": "/nonexistent", "ops": [
-            {"op": "construct", "state": {"weights": [{"$array": {"shape": [1, 1], "data": [0.5]}}],
-                                          "layer_names": ["a"], "layer_sizes": [[1, 1]],
-                                          "metadata": {"lr": 0.25, "n": 3}}},
-            {"op": "apply_transfer_config", "config": {"freeze_until": 0, "lr_head": 1}},
-            {"op": "freeze_layers", "args": {"layer_names": ["zz"]}},
-            {"op": "unfreeze_layers", "args": {"all_layers": true}}]}}"#;
-        let Reply::Answer(a) = handle_line(line, "rust") else {
-            panic!()
-        };
-        let a = json::parse(&a, json::Mode::Strict).unwrap();
-        assert_eq!(a.get("seq"), Some(&Json::int(7)));
-        let Some(Json::Array(results)) = a.get("results") else {
-            panic!("{a:?}")
-        };
-        assert_eq!(results.len(), 3);
-        let state = results[1].get("state").unwrap();
-        assert_eq!(state.get("learning_rates").unwrap().to_text(), "[0.0]");
-        assert_eq!(state.get("frozen_layers").unwrap().to_text(), r#"["a"]"#);
-        assert_eq!(
-            state.get("metadata").unwrap().to_text(),
-            r#"{"lr":0.25,"n":3}"#
-        );
-        assert_eq!(
-            results[2].get("code"),
-            Some(&Json::str("transfer.layer_names.references"))
-        );
-    }
-
-    #[test]
-    fn load_of_a_missing_file_is_a_verdict_and_bad_requests_are_errored() {
-        let a = run_case(
-            r#"{"id": "m", "root": "/nonexistent", "ops": [{"op": "load", "base": "x/checkpoint"}]}"#,
-        );
-        assert!(a.contains("\"code\":\"json.file.present\""), "{a}");
-        let a = run_case(r#"{"id": "m", "root": "/", "ops": [{"op": "frobnicate"}]}"#);
-        assert!(a.contains("\"errored\""), "{a}");
-        let a = run_case("not json");
-        assert!(a.contains("\"errored\""), "{a}");
-        let deep = "[".repeat(100_000);
-        assert!(run_case(&deep).contains("\"errored\""));
     }
 }

@@ -1,10 +1,16 @@
-//! A zip reader that trusts only the central directory, as `archive.structure_rules` says.
+//! The archive phase: a zip reader that trusts only the central directory, as
+//! `archive.structure_rules` says, and the `archive.*` member rules (names, methods,
+//! integrity).
 //!
 //! numpy writes zip64 local headers whose size fields are placeholders (0xFFFFFFFF), so local
 //! headers are used only to find where each member's data starts (their name and extra-field
 //! lengths); sizes, CRCs and methods come from the central directory.
 
+use std::collections::HashSet;
+
 use flate2::{Decompress, FlushDecompress, Status};
+
+use crate::errors::{fail, repr, Result};
 
 const EOCD_SIG: u32 = 0x0605_4b50;
 const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
@@ -32,6 +38,80 @@ pub struct Entry {
     /// Offset of the data (after the local header, name and extra field).
     pub data_offset: u64,
 }
+
+/// The archive phase after the file is read: structure, duplicate, unexpected and missing
+/// members, methods, then integrity, each over every member in spec order. Returns the
+/// uncompressed bytes of `layer_{i}.npy` for each of the `names`.
+pub fn layer_members(archive: &[u8], names: &[String]) -> Result<Vec<Vec<u8>>> {
+    let entries = read_directory(archive)?;
+    let mut seen = HashSet::new();
+    if let Some(e) = entries.iter().find(|e| !seen.insert(e.name.as_slice())) {
+        return Err(fail!(
+            ArchiveMembersDuplicate,
+            member = display_name(&e.name)
+        ));
+    }
+    let mut by_layer: Vec<Option<&Entry>> = vec![None; names.len()];
+    for e in &entries {
+        match layer_index(&e.name, names.len()) {
+            Some(i) => by_layer[i] = Some(e),
+            None => {
+                return Err(fail!(
+                    ArchiveMembersUnexpected,
+                    member = display_name(&e.name)
+                ))
+            }
+        }
+    }
+    if let Some(i) = by_layer.iter().position(Option::is_none) {
+        return Err(fail!(
+            ArchiveMembersMissing,
+            member = member_name(i),
+            name = names[i]
+        ));
+    }
+    let members: Vec<&Entry> = by_layer.into_iter().flatten().collect();
+    for e in &members {
+        check_method(e)?;
+    }
+    members.iter().map(|e| member_bytes(archive, e)).collect()
+}
+
+/// The archive member that holds layer `i`.
+pub fn member_name(i: usize) -> String {
+    format!("layer_{i}.npy")
+}
+
+/// The layer index a member name stands for, if it is exactly `layer_{i}.npy` with i < n.
+fn layer_index(name: &[u8], n: usize) -> Option<usize> {
+    let digits = std::str::from_utf8(name)
+        .ok()?
+        .strip_prefix("layer_")?
+        .strip_suffix(".npy")?;
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    if !canonical || digits.len() > 20 {
+        return None;
+    }
+    digits.parse::<usize>().ok().filter(|&i| i < n)
+}
+
+/// A member name for messages: its UTF-8 text, other bytes as `\xNN` (Python's
+/// "backslashreplace").
+pub fn display_name(name: &[u8]) -> String {
+    let mut out = String::with_capacity(name.len());
+    for chunk in name.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// What is wrong, for a message's detail.
+type Detail<T> = std::result::Result<T, String>;
 
 fn u16_at(b: &[u8], at: u64) -> Option<u16> {
     let at = usize::try_from(at).ok()?;
@@ -84,7 +164,7 @@ struct Directory {
     limit: u64,
 }
 
-fn end_of_directory(b: &[u8]) -> Result<Directory, String> {
+fn end_of_directory(b: &[u8]) -> Detail<Directory> {
     let eocd = find_end_record(b).ok_or("no end-of-central-directory record")?;
     let field16 = |off: u64| u16_at(b, eocd + off).unwrap_or(0);
     let (disk, cd_disk) = (field16(4), field16(6));
@@ -139,9 +219,12 @@ fn end_of_directory(b: &[u8]) -> Result<Directory, String> {
     Ok(dir)
 }
 
-/// Reads the central directory, enforcing every structure rule. The error is a detail for the
-/// `archive.zip.structure` message.
-pub fn read_directory(b: &[u8]) -> Result<Vec<Entry>, String> {
+/// Reads the central directory, enforcing every structure rule (`archive.zip.structure`).
+pub fn read_directory(b: &[u8]) -> Result<Vec<Entry>> {
+    directory(b).map_err(|detail| fail!(ArchiveZipStructure, detail = detail))
+}
+
+fn directory(b: &[u8]) -> Detail<Vec<Entry>> {
     let dir = end_of_directory(b)?;
     let cd_end = dir
         .offset
@@ -156,45 +239,10 @@ pub fn read_directory(b: &[u8]) -> Result<Vec<Entry>, String> {
     let mut entries = Vec::new();
     let mut pos = dir.offset;
     for i in 0..dir.count {
-        let fixed = slice(b, pos, 46)
-            .filter(|_| pos + 46 <= cd_end)
-            .ok_or_else(|| format!("central directory ends before entry {i} of {}", dir.count))?;
-        if u32::from_le_bytes(fixed[0..4].try_into().expect("4 bytes")) != CENTRAL_SIG {
-            return Err(format!(
-                "central directory entry {i} has a bad signature at offset {pos}"
-            ));
-        }
-        let f16 = |o: usize| u16::from_le_bytes([fixed[o], fixed[o + 1]]);
-        let f32 = |o: usize| u32::from_le_bytes(fixed[o..o + 4].try_into().expect("4 bytes"));
-        let (name_len, extra_len, comment_len) =
-            (u64::from(f16(28)), u64::from(f16(30)), u64::from(f16(32)));
-        let var_end = pos + 46 + name_len + extra_len + comment_len;
-        if var_end > cd_end {
-            return Err(format!(
-                "central directory entry {i} runs past the directory"
-            ));
-        }
-        let name = slice(b, pos + 46, name_len)
-            .expect("inside directory")
-            .to_vec();
-        let extra = slice(b, pos + 46 + name_len, extra_len).expect("inside directory");
-        if f16(34) != 0 {
-            return Err(format!("entry {i} starts on disk {}", f16(34)));
-        }
-        let mut entry = Entry {
-            name,
-            method: f16(10),
-            flags: f16(8),
-            crc32: f32(16),
-            compressed_size: u64::from(f32(20)),
-            uncompressed_size: u64::from(f32(24)),
-            local_offset: u64::from(f32(42)),
-            data_offset: 0,
-        };
-        apply_zip64_extra(&mut entry, extra, f32(24), f32(20), f32(42))
-            .map_err(|e| format!("entry {i}: {e}"))?;
+        let (entry, next) = central_entry(b, pos, cd_end)
+            .map_err(|e| format!("central directory entry {i} of {}: {e}", dir.count))?;
         entries.push(entry);
-        pos = var_end;
+        pos = next;
     }
     if pos != cd_end {
         return Err(format!(
@@ -208,13 +256,50 @@ pub fn read_directory(b: &[u8]) -> Result<Vec<Entry>, String> {
     Ok(entries)
 }
 
+/// The central directory entry at `pos` (which must end by `cd_end`) and where the next starts.
+fn central_entry(b: &[u8], pos: u64, cd_end: u64) -> Detail<(Entry, u64)> {
+    let fixed = slice(b, pos, 46)
+        .filter(|_| pos + 46 <= cd_end)
+        .ok_or("the directory ends before it")?;
+    if u32::from_le_bytes(fixed[0..4].try_into().expect("4 bytes")) != CENTRAL_SIG {
+        return Err(format!("bad signature at offset {pos}"));
+    }
+    let f16 = |o: usize| u16::from_le_bytes([fixed[o], fixed[o + 1]]);
+    let f32 = |o: usize| u32::from_le_bytes(fixed[o..o + 4].try_into().expect("4 bytes"));
+    let (name_len, extra_len, comment_len) =
+        (u64::from(f16(28)), u64::from(f16(30)), u64::from(f16(32)));
+    let next = pos + 46 + name_len + extra_len + comment_len;
+    if next > cd_end {
+        return Err("runs past the directory".into());
+    }
+    let name = slice(b, pos + 46, name_len)
+        .expect("inside directory")
+        .to_vec();
+    let extra = slice(b, pos + 46 + name_len, extra_len).expect("inside directory");
+    if f16(34) != 0 {
+        return Err(format!("starts on disk {}", f16(34)));
+    }
+    let mut entry = Entry {
+        name,
+        method: f16(10),
+        flags: f16(8),
+        crc32: f32(16),
+        compressed_size: u64::from(f32(20)),
+        uncompressed_size: u64::from(f32(24)),
+        local_offset: u64::from(f32(42)),
+        data_offset: 0,
+    };
+    apply_zip64_extra(&mut entry, extra, f32(24), f32(20), f32(42))?;
+    Ok((entry, next))
+}
+
 fn apply_zip64_extra(
     e: &mut Entry,
     extra: &[u8],
     usize32: u32,
     csize32: u32,
     offset32: u32,
-) -> Result<(), String> {
+) -> Detail<()> {
     let wanted = [usize32, csize32, offset32]
         .iter()
         .filter(|&&v| v == 0xFFFF_FFFF)
@@ -255,10 +340,10 @@ fn apply_zip64_extra(
     Ok(())
 }
 
-fn check_local_headers(b: &[u8], entries: &mut [Entry], cd_offset: u64) -> Result<(), String> {
+fn check_local_headers(b: &[u8], entries: &mut [Entry], cd_offset: u64) -> Detail<()> {
     let mut ranges: Vec<(u64, u64, usize)> = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter_mut().enumerate() {
-        let shown = crate::error::repr_bytes(&e.name);
+        let shown = repr(&display_name(&e.name));
         let header = slice(b, e.local_offset, 30)
             .ok_or_else(|| format!("local header of {shown} lies outside the file"))?;
         if u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) != LOCAL_SIG {
@@ -271,7 +356,7 @@ fn check_local_headers(b: &[u8], entries: &mut [Entry], cd_offset: u64) -> Resul
         if local_name != e.name.as_slice() {
             return Err(format!(
                 "local header name {} differs from the directory's {shown}",
-                crate::error::repr_bytes(local_name)
+                repr(&display_name(local_name))
             ));
         }
         e.data_offset = e.local_offset + 30 + name_len + extra_len;
@@ -287,8 +372,8 @@ fn check_local_headers(b: &[u8], entries: &mut [Entry], cd_offset: u64) -> Resul
         if w[1].0 < w[0].1 {
             return Err(format!(
                 "entries {} and {} overlap (bytes {}..{} and {}..{})",
-                crate::error::repr_bytes(&entries[w[0].2].name),
-                crate::error::repr_bytes(&entries[w[1].2].name),
+                repr(&display_name(&entries[w[0].2].name)),
+                repr(&display_name(&entries[w[1].2].name)),
                 w[0].0,
                 w[0].1,
                 w[1].0,
@@ -299,23 +384,38 @@ fn check_local_headers(b: &[u8], entries: &mut [Entry], cd_offset: u64) -> Resul
     Ok(())
 }
 
-/// The method problem of an entry, if any (`archive.member.method`).
-pub fn method_problem(e: &Entry) -> Option<String> {
-    if e.flags & 0x0001 != 0 {
-        return Some("encryption (flag bit 0)".into());
-    }
-    if e.flags & 0x0040 != 0 {
-        return Some("strong encryption (flag bit 6)".into());
-    }
-    match e.method {
-        0 | 8 => None,
-        m => Some(format!("compression method {m}")),
-    }
+/// `archive.member.method`: stored or deflated, never encrypted.
+pub fn check_method(e: &Entry) -> Result<()> {
+    let detail = if e.flags & 0x0001 != 0 {
+        "encryption (flag bit 0)".to_string()
+    } else if e.flags & 0x0040 != 0 {
+        "strong encryption (flag bit 6)".to_string()
+    } else if !matches!(e.method, 0 | 8) {
+        format!("compression method {}", e.method)
+    } else {
+        return Ok(());
+    };
+    Err(fail!(
+        ArchiveMemberMethod,
+        member = display_name(&e.name),
+        detail = detail
+    ))
 }
 
-/// Extracts a stored or deflated member and checks it against the directory's sizes and CRC-32.
-/// The output grows with the data actually produced, capped at the declared size plus one.
-pub fn extract(b: &[u8], e: &Entry) -> Result<Vec<u8>, String> {
+/// `archive.member.integrity`: a stored or deflated member's bytes, checked against the
+/// directory's sizes and CRC-32. The output grows with the data actually produced, capped at
+/// the declared size plus one.
+pub fn member_bytes(b: &[u8], e: &Entry) -> Result<Vec<u8>> {
+    extract(b, e).map_err(|detail| {
+        fail!(
+            ArchiveMemberIntegrity,
+            member = display_name(&e.name),
+            detail = detail
+        )
+    })
+}
+
+fn extract(b: &[u8], e: &Entry) -> Detail<Vec<u8>> {
     let raw = slice(b, e.data_offset, e.compressed_size).ok_or("data lies outside the file")?;
     let data = if e.method == 0 {
         if e.compressed_size != e.uncompressed_size {
@@ -338,7 +438,7 @@ pub fn extract(b: &[u8], e: &Entry) -> Result<Vec<u8>, String> {
     Ok(data)
 }
 
-fn inflate(raw: &[u8], declared: u64) -> Result<Vec<u8>, String> {
+fn inflate(raw: &[u8], declared: u64) -> Detail<Vec<u8>> {
     let cap = declared.saturating_add(1);
     let mut d = Decompress::new(false);
     let mut out = Vec::new();
@@ -379,270 +479,4 @@ fn inflate(raw: &[u8], declared: u64) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(out)
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use flate2::{write::DeflateEncoder, Compression};
-    use std::io::Write;
-
-    /// One member for `build`: name, uncompressed bytes, deflated or stored.
-    pub(crate) struct Member<'a> {
-        pub name: &'a [u8],
-        pub data: &'a [u8],
-        pub deflate: bool,
-    }
-
-    fn deflate(data: &[u8]) -> Vec<u8> {
-        let mut e = DeflateEncoder::new(Vec::new(), Compression::default());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    }
-
-    /// Writes a zip as numpy does: zip64 local headers with placeholder sizes, real sizes in
-    /// a plain central directory.
-    pub(crate) fn build(members: &[Member<'_>]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut central = Vec::new();
-        for m in members {
-            let body = if m.deflate {
-                deflate(m.data)
-            } else {
-                m.data.to_vec()
-            };
-            let crc = crc32fast::hash(m.data);
-            let method: u16 = if m.deflate { 8 } else { 0 };
-            let offset = out.len() as u32;
-            out.extend_from_slice(&LOCAL_SIG.to_le_bytes());
-            out.extend_from_slice(&[45, 0, 0, 0]);
-            out.extend_from_slice(&method.to_le_bytes());
-            out.extend_from_slice(&[0; 4]);
-            out.extend_from_slice(&crc.to_le_bytes());
-            out.extend_from_slice(&u32::MAX.to_le_bytes());
-            out.extend_from_slice(&u32::MAX.to_le_bytes());
-            out.extend_from_slice(&(m.name.len() as u16).to_le_bytes());
-            out.extend_from_slice(&20u16.to_le_bytes());
-            out.extend_from_slice(m.name);
-            out.extend_from_slice(&[1, 0, 16, 0]);
-            out.extend_from_slice(&(m.data.len() as u64).to_le_bytes());
-            out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-            out.extend_from_slice(&body);
-            central.extend_from_slice(&CENTRAL_SIG.to_le_bytes());
-            central.extend_from_slice(&[45, 3, 45, 0, 0, 0]);
-            central.extend_from_slice(&method.to_le_bytes());
-            central.extend_from_slice(&[0; 4]);
-            central.extend_from_slice(&crc.to_le_bytes());
-            central.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            central.extend_from_slice(&(m.data.len() as u32).to_le_bytes());
-            central.extend_from_slice(&(m.name.len() as u16).to_le_bytes());
-            central.extend_from_slice(&[0; 12]);
-            central.extend_from_slice(&offset.to_le_bytes());
-            central.extend_from_slice(m.name);
-        }
-        let cd_offset = out.len() as u32;
-        out.extend_from_slice(&central);
-        out.extend_from_slice(&EOCD_SIG.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&(members.len() as u16).to_le_bytes());
-        out.extend_from_slice(&(members.len() as u16).to_le_bytes());
-        out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-        out.extend_from_slice(&cd_offset.to_le_bytes());
-        out.extend_from_slice(&[0, 0]);
-        out
-    }
-
-    fn two() -> Vec<u8> {
-        build(&[
-            Member {
-                name: b"layer_0.npy",
-                data: b"hello hello hello",
-                deflate: true,
-            },
-            Member {
-                name: b"layer_1.npy",
-                data: b"stored",
-                deflate: false,
-            },
-        ])
-    }
-
-    fn eocd(b: &[u8]) -> usize {
-        find_end_record(b).unwrap() as usize
-    }
-
-    fn set16(b: &mut [u8], at: usize, v: u16) {
-        b[at..at + 2].copy_from_slice(&v.to_le_bytes());
-    }
-
-    fn set32(b: &mut [u8], at: usize, v: u32) {
-        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    }
-
-    fn cd(b: &[u8]) -> usize {
-        let e = eocd(b);
-        u32::from_le_bytes(b[e + 16..e + 20].try_into().unwrap()) as usize
-    }
-
-    #[test]
-    fn reads_numpy_style_archives() {
-        let b = two();
-        let entries = read_directory(&b).unwrap();
-        assert_eq!(entries.len(), 2);
-        assert_eq!(extract(&b, &entries[0]).unwrap(), b"hello hello hello");
-        assert_eq!(extract(&b, &entries[1]).unwrap(), b"stored");
-        assert!(read_directory(&build(&[])).unwrap().is_empty());
-        // A comment after the end record is fine.
-        let mut c = two();
-        let e = eocd(&c);
-        set16(&mut c, e + 20, 3);
-        c.extend_from_slice(b"abc");
-        assert_eq!(read_directory(&c).unwrap().len(), 2);
-    }
-
-    #[test]
-    fn structure_rules() {
-        let broken = |b: &[u8]| read_directory(b).is_err();
-        assert!(broken(b""));
-        assert!(broken(b"not a zip at all, just text....."));
-        let b = two();
-        assert!(broken(&b[..b.len() - 1]));
-        let mut trailing = two();
-        trailing.push(0);
-        assert!(broken(&trailing));
-        let mut m = two();
-        let e = eocd(&m);
-        set16(&mut m, e + 4, 1);
-        assert!(broken(&m), "multi-disk");
-        let mut m = two();
-        set16(&mut m, e + 8, 1);
-        assert!(broken(&m), "entries on this disk differ");
-        let mut m = two();
-        set16(&mut m, e + 8, 3);
-        set16(&mut m, e + 10, 3);
-        assert!(broken(&m), "entry count too large");
-        let mut m = two();
-        set16(&mut m, e + 8, 1);
-        set16(&mut m, e + 10, 1);
-        assert!(broken(&m), "directory bytes left over");
-        let mut m = two();
-        set32(&mut m, e + 16, 1);
-        assert!(broken(&m), "bad directory offset");
-        let mut m = two();
-        m[0] = b'X';
-        assert!(broken(&m), "bad local signature");
-        let mut m = two();
-        m[30] = b'L';
-        assert!(broken(&m), "local name differs");
-        let mut m = two();
-        let c = cd(&m);
-        set32(&mut m, c + 20, 10_000);
-        assert!(broken(&m), "data runs past the directory");
-        // Point the second entry at the first local header: overlapping ranges.
-        let mut m = two();
-        let second = c + 46 + b"layer_0.npy".len();
-        set32(&mut m, second + 42, 0);
-        assert!(broken(&m), "overlap");
-        // A truncated extra field in the directory.
-        let mut m = two();
-        set16(&mut m, c + 30, 2);
-        assert!(broken(&m), "directory extra field");
-    }
-
-    #[test]
-    fn zip64_end_record() {
-        // Rewrite the end record with 0xFFFF/0xFFFFFFFF and add a zip64 record + locator.
-        let b = two();
-        let e = eocd(&b);
-        let (count, size, offset) = (2u64, (e - cd(&b)) as u64, cd(&b) as u64);
-        let mut z = b[..e].to_vec();
-        let record = z.len() as u64;
-        z.extend_from_slice(&ZIP64_EOCD_SIG.to_le_bytes());
-        z.extend_from_slice(&44u64.to_le_bytes());
-        z.extend_from_slice(&[45, 0, 45, 0]);
-        z.extend_from_slice(&[0; 8]);
-        for v in [count, count, size, offset] {
-            z.extend_from_slice(&v.to_le_bytes());
-        }
-        z.extend_from_slice(&ZIP64_LOCATOR_SIG.to_le_bytes());
-        z.extend_from_slice(&0u32.to_le_bytes());
-        z.extend_from_slice(&record.to_le_bytes());
-        z.extend_from_slice(&1u32.to_le_bytes());
-        z.extend_from_slice(&EOCD_SIG.to_le_bytes());
-        z.extend_from_slice(&[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
-        z.extend_from_slice(&[0xff; 8]);
-        z.extend_from_slice(&[0, 0]);
-        assert_eq!(read_directory(&z).unwrap().len(), 2);
-        let n = z.len();
-        let mut bad = z.clone();
-        set32(&mut bad, n - 22 - 4, 2);
-        assert!(read_directory(&bad).is_err(), "two disks");
-        let mut bad = z;
-        bad[n - 22 - 20] = b'X';
-        assert!(read_directory(&bad).is_err(), "no locator");
-    }
-
-    #[test]
-    fn methods_and_integrity() {
-        let b = two();
-        let entries = read_directory(&b).unwrap();
-        let mut e = entries[0].clone();
-        assert_eq!(method_problem(&e), None);
-        e.method = 12;
-        assert!(method_problem(&e).is_some());
-        let mut e = entries[1].clone();
-        e.flags = 1;
-        assert!(method_problem(&e).is_some());
-        e.flags = 0x40;
-        assert!(method_problem(&e).is_some());
-
-        let corrupt = |f: &dyn Fn(&mut Entry)| {
-            let mut e = entries[0].clone();
-            f(&mut e);
-            extract(&b, &e).is_err()
-        };
-        assert!(corrupt(&|e| e.crc32 ^= 1));
-        assert!(corrupt(&|e| e.uncompressed_size += 1));
-        assert!(corrupt(&|e| e.uncompressed_size -= 1));
-        assert!(corrupt(&|e| e.compressed_size -= 1));
-        let mut s = entries[1].clone();
-        s.uncompressed_size += 1;
-        assert!(extract(&b, &s).is_err(), "stored size mismatch");
-
-        // Garbage and trailing bytes in a deflate stream.
-        let mut g = build(&[Member {
-            name: b"a",
-            data: b"x",
-            deflate: false,
-        }]);
-        let entry = read_directory(&g).unwrap().remove(0);
-        let mut d = entry.clone();
-        d.method = 8;
-        g[entry.data_offset as usize] = 0xff;
-        assert!(extract(&g, &d).is_err(), "garbage");
-        let stream = deflate(b"abc");
-        let mut with_tail = stream.clone();
-        with_tail.push(0);
-        let cap = |raw: &[u8], n| inflate(raw, n);
-        assert_eq!(cap(&stream, 3).unwrap(), b"abc");
-        assert!(cap(&with_tail, 3).is_err(), "trailing");
-        assert!(cap(&stream[..stream.len() - 1], 3).is_err(), "truncated");
-        assert!(cap(&stream, 2).is_err(), "more than declared");
-        // A back-reference before the start of the output is invalid deflate (miniz_oxide
-        // reads zeros there, which is why the zlib-rs backend is used); found by fuzzing
-        // against the reference.
-        let hex = "9bec17ea1b10c9c850c650ad9e925a9c5ca46ea5a06e9366a1aea3a09e965f54529498179f5f949\
-                   20a12774bcc294e058a17672416a402f91a263a0ac69a3a0ab50a64032ed414f0c11eca7080501c\
-                   505a004a8b406909282d03a515a0b412945681d26a0e00";
-        let far: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
-        assert!(cap(&far, 224).unwrap_err().contains("too far back"));
-        // A bomb declaring a tiny size stops at declared + 1 bytes.
-        let bomb = deflate(&vec![0u8; 10_000_000]);
-        assert!(cap(&bomb, 10)
-            .unwrap_err()
-            .contains("more than the declared 10"));
-    }
 }

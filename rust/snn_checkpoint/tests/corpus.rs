@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use snn_checkpoint::json::{self, is_integer_literal, Json, Mode};
 use snn_checkpoint::testee::run_case;
+use snn_checkpoint::Invariant;
 
 fn fixtures() -> PathBuf {
     std::env::var_os("SNN_FIXTURES")
@@ -38,6 +39,24 @@ fn same(a: &Json, b: &Json) -> bool {
         }
         _ => a == b,
     }
+}
+
+/// A rejection's message must fill every placeholder of its invariant's template.
+fn unfilled_placeholder(result: &Json) -> Option<String> {
+    let (Some(Json::String(code)), Some(Json::String(message))) =
+        (result.get("code"), result.get("message"))
+    else {
+        return None;
+    };
+    let invariant = Invariant::ALL.iter().find(|i| i.id() == code)?;
+    let template = invariant.template();
+    let placeholders = template
+        .match_indices('{')
+        .filter_map(|(at, _)| template[at..].find('}').map(|end| &template[at..=at + end]));
+    placeholders
+        .into_iter()
+        .find(|p| message.contains(p))
+        .map(|p| format!("{code}: {p} unfilled in {message:?}"))
 }
 
 fn without_message(r: &Json) -> Json {
@@ -76,7 +95,10 @@ fn corpus_agrees_with_expectations() {
             .and_then(|e| e.get("results"))
             .expect("case has expect.results");
         let got = match answer.get("results") {
-            Some(Json::Array(rs)) => Json::Array(rs.iter().map(without_message).collect()),
+            Some(Json::Array(rs)) => {
+                disagreements.extend(rs.iter().filter_map(unfilled_placeholder));
+                Json::Array(rs.iter().map(without_message).collect())
+            }
             _ => {
                 disagreements.push(format!("{id}: {}", answer.to_text()));
                 continue;

@@ -9,10 +9,10 @@ use pyo3::types::{
     PyBool, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple,
 };
 
-use snn_checkpoint::host::{self, Host, HostError};
+use snn_checkpoint::hostvalue::Host;
 use snn_checkpoint::json::{self, Json};
 use snn_checkpoint::testee::{self, Reply};
-use snn_checkpoint::{Array, SNNCheckpoint};
+use snn_checkpoint::{checkpoint, fine_tune, Array, SNNCheckpoint};
 
 create_exception!(
     _native,
@@ -33,13 +33,6 @@ fn raise(py: Python<'_>, e: snn_checkpoint::CheckpointError) -> PyErr {
     err
 }
 
-fn host_err(py: Python<'_>, e: HostError) -> PyErr {
-    match e {
-        HostError::Reject(e) => raise(py, e),
-        HostError::Malformed(m) => PyValueError::new_err(m),
-    }
-}
-
 /// Converts a Python value into the host model the construct and fine-tuning surfaces check.
 fn to_host(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Host> {
     if depth > MAX_HOST_DEPTH {
@@ -55,8 +48,7 @@ fn to_host(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Host> {
         return Ok(Host::Bool(obj.extract::<bool>()?));
     }
     if obj.is_instance_of::<PyInt>() {
-        let text = obj.str()?.to_string();
-        return Ok(Host::Int(json::integer_value(&text), text));
+        return Ok(Host::int(&obj.str()?.to_string()));
     }
     if obj.is_instance_of::<PyFloat>() {
         return Ok(Host::Float(obj.extract::<f64>()?));
@@ -87,22 +79,26 @@ fn to_host(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Host> {
         return Ok(Host::Dict(members));
     }
     if obj.hasattr("__array_interface__")? && obj.hasattr("dtype")? {
-        // A numpy array: numeric kinds widen to float64, anything else is refused downstream.
-        let kind: String = obj.getattr("dtype")?.getattr("kind")?.extract()?;
-        if matches!(kind.as_str(), "f" | "i" | "u") {
-            let shape: Vec<usize> = obj.getattr("shape")?.extract()?;
-            let data: Vec<f64> = obj
-                .call_method1("astype", ("float64",))?
-                .call_method0("ravel")?
-                .call_method0("tolist")?
-                .extract()?;
-            return Ok(Host::Array(Array { shape, data }));
-        }
+        return numpy_array(obj);
+    }
+    Ok(Host::Opaque(obj.get_type().name()?.to_string()))
+}
+
+/// A numpy array: numeric kinds widen to float64, anything else is refused downstream.
+fn numpy_array(obj: &Bound<'_, PyAny>) -> PyResult<Host> {
+    let kind: String = obj.getattr("dtype")?.getattr("kind")?.extract()?;
+    if !matches!(kind.as_str(), "f" | "i" | "u") {
         return Ok(Host::Opaque(format!(
             "numpy.ndarray of dtype kind {kind:?}"
         )));
     }
-    Ok(Host::Opaque(obj.get_type().name()?.to_string()))
+    let shape: Vec<usize> = obj.getattr("shape")?.extract()?;
+    let data: Vec<f64> = obj
+        .call_method1("astype", ("float64",))?
+        .call_method0("ravel")?
+        .call_method0("tolist")?
+        .extract()?;
+    Ok(Host::Array(Array { shape, data }))
 }
 
 fn optional(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Host>> {
@@ -227,7 +223,7 @@ impl PyCheckpoint {
         until_index: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let (names, until) = (optional(layer_names)?, optional(until_index)?);
-        host::freeze_layers_host(&mut self.inner, names, until).map_err(|e| host_err(py, e))
+        fine_tune::freeze_layers_host(&mut self.inner, names, until).map_err(|e| raise(py, e))
     }
 
     /// Removes the named layers (or all layers) from the frozen set.
@@ -239,7 +235,7 @@ impl PyCheckpoint {
         all_layers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let (names, all) = (optional(layer_names)?, optional(all_layers)?);
-        host::unfreeze_layers_host(&mut self.inner, names, all).map_err(|e| host_err(py, e))
+        fine_tune::unfreeze_layers_host(&mut self.inner, names, all).map_err(|e| raise(py, e))
     }
 
     fn __repr__(&self) -> String {
@@ -273,7 +269,7 @@ fn validate(
     metadata: Option<&Bound<'_, PyAny>>,
     frozen_layers: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyCheckpoint> {
-    host::construct_host(
+    checkpoint::construct_host(
         to_host(weights, 0)?,
         to_host(layer_names, 0)?,
         to_host(layer_sizes, 0)?,
@@ -282,7 +278,7 @@ fn validate(
         optional(frozen_layers)?,
     )
     .map(|inner| PyCheckpoint { inner })
-    .map_err(|e| host_err(py, e))
+    .map_err(|e| raise(py, e))
 }
 
 /// Validates a TransferConfig, freezes layers 0..k of `checkpoint` and returns one learning
@@ -296,12 +292,12 @@ fn apply_transfer_config(
     lr_backbone: Option<&Bound<'_, PyAny>>,
     lr_head: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<f64>> {
-    let config = host::transfer_config_host(
+    let config = fine_tune::transfer_config_host(
         optional(freeze_until)?,
         optional(lr_backbone)?,
         optional(lr_head)?,
     )
-    .map_err(|e| host_err(py, e))?;
+    .map_err(|e| raise(py, e))?;
     checkpoint
         .inner
         .apply_transfer_config(&config)

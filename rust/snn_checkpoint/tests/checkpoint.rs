@@ -1,0 +1,252 @@
+//! The checkpoint: construction (typed and over host values), its state, and loading a pair,
+//! whose phases run in spec order.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{code, digest_f64, doc, f8, host, layer, load_pair, npy, zip_of};
+use sha2::{Digest, Sha256};
+use snn_checkpoint::checkpoint::{construct_host, with_suffix};
+use snn_checkpoint::json::Json;
+use snn_checkpoint::{Array, SNNCheckpoint};
+
+fn arr(rows: usize, cols: usize, v: f64) -> Array {
+    Array {
+        shape: vec![rows, cols],
+        data: vec![v; rows * cols],
+    }
+}
+
+fn names(n: &[&str]) -> Vec<String> {
+    n.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn constructs_and_reports_state() {
+    let cp = SNNCheckpoint::new(
+        vec![arr(3, 2, 0.5), arr(1, 3, -1.0)],
+        names(&["b", "a"]),
+        vec![(2, 3), (3, 1)],
+        names(&["LIF", "LIF"]),
+        Json::Object(vec![("n".into(), Json::int(3))]),
+        names(&["b", "a", "b"]),
+    )
+    .unwrap();
+    assert_eq!(cp.n_layers(), 2);
+    assert_eq!(cp.total_params(), 9);
+    assert_eq!(cp.layer_sizes(), &[(2, 3), (3, 1)]);
+    assert_eq!(cp.neuron_types(), names(&["LIF", "LIF"]));
+    assert_eq!(cp.frozen_layers(), vec!["a", "b"]);
+    assert!(cp.is_frozen("a"));
+    assert_eq!(cp.metadata().to_text(), r#"{"n":3}"#);
+    assert_eq!(cp.weight_sha256()[0], digest_f64(&[0.5; 6]));
+}
+
+#[test]
+fn construct_refuses_in_spec_order() {
+    let refused = |w: Vec<Array>, sizes: Vec<(i64, i64)>, metadata: &str| {
+        let metadata = snn_checkpoint::json::parse(metadata, snn_checkpoint::json::Mode::Lenient);
+        SNNCheckpoint::new(w, names(&["a"]), sizes, vec![], metadata.unwrap(), vec![])
+            .err()
+            .map(|e| e.code())
+    };
+    assert_eq!(refused(vec![arr(1, 1, 0.0)], vec![(1, 1)], "{}"), None);
+    assert_eq!(
+        refused(vec![], vec![(0, 1)], "{\"a\": 1e400}"),
+        Some("schema.metadata.type")
+    );
+    assert_eq!(
+        refused(vec![], vec![(0, 1)], "{}"),
+        Some("checkpoint.layer_sizes.range")
+    );
+    assert_eq!(
+        refused(vec![], vec![(1, 1)], "{}"),
+        Some("checkpoint.weights.count")
+    );
+}
+
+/// construct_host over protocol-encoded arguments; `extra` overrides the valid state.
+fn construct_with(extra: &[(&str, &str)]) -> &'static str {
+    let mut args = vec![
+        (
+            "weights",
+            r#"[{"$array": {"shape": [1, 2], "data": [1.0, 2]}}]"#,
+        ),
+        ("layer_names", r#"["a"]"#),
+        ("layer_sizes", r#"[[2, 1]]"#),
+    ];
+    for &(k, v) in extra {
+        match args.iter_mut().find(|(key, _)| *key == k) {
+            Some(slot) => slot.1 = v,
+            None => args.push((k, v)),
+        }
+    }
+    let get = |k: &str| args.iter().find(|(key, _)| *key == k).map(|(_, v)| host(v));
+    let result = construct_host(
+        get("weights").unwrap(),
+        get("layer_names").unwrap(),
+        get("layer_sizes").unwrap(),
+        get("neuron_types"),
+        get("metadata"),
+        get("frozen_layers"),
+    );
+    result.err().map_or("accepted", |e| e.code())
+}
+
+#[test]
+fn construct_over_host_values_checks_types_in_spec_order() {
+    assert_eq!(construct_with(&[]), "accepted");
+    assert_eq!(
+        construct_with(&[("layer_names", r#""a""#)]),
+        "schema.layer_names.type"
+    );
+    assert_eq!(
+        construct_with(&[("layer_sizes", r#"[[2, true]]"#)]),
+        "schema.layer_sizes.type"
+    );
+    assert_eq!(
+        construct_with(&[("layer_sizes", r#"{"$tuple": [{"$tuple": [2, 1]}]}"#)]),
+        "accepted"
+    );
+    assert_eq!(
+        construct_with(&[("neuron_types", r#"[1]"#)]),
+        "schema.neuron_types.type"
+    );
+    assert_eq!(
+        construct_with(&[("frozen_layers", r#""a""#)]),
+        "schema.frozen_layers.type"
+    );
+    assert_eq!(
+        construct_with(&[("metadata", r#"{"x": {"$set": [1]}}"#)]),
+        "schema.metadata.type"
+    );
+    assert_eq!(
+        construct_with(&[("weights", r#""w""#)]),
+        "schema.weights.type"
+    );
+    assert_eq!(construct_with(&[("weights", r#"[[[1, 2]]]"#)]), "accepted");
+    assert_eq!(
+        construct_with(&[("weights", r#"[[1, 2]]"#)]),
+        "array.shape.rank"
+    );
+}
+
+#[test]
+fn construct_over_host_values_null_is_a_value_and_order_holds() {
+    // An explicit null is a value of the wrong type, not "absent".
+    assert_eq!(
+        construct_with(&[("neuron_types", "null")]),
+        "schema.neuron_types.type"
+    );
+    assert_eq!(
+        construct_with(&[("metadata", "null")]),
+        "schema.metadata.type"
+    );
+    assert_eq!(
+        construct_with(&[("frozen_layers", "null")]),
+        "schema.frozen_layers.type"
+    );
+    // metadata is checked before weights, its range and depth included.
+    let both = [
+        ("weights", r#""w""#),
+        ("metadata", r#"{"x": {"$float": "Infinity"}}"#),
+    ];
+    assert_eq!(construct_with(&both), "schema.metadata.type");
+    let both = [
+        ("weights", r#""w""#),
+        ("metadata", r#"{"x": 9007199254740992}"#),
+    ];
+    assert_eq!(construct_with(&both), "schema.metadata.type");
+    // The schema types come before the checkpoint phase.
+    let both = [("layer_names", r#"[""]"#), ("frozen_layers", "[1]")];
+    assert_eq!(construct_with(&both), "schema.frozen_layers.type");
+}
+
+fn with_doc(text: &str) -> Result<SNNCheckpoint, &'static str> {
+    load_pair(
+        Some(text.as_bytes()),
+        Some(zip_of(&[("layer_0.npy", layer())])),
+    )
+}
+
+#[test]
+fn loads_a_valid_pair() {
+    let cp = with_doc(&doc("")).unwrap();
+    assert_eq!(cp.n_layers(), 1);
+    assert_eq!(cp.total_params(), 6);
+    assert_eq!(cp.layer_names(), names(&["hidden"]));
+    assert_eq!(cp.weights()[0].shape, vec![3, 2]);
+    assert_eq!(cp.weights()[0].data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert_eq!(cp.metadata().to_text(), r#"{"k":1.5}"#);
+    assert_eq!(
+        cp.weight_sha256()[0],
+        digest_f64(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    );
+}
+
+#[test]
+fn load_runs_the_phases_in_spec_order() {
+    let d = doc("");
+    let archive = zip_of(&[("layer_0.npy", layer())]);
+    let load =
+        |json: Option<&str>, npz: Option<Vec<u8>>| code(load_pair(json.map(str::as_bytes), npz));
+    // Each phase's failure beats every later phase's.
+    assert_eq!(load(None, None), "json.file.present");
+    assert_eq!(load(Some("{"), None), "json.syntax");
+    assert_eq!(load(Some("[]"), None), "schema.root.type");
+    let unnamed = d.replace("[\"hidden\"]", "[\"\"]");
+    assert_eq!(
+        load(Some(&unnamed), None),
+        "checkpoint.layer_names.nonempty"
+    );
+    assert_eq!(load(Some(&d), None), "archive.file.present");
+    let not_a_zip = b"PK\x05\x06 not really".to_vec();
+    assert_eq!(load(Some(&d), Some(not_a_zip)), "archive.zip.structure");
+    let bad_member = zip_of(&[("layer_0.npy", b"PK".to_vec())]);
+    assert_eq!(load(Some(&d), Some(bad_member)), "array.npy.magic");
+    assert_eq!(load(Some(&d), Some(archive)), "accepted");
+}
+
+#[test]
+fn archive_digest_detects_a_torn_pair() {
+    let z = zip_of(&[("layer_0.npy", layer())]);
+    let digest: String = Sha256::digest(&z)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let good = doc(&format!(", \"archive_sha256\": \"{digest}\""));
+    assert!(load_pair(Some(good.as_bytes()), Some(z.clone())).is_ok());
+    let torn = doc(&format!(", \"archive_sha256\": \"{}\"", "0".repeat(64)));
+    assert_eq!(
+        code(load_pair(Some(torn.as_bytes()), Some(z))),
+        "archive.digest"
+    );
+    // The digest is checked before the zip structure.
+    let torn_broken = load_pair(Some(torn.as_bytes()), Some(b"not a zip".to_vec()));
+    assert_eq!(code(torn_broken), "archive.digest");
+}
+
+#[test]
+fn loads_every_layer_in_order() {
+    let d = doc("")
+        .replace("[\"hidden\"]", "[\"a\", \"b\"]")
+        .replace("[[2, 3]]", "[[2, 3], [3, 1]]")
+        .replace("[\"LIF\"]", "[]")
+        .replace("\"n_layers\": 1", "\"n_layers\": 2")
+        .replace("\"total_params\": 6", "\"total_params\": 9");
+    let second = npy("<f8", false, "(1, 3)", &f8(&[7.0, 8.0, 9.0]));
+    // Member order in the archive does not matter; names do.
+    let z = zip_of(&[("layer_1.npy", second), ("layer_0.npy", layer())]);
+    let cp = load_pair(Some(d.as_bytes()), Some(z)).unwrap();
+    assert_eq!(cp.weights()[1].data, vec![7.0, 8.0, 9.0]);
+    assert_eq!(cp.layer_sizes(), &[(2, 3), (3, 1)]);
+}
+
+#[test]
+fn suffix_is_appended_not_replaced() {
+    assert_eq!(
+        with_suffix(Path::new("d/model.v1"), ".json"),
+        PathBuf::from("d/model.v1.json")
+    );
+}
