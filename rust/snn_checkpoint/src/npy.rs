@@ -14,6 +14,9 @@ use crate::zip::member_name;
 /// What is wrong, for a message's detail.
 type Detail<T> = std::result::Result<T, String>;
 
+/// `npy.header_grammar`'s `int`: at most 18 digits, so every dimension fits an int64.
+const MAX_DIMENSION_DIGITS: usize = 18;
+
 /// One layer's archive member and the names messages give it.
 #[derive(Clone, Copy, Debug)]
 pub struct Layer<'a> {
@@ -32,7 +35,7 @@ pub struct Header {
     pub descr: String,
     /// True when the data is in column-major order.
     pub fortran_order: bool,
-    /// The dimensions; values beyond u64 saturate (they can match no layer).
+    /// The dimensions (at most 18 digits each).
     pub shape: Vec<u64>,
     /// Offset of the data in the member.
     pub data_offset: usize,
@@ -313,6 +316,7 @@ impl Grammar {
         }
     }
 
+    /// A dimension: "0" or at most `MAX_DIMENSION_DIGITS` digits without a leading zero.
     fn int(&mut self) -> Detail<u64> {
         let start = self.pos;
         match self.peek() {
@@ -328,10 +332,14 @@ impl Grammar {
         }
         let mut v: u64 = 0;
         while let Some(d) = self.peek().and_then(|c| c.to_digit(10)) {
-            v = v.saturating_mul(10).saturating_add(u64::from(d));
+            if self.pos - start == MAX_DIMENSION_DIGITS {
+                return Err(format!(
+                    "a dimension has more than {MAX_DIMENSION_DIGITS} digits"
+                ));
+            }
+            v = v * 10 + u64::from(d);
             self.pos += 1;
         }
-        debug_assert!(self.pos > start);
         Ok(v)
     }
 
