@@ -53,7 +53,8 @@ class ToyRepo:
             "[domain]\n"
             'load_spec = "toydomain:load_spec"\n'
             'write_corpus = "toydomain:write_corpus"\n'
-            'reference = "toydomain:execute_case"\n\n' + "\n".join(self.impls)
+            'reference = "toydomain:execute_case"\n'
+            'check_inputs = "toydomain:check_inputs"\n\n' + "\n".join(self.impls)
         )
         (self.root / "known-divergences.toml").write_text(self.divergences)
         return config

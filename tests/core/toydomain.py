@@ -91,3 +91,20 @@ def write_corpus(spec: ToySpec, out_dir: Path) -> dict[str, Any]:
         "invalid_targeted": sum(c["class"] == "targeted" for c in cases), "mixed": 0,
         "invariants": len(per), "min_cases_per_invariant": min(per.values()), "per_invariant": per,
     }
+
+
+def check_inputs(arguments: list[str]) -> list[dict[str, Any]]:
+    """``snnconform check`` for the toy: each argument is a ``NAME.toy`` file (a JSON list of
+    ``[op, value]`` pairs) or a folder of them; an input's id is ``NAME``."""
+    files: list[Path] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            files += sorted(path.glob("*.toy"))
+        elif path.suffix == ".toy" and path.is_file():
+            files.append(path)
+        else:
+            raise ValueError(f"{argument}: no such toy file or folder")
+    return [{"id": file.stem, "root": str(file.parent.absolute()),
+             "ops": [{"op": op, "value": value} for op, value in json.loads(file.read_text())]}
+            for file in files]

@@ -1,4 +1,4 @@
-"""The ``snnconform`` command: run, fixtures, report, compare, divergences, impls.
+"""The ``snnconform`` command: run, check, fixtures, report, compare, divergences, impls.
 
 Every subcommand returns an exit code: 0 pass, 1 the gate failed (or something regressed),
 2 the command could not do its job (bad arguments, configuration, corpus).
@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 from snnconform.core._cases import CorpusError, Selection, load_cases, parse_shard
 from snnconform.core._config import Config, ConfigError, Implementation, find_config, load_config
 from snnconform.core._divergences import DivergenceError, load_divergences
+from snnconform.core._domain import InputError
 from snnconform.core._report import exit_code
 
 RESULTS_NAME = "bench_transfer.json"
@@ -35,13 +36,17 @@ def _common() -> argparse.ArgumentParser:
     return parser
 
 
-def _selection() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(add_help=False)
-    group = parser.add_argument_group("selection")
+def _add_impl_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--impl", action="append", default=[], metavar="NAME",
                        help="run only this implementation (repeatable; default: all configured)")
     group.add_argument("--exclude", action="append", default=[], metavar="NAME",
                        help="leave this implementation out; the gate then ignores it (repeatable)")
+
+
+def _selection() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("selection")
+    _add_impl_options(group)
     group.add_argument("--case", action="append", default=[], metavar="ID",
                        help="only cases whose id matches (glob, repeatable)")
     group.add_argument("--invariant", action="append", default=[], metavar="ID",
@@ -182,6 +187,49 @@ def cmd_run(args: argparse.Namespace) -> int:
     return exit_code(doc)
 
 
+def _config_for_check(args: argparse.Namespace) -> Config:
+    """As for every command, but a user checking files outside the repository still gets the
+    configuration of the installed harness (an editable install's repository root)."""
+    if args.config:
+        return load_config(args.config)
+    try:
+        return load_config(find_config())
+    except ConfigError:
+        installed = Path(__file__).resolve().parents[3] / "conformance.toml"
+        if installed.is_file():
+            return load_config(installed)
+        raise
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from snnconform.core._check import check_document, render_check, run_check
+    from snnconform.core._domain import check_inputs, load_spec_info, reference_executor
+    from snnconform.core._progress import ProgressBar
+
+    config = _config_for_check(args)
+    impls, excluded = _implementations(config, args)
+    inputs = check_inputs(config, args.paths)
+    if not inputs:
+        raise UsageError("nothing to check")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    spec = load_spec_info(config)
+    reference = reference_executor(config)
+    progress = ProgressBar(len(inputs) * (len(impls) + (reference is not None)),
+                           enabled=not args.quiet)
+    result = run_check(
+        config, impls, inputs, timeout=args.timeout or config.timeout, reference=reference,
+        spec_version=spec.spec_version, named=bool(args.impl),
+        require_accept=args.require_accept, progress=progress,
+    )
+    progress.close()
+    text = render_check(result)
+    if excluded:
+        text = f"excluded: {', '.join(excluded)}\n{text}"
+    _emit(args, check_document(result), text)
+    return 0 if result.passed else 1
+
+
 def cmd_fixtures(args: argparse.Namespace) -> int:
     from snnconform.core._domain import load_spec_info, write_corpus
 
@@ -285,6 +333,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("run", cmd_run, "run the corpus on the implementations and gate on the result",
         [selection, execution])
+    check = add("check", cmd_check, "run every implementation on your own inputs (e.g. checkpoint "
+                "pairs) and show whether they agree", [])
+    check.add_argument("paths", nargs="+", metavar="PATH",
+                       help="what to check, as the domain understands it (checkpoints: a pair's "
+                            "base path, NAME.json or NAME.npz, or a folder to search for pairs)")
+    check_group = check.add_argument_group("check")
+    _add_impl_options(check_group)
+    check_group.add_argument("--timeout", type=float, metavar="SECONDS",
+                             help="per input and implementation (default: conformance.toml, else 10)")
+    check_group.add_argument("--require-accept", action="store_true",
+                             help="also fail (exit 1) when any input is refused")
+    check_group.add_argument("--quiet", action="store_true", help="no progress output")
     add("fixtures", cmd_fixtures, "regenerate the corpus from the spec and print its coverage",
         []).add_argument("--out", type=Path, help="corpus folder (default: configured fixtures)")
     report = add("report", cmd_report, "summarise a saved results document", [])
@@ -307,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (UsageError, ConfigError, CorpusError, DivergenceError) as exc:
+    except (UsageError, ConfigError, CorpusError, DivergenceError, InputError) as exc:
         print(f"snnconform {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

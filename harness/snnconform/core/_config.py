@@ -45,6 +45,7 @@ class Domain:
     load_spec: str | None
     write_corpus: str | None
     reference: str | None
+    check_inputs: str | None = None  # `snnconform check`: the user's arguments -> inputs
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ def load_config(path: Path) -> Config:
             load_spec=domain.get("load_spec"),
             write_corpus=domain.get("write_corpus"),
             reference=domain.get("reference"),
+            check_inputs=domain.get("check_inputs"),
         ),
         benchmarks=dict(benchmarks),
         implementations=tuple(impls),

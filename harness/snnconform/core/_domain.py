@@ -1,7 +1,8 @@
 """The domain plug-in: what the configured spec loader, corpus writer and reference provide.
 
 The core only needs a spec's version and its invariant IDs in order, a function that writes a
-corpus, and a function that runs a case in-process. ``conformance.toml [domain]`` names them.
+corpus, a function that runs a case in-process, and (for ``snnconform check``) a function that
+turns a user's arguments into inputs. ``conformance.toml [domain]`` names them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from snnconform.core._config import Config, ConfigError, entry_point
 
@@ -66,3 +67,53 @@ def write_corpus(config: Config, spec: SpecInfo, out_dir: Path) -> Mapping[str, 
     if not isinstance(summary, Mapping):
         raise ConfigError("write_corpus must return the coverage summary as a mapping")
     return summary
+
+
+class InputError(Exception):
+    """The user's arguments to ``snnconform check`` name nothing the domain can check."""
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    """One thing to check: a case without an expectation, run from its own ``root``."""
+
+    id: str  # what the user recognises (a path as typed); also the protocol's case id
+    root: Path
+    ops: tuple[Mapping[str, Any], ...]
+
+    @property
+    def operations(self) -> frozenset[str]:
+        return frozenset(str(op.get("op")) for op in self.ops)
+
+
+def check_inputs(config: Config, arguments: Sequence[str]) -> list[CheckInput]:
+    """The domain's inputs for the user's arguments, in order.
+
+    The entry point takes the arguments as given and returns a sequence of
+    ``{"id": str, "root": absolute folder, "ops": [operation, ...]}``; it raises
+    ``ValueError`` with a one-line message for arguments it cannot honour (a missing file, a
+    path without its pair), which becomes :class:`InputError`.
+    """
+    if config.domain.check_inputs is None:
+        raise ConfigError("conformance.toml [domain] has no check_inputs = \"module:function\"")
+    inputs = entry_point(config.domain.check_inputs, "[domain] check_inputs")
+    try:
+        raw = inputs(list(arguments))
+    except ValueError as exc:
+        lines = str(exc).strip().splitlines()
+        raise InputError(lines[0] if lines else type(exc).__name__) from None
+    found: list[CheckInput] = []
+    seen: set[str] = set()
+    for item in raw:
+        try:
+            entry = CheckInput(str(item["id"]), Path(item["root"]), tuple(item["ops"]))
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"check_inputs returned a malformed input ({exc!r}); "
+                              "each needs id, root and ops") from None
+        if not entry.root.is_absolute() or not entry.ops:
+            raise ConfigError(f"check_inputs: input {entry.id!r} needs an absolute root and ops")
+        if entry.id in seen:
+            raise ConfigError(f"check_inputs returned the input {entry.id!r} twice")
+        seen.add(entry.id)
+        found.append(entry)
+    return found

@@ -10,9 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping, Protocol
 
-from snnconform.core._cases import Case
 from snnconform.core._process import LineTooLong, TesteeExited, TesteeProcess, TesteeTimeout
 from snnconform.core._protocol import (
     PROTOCOL_VERSION,
@@ -36,6 +35,21 @@ from snnconform.core._protocol import (
 OutcomeKind = Literal[
     "answered", "skipped", "errored", "crashed", "timed_out", "malformed", "not_run"
 ]
+
+
+class Sendable(Protocol):
+    """What a run request needs of a case: a corpus :class:`~snnconform.core._cases.Case`
+    or a ``snnconform check`` input."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def ops(self) -> tuple[Mapping[str, Any], ...]: ...
+
+    @property
+    def operations(self) -> frozenset[str]: ...
+
 
 # A testee that cannot be restarted this many times in a row is given up for the run.
 MAX_START_FAILURES = 3
@@ -168,7 +182,7 @@ class TesteeSession:
 
     # ------------------------------------------------------------------------------- cases
 
-    def run_case(self, case: Case, root: Path) -> Outcome:
+    def run_case(self, case: Sendable, root: Path) -> Outcome:
         began = time.perf_counter()
         if self._process is None:
             try:
