@@ -109,6 +109,11 @@ struct CheckpointError(Copyable, Movable, Writable):
         writer.write(self.message, " [", self.code, "]")
 
 
+# ===----------------------------------------------------------------------=== #
+# Message helpers: names and shapes the way the spec's message templates print them
+# ===----------------------------------------------------------------------=== #
+
+
 def quote(text: String) -> String:
     """Render a name the way the spec's messages do ({name!r}): single-quoted, escaped."""
     var out = String("'")
@@ -131,4 +136,17 @@ def hex2(value: Int) -> String:
     var out = String()
     out += HEX[byte = (value >> 4) & 15]
     out += HEX[byte = value & 15]
+    return out^
+
+
+def shape_repr(shape: List[Int]) -> String:
+    """A shape the way the spec's messages print it (a Python tuple): (), (3,), (2, 3)."""
+    var out = String("(")
+    for i in range(len(shape)):
+        if i > 0:
+            out += ", "
+        out += String(shape[i])
+    if len(shape) == 1:
+        out += ","
+    out += ")"
     return out^

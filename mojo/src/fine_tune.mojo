@@ -5,9 +5,10 @@ default. Every argument is validated, in spec order, before the checkpoint chang
 """
 
 from errors import *
+from checkpoint import Checkpoint
+from fields import is_scalar_text
 from json import Tree, K_NULL, K_BOOL, K_INT, K_FLOAT, K_STRING, K_ARRAY, K_TUPLE, kind_name
-from json import write_float, write_string
-from checkpoint import Checkpoint, is_scalar_text
+from json_write import write_float, write_string
 
 
 def _given(values: Tree, args: Int, name: String) -> Int:

@@ -93,67 +93,77 @@ def decode(src: Tree, index: Int, mut out: Tree) raises DecodeError -> Int:
     if tag == "$map":
         if body_kind != K_ARRAY:
             raise DecodeError("$map takes an array of pairs")
-        var keys = List[Int]()
-        var vals = List[Int]()
-        var all_strings = True
-        for i in range(src.length(body)):
-            var pair = src.child(body, i)
-            if src.kind(pair) != K_ARRAY or src.length(pair) != 2:
-                raise DecodeError("$map takes an array of [key, value] pairs")
-            var k = decode(src, src.child(pair, 0), out)
-            if out.kind(k) != K_STRING:
-                all_strings = False
-            keys.append(k)
-            vals.append(decode(src, src.child(pair, 1), out))
-        # A mapping whose keys are all strings is just a dict (e.g. one with a "$" key).
-        var node = Node.of(K_OBJECT if all_strings else K_MAP)
-        for i in range(len(keys)):
-            if all_strings:
-                var key = out.nodes[keys[i]].text
-                var replaced = False
-                for j in range(len(node.keys)):
-                    if node.keys[j] == key:
-                        node.kids[j] = vals[i]
-                        replaced = True
-                if not replaced:
-                    node.keys.append(key)
-                    node.kids.append(vals[i])
-            else:
-                node.kids.append(keys[i])
-                node.kids.append(vals[i])
-        return out.add(node^)
+        return _decode_map(src, body, out)
     if tag == "$array":
         if body_kind != K_OBJECT:
             raise DecodeError("$array takes an object with shape and data")
-        var shape_node = src.get(body, "shape")
-        var data_node = src.get(body, "data")
-        if shape_node < 0 or data_node < 0 or src.kind(shape_node) != K_ARRAY or src.kind(
-            data_node
-        ) != K_ARRAY:
-            raise DecodeError("$array needs a shape array and a data array")
-        var node = Node.of(K_NDARRAY)
-        var count = 1
-        for i in range(src.length(shape_node)):
-            var d = src.child(shape_node, i)
-            if src.kind(d) != K_INT or src.nodes[d].int_value < 0:
-                raise DecodeError("$array shape holds a non-integer")
-            var dim = src.nodes[d].int_value
-            node.shape.append(dim)
-            # Saturate rather than overflow: the data list bounds any honest product.
-            if dim != 0 and count > src.length(data_node) // dim + 1:
-                count = src.length(data_node) + 1
-            else:
-                count *= dim
-        if count != src.length(data_node):
-            raise DecodeError("$array data length does not match its shape")
-        for i in range(src.length(data_node)):
-            var d = src.child(data_node, i)
-            var dk = src.kind(d)
-            if dk == K_INT or dk == K_FLOAT:
-                node.data.append(src.nodes[d].float_value)
-            elif _tag_of(src, d) == "$float" and src.kind(src.child(d, 0)) == K_STRING:
-                node.data.append(_float_tag(src.nodes[src.child(d, 0)].text))
-            else:
-                raise DecodeError("$array data holds a non-number")
-        return out.add(node^)
+        return _decode_array(src, body, out)
     raise DecodeError(String("unknown tag ", tag))
+
+
+def _decode_map(src: Tree, body: Int, mut out: Tree) raises DecodeError -> Int:
+    """A $map's [key, value] pairs: a K_MAP, or an object when every key is a string."""
+    var keys = List[Int]()
+    var vals = List[Int]()
+    var all_strings = True
+    for i in range(src.length(body)):
+        var pair = src.child(body, i)
+        if src.kind(pair) != K_ARRAY or src.length(pair) != 2:
+            raise DecodeError("$map takes an array of [key, value] pairs")
+        var k = decode(src, src.child(pair, 0), out)
+        if out.kind(k) != K_STRING:
+            all_strings = False
+        keys.append(k)
+        vals.append(decode(src, src.child(pair, 1), out))
+    # A mapping whose keys are all strings is just a dict (e.g. one with a "$" key).
+    var node = Node.of(K_OBJECT if all_strings else K_MAP)
+    for i in range(len(keys)):
+        if all_strings:
+            var key = out.nodes[keys[i]].text
+            var replaced = False
+            for j in range(len(node.keys)):
+                if node.keys[j] == key:
+                    node.kids[j] = vals[i]
+                    replaced = True
+            if not replaced:
+                node.keys.append(key)
+                node.kids.append(vals[i])
+        else:
+            node.kids.append(keys[i])
+            node.kids.append(vals[i])
+    return out.add(node^)
+
+
+def _decode_array(src: Tree, body: Int, mut out: Tree) raises DecodeError -> Int:
+    """An $array's shape and flat row-major data (numbers or $float tags)."""
+    var shape_node = src.get(body, "shape")
+    var data_node = src.get(body, "data")
+    if shape_node < 0 or data_node < 0 or src.kind(shape_node) != K_ARRAY or src.kind(
+        data_node
+    ) != K_ARRAY:
+        raise DecodeError("$array needs a shape array and a data array")
+    var node = Node.of(K_NDARRAY)
+    var count = 1
+    for i in range(src.length(shape_node)):
+        var d = src.child(shape_node, i)
+        if src.kind(d) != K_INT or src.nodes[d].int_value < 0:
+            raise DecodeError("$array shape holds a non-integer")
+        var dim = src.nodes[d].int_value
+        node.shape.append(dim)
+        # Saturate rather than overflow: the data list bounds any honest product.
+        if dim != 0 and count > src.length(data_node) // dim + 1:
+            count = src.length(data_node) + 1
+        else:
+            count *= dim
+    if count != src.length(data_node):
+        raise DecodeError("$array data length does not match its shape")
+    for i in range(src.length(data_node)):
+        var d = src.child(data_node, i)
+        var dk = src.kind(d)
+        if dk == K_INT or dk == K_FLOAT:
+            node.data.append(src.nodes[d].float_value)
+        elif _tag_of(src, d) == "$float" and src.kind(src.child(d, 0)) == K_STRING:
+            node.data.append(_float_tag(src.nodes[src.child(d, 0)].text))
+        else:
+            raise DecodeError("$array data holds a non-number")
+    return out.add(node^)

@@ -1,4 +1,5 @@
-"""A strict RFC 8259 reader and a small writer, over an index-linked value tree.
+"""The strict reader of the metadata document (every json.* invariant) and the value tree it
+builds, which also carries the protocol's host values (hostvalue.mojo).
 
 The reader is iterative (an explicit stack, no recursion), so no input can overflow the call
 stack. In `strict` mode (the metadata document) it enforces the spec's json.* invariants in
@@ -19,12 +20,7 @@ from errors import (
     JSON_KEYS_UNIQUE,
     quote,
 )
-
-
-from std.memory import bitcast
-
-comptime MAX_DEPTH = 64
-comptime MAX_SAFE_INTEGER = 9007199254740991
+from limits import JSON_MAX_DEPTH, MAX_SAFE_INTEGER
 
 # Node kinds. The first seven are JSON's; the rest only come from the protocol's host-value
 # encoding (hostvalue.mojo), so that the constructor can refuse them by kind.
@@ -290,6 +286,13 @@ def _is_ws(c: UInt8) -> Bool:
     return c == 0x20 or c == 0x09 or c == 0x0A or c == 0x0D
 
 
+def _skip_ws(data: Span[UInt8, _], pos: Int) -> Int:
+    var i = pos
+    while i < len(data) and _is_ws(data[i]):
+        i += 1
+    return i
+
+
 def _hex_value(c: UInt8) -> Int:
     if c >= 0x30 and c <= 0x39:
         return Int(c) - 0x30
@@ -442,7 +445,6 @@ struct Parser:
                 i += 1
         else:
             raise _syntax("expected a digit", self.where, i)
-        var int_digits = i - digits_start
         var is_float = False
         if i < n and data[i] == 0x2E:
             i += 1
@@ -464,29 +466,37 @@ struct Parser:
             is_float = True
         var literal = String(unsafe_from_utf8=data[start:i])
         if is_float:
-            var value: Float64
-            try:
-                value = atof(literal)
-            except:
-                raise _syntax("unreadable number", self.where, start)
-            var node = Node.of(K_FLOAT)
-            node.float_value = value
-            node.text = literal
-            if value == Float64.MAX * 2.0 or value == -Float64.MAX * 2.0:
-                self._out_of_range(literal)
-            _ = self.tree.add(node^)
-            return i
+            self._add_float(literal, start)
+        else:
+            self._add_integer(literal, data[digits_start:i], data[start] == 0x2D)
+        return i
+
+    def _add_float(mut self, literal: String, start: Int) raises CheckpointError:
+        # A literal with a fraction or exponent: out of range when it rounds to infinity.
+        var value: Float64
+        try:
+            value = atof(literal)
+        except:
+            raise _syntax("unreadable number", self.where, start)
+        var node = Node.of(K_FLOAT)
+        node.float_value = value
+        node.text = literal
+        if value == Float64.MAX * 2.0 or value == -Float64.MAX * 2.0:
+            self._out_of_range(literal)
+        _ = self.tree.add(node^)
+
+    def _add_integer(mut self, literal: String, digits: Span[UInt8, _], negative: Bool):
+        # A literal without fraction or exponent; `digits` is its magnitude.
         var node = Node.of(K_INT)
         node.text = literal
-        var negative = data[start] == 0x2D
-        if int_digits > 18:
+        if len(digits) > 18:
             # Too long for Int: saturate, keep the literal for messages.
             node.int_value = Int.MIN if negative else Int.MAX
             node.valid = False
         else:
             var value = 0
-            for k in range(digits_start, i):
-                value = value * 10 + Int(data[k] - 0x30)
+            for c in digits:
+                value = value * 10 + Int(c - 0x30)
             node.int_value = -value if negative else value
             node.valid = value <= MAX_SAFE_INTEGER
         if not node.valid:
@@ -496,7 +506,6 @@ struct Parser:
         except:
             node.float_value = Float64(node.int_value)
         _ = self.tree.add(node^)
-        return i
 
     def _nonfinite(mut self, token: String):
         if not self.findings.has_nonfinite:
@@ -551,8 +560,7 @@ struct Parser:
         var pending_key = String()
         while True:
             # ---- a value is expected at pos
-            while pos < n and _is_ws(data[pos]):
-                pos += 1
+            pos = _skip_ws(data, pos)
             if pos >= n:
                 raise _syntax("expected a value, found the end", self.where, pos)
             var c = data[pos]
@@ -565,25 +573,11 @@ struct Parser:
             else:
                 pos = self.parse_value(data, pos)
                 index = len(self.tree.nodes) - 1
-            # attach to the parent
-            if len(stack) == 0:
-                self.tree.root = index
-            elif stack[len(stack) - 1].is_object:
-                ref top = stack[len(stack) - 1]
-                if pending_key in top.seen:
-                    if not self.findings.has_duplicate_key:
-                        self.findings.duplicate_key = pending_key
-                        self.findings.has_duplicate_key = True
-                else:
-                    top.seen[pending_key] = True
-                self.tree.set_member(top.node, pending_key, index)
-            else:
-                self.tree.append(stack[len(stack) - 1].node, index)
+            self._attach(stack, pending_key, index)
             var need_value = False
             if opened:
                 stack.append(_Frame(index, c == 0x7B))
-                while pos < n and _is_ws(data[pos]):
-                    pos += 1
+                pos = _skip_ws(data, pos)
                 if pos < n and (data[pos] == 0x7D or data[pos] == 0x5D):
                     if (data[pos] == 0x7D) != (c == 0x7B):
                         raise _syntax("mismatched bracket", self.where, pos)
@@ -596,8 +590,7 @@ struct Parser:
                     need_value = True
             # ---- after a value: close containers or move to the next member
             while not need_value:
-                while pos < n and _is_ws(data[pos]):
-                    pos += 1
+                pos = _skip_ws(data, pos)
                 if len(stack) == 0:
                     if pos != n:
                         raise _syntax("extra data after the document", self.where, pos)
@@ -609,9 +602,7 @@ struct Parser:
                 if d == 0x2C:
                     pos += 1
                     if is_object:
-                        while pos < n and _is_ws(data[pos]):
-                            pos += 1
-                        pos = self._key(data, pos, pending_key)
+                        pos = self._key(data, _skip_ws(data, pos), pending_key)
                     need_value = True
                 elif (d == 0x7D and is_object) or (d == 0x5D and not is_object):
                     pos += 1
@@ -623,6 +614,23 @@ struct Parser:
                         pos,
                     )
 
+    def _attach(mut self, mut stack: List[_Frame], key: String, index: Int):
+        # Node `index` becomes the root, the next item of the open array, or member `key` of
+        # the open object (a repeated key is recorded for json.keys.unique).
+        if len(stack) == 0:
+            self.tree.root = index
+        elif stack[len(stack) - 1].is_object:
+            ref top = stack[len(stack) - 1]
+            if key in top.seen:
+                if not self.findings.has_duplicate_key:
+                    self.findings.duplicate_key = key
+                    self.findings.has_duplicate_key = True
+            else:
+                top.seen[key] = True
+            self.tree.set_member(top.node, key, index)
+        else:
+            self.tree.append(stack[len(stack) - 1].node, index)
+
     def _key(
         mut self, data: Span[UInt8, _], pos: Int, mut key: String
     ) raises CheckpointError -> Int:
@@ -633,9 +641,7 @@ struct Parser:
         var valid = True
         var parsed = self.parse_string(data, pos, valid)
         key = parsed[0]
-        var i = parsed[1]
-        while i < n and _is_ws(data[i]):
-            i += 1
+        var i = _skip_ws(data, parsed[1])
         if i >= n or data[i] != 0x3A:
             raise _syntax("expected ':'", self.where, i)
         return i + 1
@@ -656,9 +662,9 @@ def parse_document(data: Span[UInt8, _], path: String) raises CheckpointError ->
         )
     if len(data) >= 3 and data[0] == 0xEF and data[1] == 0xBB and data[2] == 0xBF:
         raise CheckpointError(JSON_ENCODING_BOM, "Checkpoint metadata starts with a byte-order mark")
-    if lexical_depth(data) > MAX_DEPTH:
+    if lexical_depth(data) > JSON_MAX_DEPTH:
         raise CheckpointError(
-            JSON_DEPTH, String("Checkpoint metadata nests deeper than ", MAX_DEPTH, " levels")
+            JSON_DEPTH, String("Checkpoint metadata nests deeper than ", JSON_MAX_DEPTH, " levels")
         )
     var parser = Parser(True, path)
     parser.parse(data)
@@ -689,229 +695,3 @@ def parse_message(data: Span[UInt8, _]) raises CheckpointError -> Tree:
     var parser = Parser(False, "request")
     parser.parse(data)
     return parser.take_tree()
-
-
-# ===----------------------------------------------------------------------=== #
-# Writer
-# ===----------------------------------------------------------------------=== #
-
-
-def _exact_decimal(value: Float64) -> Tuple[String, Int]:
-    """|value| exactly as (digits, k): the decimal integer `digits` times 10^k."""
-    var bits = bitcast[DType.uint64](value)
-    var biased = Int((bits >> 52) & 0x7FF)
-    var mantissa = bits & 0xFFFFFFFFFFFFF
-    var exp2: Int
-    if biased == 0:
-        exp2 = -1074
-    else:
-        mantissa |= UInt64(1) << 52
-        exp2 = biased - 1075
-    # Little-endian limbs in base 10^9.
-    var limbs = List[UInt64]()
-    limbs.append(mantissa % 1_000_000_000)
-    limbs.append((mantissa // 1_000_000_000) % 1_000_000_000)
-    limbs.append(mantissa // 1_000_000_000_000_000_000)
-    var k = 0
-    var steps = exp2 if exp2 > 0 else -exp2
-    if exp2 < 0:
-        # m * 2^-n = m * 5^n / 10^n
-        k = exp2
-    while steps > 0:
-        var chunk = min(steps, 13)
-        var factor = UInt64(1)
-        for _ in range(chunk):
-            factor *= UInt64(2) if exp2 > 0 else UInt64(5)
-        var carry = UInt64(0)
-        for i in range(len(limbs)):
-            var x = limbs[i] * factor + carry
-            limbs[i] = x % 1_000_000_000
-            carry = x // 1_000_000_000
-        while carry > 0:
-            limbs.append(carry % 1_000_000_000)
-            carry //= 1_000_000_000
-        steps -= chunk
-    var text = String()
-    var started = False
-    var i = len(limbs) - 1
-    while i >= 0:
-        var part = String(limbs[i])
-        if started:
-            for _ in range(9 - part.byte_length()):
-                text += "0"
-            text += part
-        elif limbs[i] != 0:
-            text += part
-            started = True
-        i -= 1
-    if not started:
-        text = "0"
-    return (text^, k)
-
-
-def _round_trip_repr(value: Float64) -> String:
-    """The shortest d.ddde±x that parses back to `value`, from the exact decimal expansion.
-
-    Mojo 1.2's own Float64 formatting is occasionally not round-trip safe (seen for values
-    near 1e16), so write_float falls back to this exact search.
-    """
-    var exact = _exact_decimal(value)
-    var exact_text = exact[0]
-    var scale = exact[1]
-    var digits = exact_text.as_bytes()
-    var n = len(digits)
-    var sign = String("-") if value < 0 else String()
-    for p in range(1, 18):
-        if p > n:
-            break
-        # Candidates with p significant digits: truncated, and truncated + 1 ulp of digit p.
-        var base = List[Int]()
-        for i in range(p):
-            base.append(Int(digits[i]) - 0x30)
-        for bump in range(2):
-            var cand = base.copy()
-            var exp10 = scale + n - 1
-            if bump == 1:
-                var j = p - 1
-                while j >= 0:
-                    cand[j] += 1
-                    if cand[j] < 10:
-                        break
-                    cand[j] = 0
-                    j -= 1
-                if j < 0:
-                    cand.insert(0, 1)
-                    _ = cand.pop()
-                    exp10 += 1
-            var text = String(sign)
-            text += String(cand[0])
-            text += "."
-            if len(cand) == 1:
-                text += "0"
-            for i in range(1, len(cand)):
-                text += String(cand[i])
-            text += "e"
-            text += String(exp10)
-            try:
-                if bitcast[DType.uint64](atof(text)) == bitcast[DType.uint64](value):
-                    return text^
-            except:
-                pass
-    # 17 significant digits always round-trip; reaching here means n <= 17 digits were exact.
-    var text = String(sign)
-    text += String(unsafe_from_utf8=digits[0:1])
-    text += "."
-    text += String(unsafe_from_utf8=digits[1:n]) if n > 1 else String("0")
-    text += "e"
-    text += String(scale + n - 1)
-    return text^
-
-
-def write_float(mut out: String, value: Float64):
-    """Round-trip digits, always with a '.' or an exponent (1.0, -0.0, 1e+22)."""
-    var text = String(value)
-    try:
-        if bitcast[DType.uint64](atof(text)) != bitcast[DType.uint64](value):
-            text = _round_trip_repr(value)
-    except:
-        text = _round_trip_repr(value)
-    var plain = True
-    for b in text.as_bytes():
-        if b == 0x2E or b == 0x65 or b == 0x45 or b == 0x6E or b == 0x69:
-            plain = False
-    out += text
-    if plain:
-        out += ".0"
-
-
-def write_string(mut out: String, text: String):
-    """A JSON string literal; non-ASCII as \\u escapes, WTF-8 surrogates back to escapes."""
-    comptime HEX = "0123456789abcdef"
-    out += '"'
-    var bytes = text.as_bytes()
-    var n = len(bytes)
-    var i = 0
-    var run = 0
-    while i < n:
-        var b = Int(bytes[i])
-        if b >= 0x20 and b < 0x7F and b != 0x22 and b != 0x5C:
-            i += 1
-            continue
-        if run < i:
-            out += String(unsafe_from_utf8=bytes[run:i])
-        var cp: Int
-        var width: Int
-        if b < 0x80:
-            cp = b
-            width = 1
-        elif b < 0xE0:
-            cp = ((b & 0x1F) << 6) | (Int(bytes[i + 1]) & 0x3F)
-            width = 2
-        elif b < 0xF0:
-            cp = ((b & 0x0F) << 12) | ((Int(bytes[i + 1]) & 0x3F) << 6) | (Int(bytes[i + 2]) & 0x3F)
-            width = 3
-        else:
-            cp = ((b & 0x07) << 18) | ((Int(bytes[i + 1]) & 0x3F) << 12) | (
-                (Int(bytes[i + 2]) & 0x3F) << 6) | (Int(bytes[i + 3]) & 0x3F)
-            width = 4
-        if cp == 0x22:
-            out += '\\"'
-        elif cp == 0x5C:
-            out += "\\\\"
-        elif cp == 0x0A:
-            out += "\\n"
-        elif cp == 0x0D:
-            out += "\\r"
-        elif cp == 0x09:
-            out += "\\t"
-        else:
-            var units = List[Int]()
-            if cp >= 0x10000:
-                units.append(0xD800 + ((cp - 0x10000) >> 10))
-                units.append(0xDC00 + ((cp - 0x10000) & 0x3FF))
-            else:
-                units.append(cp)
-            for u in units:
-                out += "\\u"
-                out += HEX[byte = (u >> 12) & 15]
-                out += HEX[byte = (u >> 8) & 15]
-                out += HEX[byte = (u >> 4) & 15]
-                out += HEX[byte = u & 15]
-        i += width
-        run = i
-    if run < n:
-        out += String(unsafe_from_utf8=bytes[run:n])
-    out += '"'
-
-
-def write_value(mut out: String, tree: Tree, index: Int):
-    """Write a JSON value (K_NULL..K_OBJECT) from the tree; called only on accepted values,
-    whose depth is bounded by the spec, so recursion is safe here."""
-    ref node = tree.nodes[index]
-    var kind = node.kind
-    if kind == K_NULL:
-        out += "null"
-    elif kind == K_BOOL:
-        out += "true" if node.flag else "false"
-    elif kind == K_INT:
-        out += String(node.int_value)
-    elif kind == K_FLOAT:
-        write_float(out, node.float_value)
-    elif kind == K_STRING:
-        write_string(out, node.text)
-    elif kind == K_OBJECT:
-        out += "{"
-        for i in range(len(node.kids)):
-            if i > 0:
-                out += ", "
-            write_string(out, node.keys[i])
-            out += ": "
-            write_value(out, tree, node.kids[i])
-        out += "}"
-    else:
-        out += "["
-        for i in range(len(node.kids)):
-            if i > 0:
-                out += ", "
-            write_value(out, tree, node.kids[i])
-        out += "]"

@@ -1,47 +1,36 @@
 """NumPy's .npy format: magic, version, the restricted header grammar, accepted dtypes widened
 to float64 (float16 included), byte order and Fortran order.
 
-`read_npy` evaluates the array.* invariants of one member in spec order. The data length is
-checked against the header's shape before anything is allocated for the values.
+`read_layers` is the load surface's array phase: each array.* invariant over every layer before
+the next, in spec order. The data length is checked against the header's shape before anything
+is allocated for the values.
 """
 
 from std.memory import bitcast
 
-from json import utf8_error
 from errors import (
     CheckpointError,
     ARRAY_NPY_MAGIC,
     ARRAY_NPY_HEADER,
     ARRAY_DTYPE_PICKLE,
     ARRAY_DTYPE,
-    ARRAY_SHAPE_RANK,
-    ARRAY_SHAPE_MATCH,
     ARRAY_DATA_LENGTH,
-    ARRAY_FINITE,
     quote,
 )
+from fields import check_ranks, check_shapes, check_finite
+from json import utf8_error
+from limits import is_accepted_dtype
+from zip import layer_member_name
 
 
 @fieldwise_init
 struct NpyHeader(Copyable, Movable):
-    """The three keys of a .npy header."""
+    """The three keys of a .npy header, and where the data starts in the member."""
 
     var descr: String
     var fortran_order: Bool
     var shape: List[Int]
-
-
-def shape_repr(shape: List[Int]) -> String:
-    """A shape the way Python prints a tuple: (), (3,), (2, 3)."""
-    var out = String("(")
-    for i in range(len(shape)):
-        if i > 0:
-            out += ", "
-        out += String(shape[i])
-    if len(shape) == 1:
-        out += ","
-    out += ")"
-    return out^
+    var data_start: Int
 
 
 def _where(layer: String, member: String) -> String:
@@ -59,20 +48,25 @@ def _header_error(layer: String, member: String, detail: String) -> CheckpointEr
 # ===----------------------------------------------------------------------=== #
 
 
+def _keys() -> List[String]:
+    """The header's keys, in the order the messages name them."""
+    return ["'descr'", "'fortran_order'", "'shape'"]
+
+
 struct _HeaderParser:
     var text: List[UInt8]
     var pos: Int
     var layer: String
-    var member: String
+    var member_name: String
 
     def __init__(out self, var text: List[UInt8], layer: String, member: String):
         self.text = text^
         self.pos = 0
         self.layer = layer
-        self.member = member
+        self.member_name = member
 
     def fail(self, what: String) -> CheckpointError:
-        return _header_error(self.layer, self.member, String(what, " at header byte ", self.pos))
+        return _header_error(self.layer, self.member_name, String(what, " at header byte ", self.pos))
 
     def spaces(mut self):
         while self.pos < len(self.text) and self.text[self.pos] == 0x20:
@@ -88,7 +82,7 @@ struct _HeaderParser:
             raise self.fail(String("expected ", what))
         self.pos += 1
 
-    def word(mut self, w: StringSlice) -> Bool:
+    def word(mut self, w: String) -> Bool:
         var bytes = w.as_bytes()
         if self.pos + len(bytes) > len(self.text):
             return False
@@ -159,50 +153,17 @@ struct _HeaderParser:
                 return dims^
 
     def parse(mut self) raises CheckpointError -> NpyHeader:
-        var descr = String()
-        var fortran = False
-        var shape = List[Int]()
-        var seen_descr = False
-        var seen_fortran = False
-        var seen_shape = False
+        # "{" member ("," member)* [","] "}" spaces "\n", each key exactly once.
+        var header = NpyHeader(String(), False, List[Int](), 0)
+        var seen = List[Bool](length=3, fill=False)
         self.spaces()
         self.expect(0x7B, "'{'")
         while True:
             self.spaces()
-            if self.peek() == 0x7D and (seen_descr or seen_fortran or seen_shape):
+            if self.peek() == 0x7D and (seen[0] or seen[1] or seen[2]):
                 # A trailing comma before '}' is allowed; an empty dict is not.
                 break
-            if self.word("'descr'"):
-                if seen_descr:
-                    raise self.fail("'descr' given twice")
-                seen_descr = True
-                self.spaces()
-                self.expect(0x3A, "':'")
-                self.spaces()
-                descr = self.quoted()
-            elif self.word("'fortran_order'"):
-                if seen_fortran:
-                    raise self.fail("'fortran_order' given twice")
-                seen_fortran = True
-                self.spaces()
-                self.expect(0x3A, "':'")
-                self.spaces()
-                if self.word("True"):
-                    fortran = True
-                elif self.word("False"):
-                    fortran = False
-                else:
-                    raise self.fail("fortran_order must be True or False")
-            elif self.word("'shape'"):
-                if seen_shape:
-                    raise self.fail("'shape' given twice")
-                seen_shape = True
-                self.spaces()
-                self.expect(0x3A, "':'")
-                self.spaces()
-                shape = self.shape()
-            else:
-                raise self.fail("expected 'descr', 'fortran_order' or 'shape'")
+            self.member(header, seen)
             self.spaces()
             if self.peek() == 0x2C:
                 self.pos += 1
@@ -214,31 +175,43 @@ struct _HeaderParser:
         self.spaces()
         if self.peek() != 0x0A or self.pos != len(self.text) - 1:
             raise self.fail("expected the header to end with '}', spaces and one newline")
-        if not (seen_descr and seen_fortran and seen_shape):
-            var missing = "'descr'" if not seen_descr else (
-                "'fortran_order'" if not seen_fortran else "'shape'")
-            raise _header_error(self.layer, self.member, String("missing key ", missing))
-        return NpyHeader(descr, fortran, shape^)
+        for key in range(3):
+            if not seen[key]:
+                raise _header_error(self.layer, self.member_name,
+                                    String("missing key ", _keys()[key]))
+        return header^
+
+    def member(mut self, mut header: NpyHeader, mut seen: List[Bool]) raises CheckpointError:
+        # key ":" value, for one of the three keys (an index into _keys()).
+        var keys = _keys()
+        var key = -1
+        for k in range(3):
+            if key < 0 and self.word(keys[k]):
+                key = k
+        if key < 0:
+            raise self.fail("expected 'descr', 'fortran_order' or 'shape'")
+        if seen[key]:
+            raise self.fail(String(keys[key], " given twice"))
+        seen[key] = True
+        self.spaces()
+        self.expect(0x3A, "':'")
+        self.spaces()
+        if key == 0:
+            header.descr = self.quoted()
+        elif key == 1:
+            if self.word("True"):
+                header.fortran_order = True
+            elif self.word("False"):
+                header.fortran_order = False
+            else:
+                raise self.fail("fortran_order must be True or False")
+        else:
+            header.shape = self.shape()
 
 
 # ===----------------------------------------------------------------------=== #
-# Reading
+# Widening
 # ===----------------------------------------------------------------------=== #
-
-
-def _accepted(descr: String) -> Bool:
-    if descr == "|i1" or descr == "|u1":
-        return True
-    var b = descr.as_bytes()
-    if len(b) != 3 or (b[0] != 0x3C and b[0] != 0x3E):
-        return False
-    var kind = b[1]
-    var size = b[2]
-    if kind == 0x66:
-        return size == 0x32 or size == 0x34 or size == 0x38
-    if kind == 0x69 or kind == 0x75:
-        return size == 0x32 or size == 0x34 or size == 0x38
-    return False
 
 
 def _half_to_double(h: Int) -> Float64:
@@ -287,14 +260,48 @@ def _widen(bits: UInt64, kind: Int, size: Int) -> Float64:
     return Float64(bits)
 
 
-def read_npy(
-    member: Span[UInt8, _], layer: String, member_name: String, rows: Int, cols: Int
-) raises CheckpointError -> List[Float64]:
-    """Read one layer's .npy member as a row-major (rows, cols) float64 matrix.
+# ===----------------------------------------------------------------------=== #
+# The array phase: each invariant over every layer before the next
+# ===----------------------------------------------------------------------=== #
+
+
+def read_layers(
+    members: List[List[UInt8]], names: List[String], inputs: List[Int], outputs: List[Int]
+) raises CheckpointError -> List[List[Float64]]:
+    """Each layer's .npy member as its row-major (output_features, input_features) matrix.
 
     Raises:
-        CheckpointError: The first array.* invariant the member violates, in spec order.
+        CheckpointError: The first array.* invariant violated, in spec order.
     """
+    var n = len(names)
+    var member_names = List[String]()
+    for i in range(n):
+        member_names.append(layer_member_name(i))
+    for i in range(n):
+        check_magic(Span(members[i]), names[i], member_names[i])
+    var headers = List[NpyHeader]()
+    for i in range(n):
+        headers.append(parse_header(Span(members[i]), names[i], member_names[i]))
+    for i in range(n):
+        check_not_pickled(headers[i], names[i], member_names[i])
+    for i in range(n):
+        check_accepted_dtype(headers[i], names[i], member_names[i])
+    var shapes = List[List[Int]]()
+    for ref header in headers:
+        shapes.append(header.shape.copy())
+    check_ranks(names, shapes)
+    check_shapes(names, inputs, outputs, shapes)
+    for i in range(n):
+        check_data_length(Span(members[i]), headers[i], names[i], member_names[i])
+    var weights = List[List[Float64]]()
+    for i in range(n):
+        weights.append(to_float64(Span(members[i]), headers[i]))
+    check_finite(names, inputs, weights)
+    return weights^
+
+
+def check_magic(member: Span[UInt8, _], layer: String, member_name: String) raises CheckpointError:
+    """array.npy.magic: the magic string, then version 1.0, 2.0 or 3.0."""
     var n = len(member)
     if n < 8:
         raise CheckpointError(ARRAY_NPY_MAGIC, String(_where(layer, member_name),
@@ -309,6 +316,14 @@ def read_npy(
     if minor != 0 or major < 1 or major > 3:
         raise CheckpointError(ARRAY_NPY_MAGIC, String(_where(layer, member_name),
                               " is not a .npy array: unsupported version ", major, ".", minor))
+
+
+def parse_header(
+    member: Span[UInt8, _], layer: String, member_name: String
+) raises CheckpointError -> NpyHeader:
+    """array.npy.header: the header length, its encoding and the dict grammar."""
+    var n = len(member)
+    var major = Int(member[6])
     var header_start = 10 if major == 1 else 12
     if n < header_start:
         raise _header_error(layer, member_name, "the header length does not fit in the member")
@@ -326,43 +341,61 @@ def read_npy(
     # Latin-1 decodes any byte; the grammar only admits ASCII outside the descr string anyway.
     var parser = _HeaderParser(text^, layer, member_name)
     var header = parser.parse()
-    var descr = header.descr
-    var db = descr.as_bytes()
-    # The type character follows the byte-order character: descr[1], as the reference reads it.
+    header.data_start = header_start + header_len
+    return header^
+
+
+def check_not_pickled(header: NpyHeader, layer: String, member_name: String) raises CheckpointError:
+    """array.dtype.pickle: the type character follows the byte-order character (descr[1])."""
+    var db = header.descr.as_bytes()
     if len(db) > 1 and db[1] == 0x4F:
         raise CheckpointError(ARRAY_DTYPE_PICKLE, String(_where(layer, member_name),
                               " holds a pickled object array, which is refused"))
-    if not _accepted(descr):
+
+
+def check_accepted_dtype(
+    header: NpyHeader, layer: String, member_name: String
+) raises CheckpointError:
+    """array.dtype: one of the spec's accepted dtypes."""
+    if not is_accepted_dtype(header.descr):
         raise CheckpointError(ARRAY_DTYPE, String(_where(layer, member_name),
-                              " has unsupported dtype ", quote(descr)))
-    if len(header.shape) != 2:
-        raise CheckpointError(ARRAY_SHAPE_RANK, String("Checkpoint layer ", quote(layer),
-                              " weights must be 2-D, got shape ", shape_repr(header.shape)))
-    if header.shape[0] != rows or header.shape[1] != cols:
-        raise CheckpointError(ARRAY_SHAPE_MATCH, String("Checkpoint layer ", quote(layer),
-                              " weights have shape ", shape_repr(header.shape), ", expected (",
-                              rows, ", ", cols, ")"))
-    var size = Int(db[2] - 0x30) if len(db) == 3 and db[2] >= 0x30 and db[2] <= 0x39 else 1
-    var kind = Int(db[1])
-    var data_start = header_start + header_len
-    var got = n - data_start
-    # rows and cols are at most 2^31 - 1, so their product fits; the byte count may not.
-    var count = rows * cols
+                              " has unsupported dtype ", quote(header.descr)))
+
+
+def _item_size(descr: String) -> Int:
+    # Accepted descrs end with their byte count ("<f8"); "|i1" and "|u1" too.
+    var db = descr.as_bytes()
+    return Int(db[2] - 0x30)
+
+
+def check_data_length(
+    member: Span[UInt8, _], header: NpyHeader, layer: String, member_name: String
+) raises CheckpointError:
+    """array.data.length: exactly rows * cols items follow the header (shape already matched,
+    so rows and cols are at most 2^31 - 1 and their product fits; the byte count may not)."""
+    var size = _item_size(header.descr)
+    var got = len(member) - header.data_start
+    var count = header.shape[0] * header.shape[1]
     if got % size != 0 or got // size != count:
         raise CheckpointError(ARRAY_DATA_LENGTH, String(_where(layer, member_name), " has ", got,
                               " data bytes, its header declares ", count, " x ", size))
+
+
+def to_float64(member: Span[UInt8, _], header: NpyHeader) -> List[Float64]:
+    """The data as a row-major float64 matrix (the checks above have passed)."""
+    var db = header.descr.as_bytes()
+    var size = _item_size(header.descr)
+    var kind = Int(db[1])
     var big = db[0] == 0x3E
+    var rows = header.shape[0]
+    var cols = header.shape[1]
+    var count = rows * cols
     var values = List[Float64](length=count, fill=0.0)
     for i in range(count):
-        var v = _widen(_load_bits(member, data_start + i * size, size, big), kind, size)
+        var v = _widen(_load_bits(member, header.data_start + i * size, size, big), kind, size)
         if header.fortran_order:
             # Column-major: element i is (i % rows, i // rows).
             values[(i % rows) * cols + i // rows] = v
         else:
             values[i] = v
-    for i in range(count):
-        var v = values[i]
-        if v != v or v == Float64.MAX * 2.0 or v == -Float64.MAX * 2.0:
-            raise CheckpointError(ARRAY_FINITE, String("Checkpoint layer ", quote(layer),
-                                  " has a non-finite weight at (", i // cols, ", ", i % cols, ")"))
     return values^

@@ -6,12 +6,12 @@ first line of piped input, and file reads block until a full buffer arrives.
 
 from std.ffi import external_call
 
-from errors import CheckpointError
-from json import Tree, K_STRING, K_INT, K_OBJECT, K_ARRAY, parse_message, write_string, write_value
-from json import write_float
-from hostvalue import decode, DecodeError
 from checkpoint import Checkpoint, load_checkpoint, construct_checkpoint
+from errors import CheckpointError
 from fine_tune import transfer_config, apply_transfer_config, freeze_layers, unfreeze_layers
+from hostvalue import decode, DecodeError
+from json import Tree, K_STRING, K_INT, K_OBJECT, K_ARRAY, parse_message
+from json_write import write_float, write_string, write_value
 
 comptime VERSION = "0.1.0"
 comptime RUNTIME = "mojo 1.2.0"
@@ -67,58 +67,14 @@ def _run_case(values: Tree, case_node: Int, mut results: String) raises _Failure
     var have = False
     for i in range(values.length(ops)):
         var op = values.child(ops, i)
-        if values.kind(op) != K_OBJECT:
-            raise _Failure(String("operation ", i, " is not an object"), "run")
-        var name = _text(values, values.get(op, "op"))
-        var state = values.get(op, "state")
-        if name == "construct" and (state < 0 or values.kind(state) != K_OBJECT):
-            raise _Failure("construct needs a state object", name)
-        if (name == "freeze_layers" or name == "unfreeze_layers"
-                or name == "apply_transfer_config") and not have:
-            raise _Failure(String(name, " before any load or construct"), name)
-        if (name != "load" and name != "construct" and name != "transfer_config"
-                and name != "freeze_layers" and name != "unfreeze_layers"
-                and name != "apply_transfer_config"):
-            raise _Failure(String("unsupported operation ", name), "run")
+        var name = _operation(values, op, i, have)
         if i > 0:
             results += ", "
         results += '{"op": '
         write_string(results, name)
         try:
-            var body = String()
-            if name == "load":
-                var base = _text(values, values.get(op, "base"))
-                cp = load_checkpoint(root + "/" + base)
-                have = True
-                cp.write_state(body)
-                results += ', "verdict": "accept", "state": '
-            elif name == "construct":
-                cp = construct_checkpoint(values, state)
-                have = True
-                cp.write_state(body)
-                results += ', "verdict": "accept", "state": '
-            elif name == "transfer_config":
-                var cfg = transfer_config(values, values.get(op, "config"))
-                cfg.write_json(body)
-                results += ', "verdict": "accept", "config": '
-            else:
-                if name == "freeze_layers":
-                    freeze_layers(cp, values, values.get(op, "args"))
-                    cp.write_state(body)
-                elif name == "unfreeze_layers":
-                    unfreeze_layers(cp, values, values.get(op, "args"))
-                    cp.write_state(body)
-                else:
-                    var rates = apply_transfer_config(cp, values, values.get(op, "config"))
-                    var listed = String("[")
-                    for k in range(len(rates)):
-                        if k > 0:
-                            listed += ", "
-                        write_float(listed, rates[k])
-                    listed += "]"
-                    cp.write_state(body, "learning_rates", listed)
-                results += ', "verdict": "accept", "state": '
-            results += body
+            results += _execute(cp, values, op, name, root)
+            have = have or name == "load" or name == "construct"
             results += "}"
         except err:
             results += ', "verdict": "reject", "code": '
@@ -127,6 +83,57 @@ def _run_case(values: Tree, case_node: Int, mut results: String) raises _Failure
             write_string(results, err.message)
             results += "}"
             return
+
+
+def _operation(values: Tree, op: Int, i: Int, have: Bool) raises _Failure -> String:
+    """The name of operation `i`, when the request can run it at all."""
+    if values.kind(op) != K_OBJECT:
+        raise _Failure(String("operation ", i, " is not an object"), "run")
+    var name = _text(values, values.get(op, "op"))
+    var state = values.get(op, "state")
+    if name == "construct" and (state < 0 or values.kind(state) != K_OBJECT):
+        raise _Failure("construct needs a state object", name)
+    if (name == "freeze_layers" or name == "unfreeze_layers"
+            or name == "apply_transfer_config") and not have:
+        raise _Failure(String(name, " before any load or construct"), name)
+    if (name != "load" and name != "construct" and name != "transfer_config"
+            and name != "freeze_layers" and name != "unfreeze_layers"
+            and name != "apply_transfer_config"):
+        raise _Failure(String("unsupported operation ", name), "run")
+    return name
+
+
+def _execute(
+    mut cp: Checkpoint, values: Tree, op: Int, name: String, root: String
+) raises CheckpointError -> String:
+    """Run one operation on `cp`; the accepted result's members after "op"."""
+    var body = String()
+    if name == "load":
+        cp = load_checkpoint(root + "/" + _text(values, values.get(op, "base")))
+        cp.write_state(body)
+    elif name == "construct":
+        cp = construct_checkpoint(values, values.get(op, "state"))
+        cp.write_state(body)
+    elif name == "transfer_config":
+        var cfg = transfer_config(values, values.get(op, "config"))
+        cfg.write_json(body)
+        return String(', "verdict": "accept", "config": ', body)
+    elif name == "freeze_layers":
+        freeze_layers(cp, values, values.get(op, "args"))
+        cp.write_state(body)
+    elif name == "unfreeze_layers":
+        unfreeze_layers(cp, values, values.get(op, "args"))
+        cp.write_state(body)
+    else:
+        var rates = apply_transfer_config(cp, values, values.get(op, "config"))
+        var listed = String("[")
+        for k in range(len(rates)):
+            if k > 0:
+                listed += ", "
+            write_float(listed, rates[k])
+        listed += "]"
+        cp.write_state(body, "learning_rates", listed)
+    return String(', "verdict": "accept", "state": ', body)
 
 
 def _answer(line: Span[UInt8, _]) -> Tuple[String, Bool]:

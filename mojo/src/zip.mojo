@@ -1,5 +1,6 @@
-"""The weight archive as a zip file: the central directory per the spec's structure_rules, and
-member extraction (stored, or raw deflate through the system zlib) with size and CRC-32 checks.
+"""The weight archive as a zip file: the central directory per the spec's structure_rules, the
+layer members (archive.members.*, archive.member.method), and member extraction (stored, or raw
+deflate through the system zlib) with size and CRC-32 checks.
 
 Readers trust the central directory, never the local headers' sizes: numpy writes zip64 local
 headers whose sizes are placeholders (0xFFFFFFFF). Nothing is allocated from a declared size:
@@ -8,7 +9,16 @@ entry lists grow per parsed entry, and inflated output grows with the data actua
 
 from std.ffi import external_call
 
-from errors import CheckpointError, ARCHIVE_ZIP_STRUCTURE, ARCHIVE_MEMBER_INTEGRITY, quote
+from errors import (
+    CheckpointError,
+    ARCHIVE_ZIP_STRUCTURE,
+    ARCHIVE_MEMBERS_DUPLICATE,
+    ARCHIVE_MEMBERS_UNEXPECTED,
+    ARCHIVE_MEMBERS_MISSING,
+    ARCHIVE_MEMBER_METHOD,
+    ARCHIVE_MEMBER_INTEGRITY,
+    quote,
+)
 
 comptime SIG_LOCAL = 0x04034B50
 comptime SIG_CENTRAL = 0x02014B50
@@ -77,6 +87,98 @@ def _integrity(path: String, entry: ZipEntry, detail: String) -> CheckpointError
 
 
 # ===----------------------------------------------------------------------=== #
+# The archive phase: one member per layer
+# ===----------------------------------------------------------------------=== #
+
+
+def layer_member_name(index: Int) -> String:
+    """The archive member that holds layer `index`."""
+    return String("layer_", index, ".npy")
+
+
+def layer_members(
+    archive: Span[UInt8, _], layer_names: List[String], path: String
+) raises CheckpointError -> List[List[UInt8]]:
+    """Each layer's member bytes, after the archive invariants in spec order: structure,
+    duplicate, unexpected and missing members, method, integrity (archive.digest is the
+    caller's: it needs the document).
+
+    Raises:
+        CheckpointError: The first archive.* invariant violated.
+    """
+    var entries = read_directory(archive, path)
+    var member_of = _match_members(entries, layer_names, path)
+    for i in range(len(layer_names)):
+        ref entry = entries[member_of[i]]
+        if entry.method != 0 and entry.method != 8:
+            raise CheckpointError(ARCHIVE_MEMBER_METHOD, String(
+                "Checkpoint archive member ", quote(entry.display_name()),
+                " uses unsupported compression method ", entry.method, ": ", path))
+        if entry.flags & 0x41 != 0:
+            raise CheckpointError(ARCHIVE_MEMBER_METHOD, String(
+                "Checkpoint archive member ", quote(entry.display_name()),
+                " uses unsupported encryption (flags ", hex(entry.flags), "): ", path))
+    var members = List[List[UInt8]]()
+    for i in range(len(layer_names)):
+        members.append(extract(archive, entries[member_of[i]], path))
+    return members^
+
+
+def _match_members(
+    entries: List[ZipEntry], layer_names: List[String], path: String
+) raises CheckpointError -> List[Int]:
+    """archive.members.*: for each layer, the index of its entry."""
+    var n = len(layer_names)
+    var seen = Dict[String, Bool]()
+    for ref entry in entries:
+        var key = String(from_utf8_lossy=Span(entry.name)) + String("/", len(entry.name))
+        if key in seen:
+            raise CheckpointError(ARCHIVE_MEMBERS_DUPLICATE, String(
+                "Checkpoint archive has member ", quote(entry.display_name()), " more than once: ",
+                path))
+        seen[key] = True
+    var member_of = List[Int](length=n, fill=-1)
+    for e in range(len(entries)):
+        var layer = _layer_of_member(entries[e].name, n)
+        if layer < 0:
+            raise CheckpointError(ARCHIVE_MEMBERS_UNEXPECTED, String(
+                "Checkpoint archive has unexpected member ", quote(entries[e].display_name()),
+                ": ", path))
+        member_of[layer] = e
+    for i in range(n):
+        if member_of[i] < 0:
+            raise CheckpointError(ARCHIVE_MEMBERS_MISSING, String(
+                "Checkpoint archive has no member ", quote(layer_member_name(i)), " for layer ",
+                quote(layer_names[i]), ": ", path))
+    return member_of^
+
+
+def _layer_of_member(name: List[UInt8], n_layers: Int) -> Int:
+    """The index i when name is exactly b"layer_{i}.npy" with 0 <= i < n_layers, else -1."""
+    comptime PREFIX = "layer_"
+    comptime SUFFIX = ".npy"
+    var n = len(name)
+    if n < 11:
+        return -1
+    for k in range(6):
+        if name[k] != PREFIX.as_bytes()[k]:
+            return -1
+    for k in range(4):
+        if name[n - 4 + k] != SUFFIX.as_bytes()[k]:
+            return -1
+    var digits = n - 10
+    if digits > 18 or (digits > 1 and name[6] == 0x30):
+        return -1
+    var value = 0
+    for k in range(6, n - 4):
+        var c = name[k]
+        if c < 0x30 or c > 0x39:
+            return -1
+        value = value * 10 + Int(c - 0x30)
+    return value if value < n_layers else -1
+
+
+# ===----------------------------------------------------------------------=== #
 # Directory
 # ===----------------------------------------------------------------------=== #
 
@@ -87,6 +189,23 @@ def read_directory(data: Span[UInt8, _], path: String) raises CheckpointError ->
     Raises:
         CheckpointError: archive.zip.structure, naming the rule that failed.
     """
+    var bounds = _directory_bounds(data, path)
+    var entries = _central_entries(data, path, bounds)
+    _check_local_headers(data, path, entries, bounds.offset)
+    return entries^
+
+
+@fieldwise_init
+struct _Directory(Copyable, Movable):
+    """Where the central directory lies and how many entries it declares."""
+
+    var entries: Int
+    var offset: Int
+    var size: Int
+
+
+def _directory_bounds(data: Span[UInt8, _], path: String) raises CheckpointError -> _Directory:
+    # The end record (or the zip64 record it points to) says where the directory lies.
     var n = len(data)
     if n < 22:
         raise _structure(path, String("the file has ", n, " bytes, too few for an end record"))
@@ -142,9 +261,17 @@ def read_directory(data: Span[UInt8, _], path: String) raises CheckpointError ->
     if cd_offset > limit or cd_size > limit - cd_offset:
         raise _structure(path, String("the central directory (offset ", cd_offset, ", ", cd_size,
                                       " bytes) does not lie before the end record"))
+    return _Directory(entries, cd_offset, cd_size)
+
+
+def _central_entries(
+    data: Span[UInt8, _], path: String, directory: _Directory
+) raises CheckpointError -> List[ZipEntry]:
+    # The declared entries, each within the directory's declared size, and nothing after them.
     var result = List[ZipEntry]()
-    var pos = cd_offset
-    var cd_end = cd_offset + cd_size
+    var entries = directory.entries
+    var pos = directory.offset
+    var cd_end = directory.offset + directory.size
     for k in range(entries):
         if pos + 46 > cd_end:
             raise _structure(path, String("the central directory holds fewer than the declared ",
@@ -182,7 +309,6 @@ def read_directory(data: Span[UInt8, _], path: String) raises CheckpointError ->
     if pos != cd_end:
         raise _structure(path, String("the central directory has ", cd_end - pos,
                                       " bytes beyond its ", entries, " declared entries"))
-    _check_local_headers(data, path, result, cd_offset)
     return result^
 
 

@@ -3,12 +3,12 @@ an operation's outcome into its code ("accept" when nothing was raised)."""
 
 from std.os import makedirs
 
-from errors import CheckpointError
-from json import Tree, parse_document, parse_message
-from zip import crc32, read_directory, extract
-from npy import read_npy
-from hostvalue import decode
 from checkpoint import Checkpoint, load_checkpoint, construct_checkpoint
+from errors import CheckpointError
+from hostvalue import decode
+from json import Tree, parse_document, parse_message
+from npy import read_layers
+from zip import crc32, read_directory, extract
 
 comptime TMP = "/tmp/snn-mojo-tests"
 
@@ -175,9 +175,19 @@ def matrix_npy(rows: Int, cols: Int) -> List[UInt8]:
                             "), }"), f8_bytes(values))
 
 
+def read_one(data: List[UInt8], rows: Int, cols: Int) raises CheckpointError -> List[Float64]:
+    """read_layers on a single layer "hidden" of `cols` inputs and `rows` outputs."""
+    var members = List[List[UInt8]]()
+    members.append(data.copy())
+    var names: List[String] = ["hidden"]
+    var inputs: List[Int] = [cols]
+    var outputs: List[Int] = [rows]
+    return read_layers(members, names, inputs, outputs)[0].copy()
+
+
 def npy_code(data: List[UInt8], rows: Int, cols: Int) -> String:
     try:
-        _ = read_npy(Span(data), "hidden", "layer_0.npy", rows, cols)
+        _ = read_one(data, rows, cols)
         return "accept"
     except e:
         return e.code

@@ -2,7 +2,7 @@
 
 from std.testing import assert_equal, assert_true, TestSuite
 
-from errors import all_codes, CheckpointError, quote
+from errors import all_codes, CheckpointError, quote, shape_repr
 
 comptime SPEC = "../spec/checkpoint.yaml"
 
@@ -37,6 +37,12 @@ def test_error_renders_message_and_code() raises:
     var e = CheckpointError("json.syntax", "Checkpoint metadata is not valid JSON: x")
     assert_equal(String(e), "Checkpoint metadata is not valid JSON: x [json.syntax]")
     assert_equal(quote("it's"), "'it\\'s'")
+
+
+def test_shapes_print_as_python_tuples() raises:
+    assert_equal(shape_repr(List[Int]()), "()")
+    assert_equal(shape_repr([6]), "(6,)")
+    assert_equal(shape_repr([2, 3]), "(2, 3)")
 
 
 def main() raises:

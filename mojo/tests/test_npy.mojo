@@ -2,8 +2,8 @@
 
 from std.testing import assert_equal, assert_true, TestSuite
 
-from npy import read_npy, shape_repr
-from support import npy_bytes, npy_code, matrix_npy, f8_bytes, from_hex, bytes_of
+from npy import read_layers
+from support import npy_bytes, npy_code, read_one, matrix_npy, f8_bytes, from_hex, bytes_of
 
 comptime F8_2x3 = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"
 
@@ -18,7 +18,7 @@ def _header(descr: String, fortran: String, shape: String) -> String:
 
 
 def test_reads_float64() raises:
-    var values = read_npy(Span(npy_bytes(F8_2x3, _six())), "l", "layer_0.npy", 2, 3)
+    var values = read_one(npy_bytes(F8_2x3, _six()), 2, 3)
     assert_equal(len(values), 6)
     assert_equal(values[5], 6.0)
     # Versions 2.0 and 3.0 have a 4-byte header length.
@@ -27,7 +27,7 @@ def test_reads_float64() raises:
 
 
 def test_fortran_order_is_column_major() raises:
-    var values = read_npy(Span(npy_bytes(_header("<f8", "True", "(2, 3)"), _six())), "l", "m", 2, 3)
+    var values = read_one(npy_bytes(_header("<f8", "True", "(2, 3)"), _six()), 2, 3)
     # Column-major data 1..6 is the matrix [[1, 3, 5], [2, 4, 6]].
     assert_equal(values[0], 1.0)
     assert_equal(values[1], 3.0)
@@ -37,21 +37,21 @@ def test_fortran_order_is_column_major() raises:
 
 def test_widening() raises:
     # >f8 1.0, <f4 0.1, <f2 smallest subnormal and -2.5, |i1 -1, >i2 -2, <u8 2^64-1, <i8 2^53+1.
-    var v = read_npy(Span(npy_bytes(_header(">f8", "False", "(1, 1)"), from_hex("3ff0000000000000"))), "l", "m", 1, 1)
+    var v = read_one(npy_bytes(_header(">f8", "False", "(1, 1)"), from_hex("3ff0000000000000")), 1, 1)
     assert_equal(v[0], 1.0)
-    v = read_npy(Span(npy_bytes(_header("<f4", "False", "(1, 1)"), from_hex("cdcccc3d"))), "l", "m", 1, 1)
+    v = read_one(npy_bytes(_header("<f4", "False", "(1, 1)"), from_hex("cdcccc3d")), 1, 1)
     assert_equal(v[0], Float64(Float32(0.1)))
-    v = read_npy(Span(npy_bytes(_header("<f2", "False", "(1, 2)"), from_hex("010000c1"))), "l", "m", 1, 2)
+    v = read_one(npy_bytes(_header("<f2", "False", "(1, 2)"), from_hex("010000c1")), 1, 2)
     assert_equal(v[0], 5.960464477539063e-08)
     assert_equal(v[1], -2.5)
-    v = read_npy(Span(npy_bytes(_header("|i1", "False", "(1, 1)"), from_hex("ff"))), "l", "m", 1, 1)
+    v = read_one(npy_bytes(_header("|i1", "False", "(1, 1)"), from_hex("ff")), 1, 1)
     assert_equal(v[0], -1.0)
-    v = read_npy(Span(npy_bytes(_header(">i2", "False", "(1, 1)"), from_hex("fffe"))), "l", "m", 1, 1)
+    v = read_one(npy_bytes(_header(">i2", "False", "(1, 1)"), from_hex("fffe")), 1, 1)
     assert_equal(v[0], -2.0)
-    v = read_npy(Span(npy_bytes(_header("<u8", "False", "(1, 1)"), from_hex("ffffffffffffffff"))), "l", "m", 1, 1)
+    v = read_one(npy_bytes(_header("<u8", "False", "(1, 1)"), from_hex("ffffffffffffffff")), 1, 1)
     assert_equal(v[0], 18446744073709551616.0)
     # 2^53 + 1 is a tie between 2^53 and 2^53 + 2: ties to even gives 2^53.
-    v = read_npy(Span(npy_bytes(_header("<i8", "False", "(1, 1)"), from_hex("0100000000002000"))), "l", "m", 1, 1)
+    v = read_one(npy_bytes(_header("<i8", "False", "(1, 1)"), from_hex("0100000000002000")), 1, 1)
     assert_equal(v[0], 9007199254740992.0)
 
 
@@ -128,7 +128,6 @@ def test_shapes_and_length() raises:
     # A huge declared shape with no data: refused before anything is allocated.
     var huge = _header("<f8", "False", "(2147483647, 2147483647)")
     assert_equal(npy_code(npy_bytes(huge, _six()), 2147483647, 2147483647), "array.data.length")
-    assert_equal(shape_repr([6]), "(6,)")
 
 
 def test_finite() raises:
@@ -136,6 +135,40 @@ def test_finite() raises:
     assert_equal(npy_code(npy_bytes(F8_2x3, f8_bytes(values)), 2, 3), "array.finite")
     # float16 infinity (0x7c00).
     assert_equal(npy_code(npy_bytes(_header("<f2", "False", "(1, 1)"), from_hex("007c")), 1, 1), "array.finite")
+
+
+def _layers_code(first: List[UInt8], second: List[UInt8]) -> String:
+    # Layers "a" (3 -> 2) and "b" (3 -> 2).
+    var members = List[List[UInt8]]()
+    members.append(first.copy())
+    members.append(second.copy())
+    var names: List[String] = ["a", "b"]
+    var sizes: List[Int] = [3, 3]
+    var rows: List[Int] = [2, 2]
+    try:
+        _ = read_layers(members, names, sizes, rows)
+        return "accept"
+    except e:
+        return e.code
+
+
+def test_each_invariant_over_every_layer_before_the_next() raises:
+    var good = npy_bytes(F8_2x3, _six())
+    var nonfinite: List[Float64] = [1.0, 2.0, 3.0, 4.0, Float64.MAX * 2.0, 6.0]
+    var bad_magic = good.copy()
+    bad_magic[1] = 0x6E
+    # Layer 0 has a non-finite weight, layer 1 a bad magic: magic comes first in spec order.
+    assert_equal(_layers_code(npy_bytes(F8_2x3, f8_bytes(nonfinite)), bad_magic), "array.npy.magic")
+    # Layer 0's data is short, layer 1's dtype refused: dtype first.
+    var short = _six()
+    _ = short.pop()
+    var refused = npy_bytes(_header("<c16", "False", "(2, 3)"), _six())
+    assert_equal(_layers_code(npy_bytes(F8_2x3, short), refused), "array.dtype")
+    # Layer 0's shape does not match, layer 1's rank is wrong: rank first.
+    var rank1 = npy_bytes(_header("<f8", "False", "(6,)"), _six())
+    assert_equal(_layers_code(npy_bytes(_header("<f8", "False", "(3, 2)"), _six()), rank1),
+                 "array.shape.rank")
+    assert_equal(_layers_code(good, good), "accept")
 
 
 def main() raises:

@@ -1,8 +1,9 @@
-"""Tests for zip.mojo: the structure rules (archive.zip.structure) and member integrity."""
+"""Tests for zip.mojo: the structure rules (archive.zip.structure), the layer members
+(archive.members.*, archive.member.method) and member integrity."""
 
 from std.testing import assert_equal, assert_true, TestSuite
 
-from zip import read_directory, extract, crc32
+from zip import read_directory, extract, crc32, layer_members
 from support import (
     Member, stored, build_zip, zip_code, central_offset, put16, put32, bytes_of, from_hex,
 )
@@ -159,6 +160,69 @@ def test_huge_declared_sizes_allocate_nothing() raises:
     put16(data, end + 8, 0xFFFE)
     put16(data, end + 10, 0xFFFE)
     assert_equal(zip_code(data), "archive.zip.structure")
+
+
+def _members_code(data: List[UInt8], n_layers: Int) -> String:
+    """The code of layer_members for layers l0, l1, ... (n_layers of them)."""
+    var names = List[String]()
+    for i in range(n_layers):
+        names.append(String("l", i))
+    try:
+        _ = layer_members(Span(data), names, "t.npz")
+        return "accept"
+    except e:
+        return e.code
+
+
+def test_layer_members() raises:
+    var members = List[Member]()
+    members.append(stored("layer_1.npy", bytes_of("second")))
+    members.append(stored("layer_0.npy", bytes_of("first")))
+    var data = build_zip(members)
+    var names: List[String] = ["a", "b"]
+    var raws = layer_members(Span(data), names, "t.npz")
+    # In layer order, whatever the archive's order.
+    assert_equal(String(unsafe_from_utf8=Span(raws[0])), "first")
+    assert_equal(String(unsafe_from_utf8=Span(raws[1])), "second")
+    assert_equal(_members_code(data, 2), "accept")
+    # layer_1.npy is no member of a one-layer checkpoint; a three-layer one misses layer_2.npy.
+    assert_equal(_members_code(data, 1), "archive.members.unexpected")
+    assert_equal(_members_code(data, 3), "archive.members.missing")
+    assert_equal(_members_code(build_zip(List[Member]()), 0), "accept")
+
+
+def test_member_names_are_exact() raises:
+    var odd: List[String] = ["layer_00.npy", "layer_1", "layer_+1.npy", "Layer_1.npy", "layer_1.npy/"]
+    for name in odd:
+        var members = List[Member]()
+        members.append(stored("layer_0.npy", bytes_of("x")))
+        members.append(stored(name, bytes_of("y")))
+        assert_equal(_members_code(build_zip(members), 2), "archive.members.unexpected", name)
+
+
+def test_duplicate_members_come_first() raises:
+    var members = List[Member]()
+    members.append(stored("layer_0.npy", bytes_of("x")))
+    members.append(stored("stray", bytes_of("y")))
+    members.append(stored("layer_0.npy", bytes_of("z")))
+    assert_equal(_members_code(build_zip(members), 1), "archive.members.duplicate")
+
+
+def test_member_method() raises:
+    var members = List[Member]()
+    members.append(stored("layer_0.npy", bytes_of("x")))
+    var data = build_zip(members)
+    var cd = central_offset(data)
+    put16(data, cd + 10, 12)
+    assert_equal(_members_code(data, 1), "archive.member.method")
+    data = build_zip(members)
+    put16(data, cd + 8, 1)
+    assert_equal(_members_code(data, 1), "archive.member.method")
+    # The method is judged before any member is extracted: a bad CRC elsewhere comes later.
+    data = build_zip(members)
+    put16(data, cd + 10, 12)
+    put32(data, cd + 16, 0)
+    assert_equal(_members_code(data, 1), "archive.member.method")
 
 
 def main() raises:

@@ -1,0 +1,178 @@
+"""Tests for fields.mojo: every schema.* and checkpoint.* invariant on both surfaces, and the
+array.shape/array.finite checks of in-memory weights."""
+
+from std.testing import assert_equal, assert_true, TestSuite
+
+from fields import LOAD, check_fields, check_state, sorted_unique
+from json import parse_document
+from support import host, two_layer_document, valid_state
+
+
+def _doc(replace: String, with_text: String) -> String:
+    """The valid two-layer document with one member's text replaced (textually)."""
+    var doc = two_layer_document()
+    return doc.replace(replace, with_text)
+
+
+def _load_code(document: String) -> String:
+    try:
+        var tree = parse_document(document.as_bytes(), "t.json")
+        _ = check_fields(tree, tree.root, LOAD, "t.json")
+        return "accept"
+    except e:
+        return e.code
+
+
+def _state_code(state: String) raises -> String:
+    var values = host(state)
+    try:
+        _ = check_state(values, values.root)
+        return "accept"
+    except e:
+        return e.code
+
+
+# ===----------------------------------------------------------------------=== #
+# Load surface (a parsed metadata document)
+# ===----------------------------------------------------------------------=== #
+
+
+def test_load_fields_of_a_valid_document() raises:
+    var tree = parse_document(two_layer_document().as_bytes(), "t.json")
+    var fields = check_fields(tree, tree.root, LOAD, "t.json")
+    assert_equal(len(fields.layer_names), 2)
+    assert_equal(fields.inputs[1], 4)
+    assert_equal(fields.outputs[1], 2)
+    assert_equal(fields.frozen_layers[0], "out")
+    assert_equal(fields.archive_sha256, "")
+    assert_true(fields.metadata_root >= 0)
+
+
+def test_load_schema() raises:
+    assert_equal(_load_code("[1]"), "schema.root.type")
+    assert_equal(_load_code(_doc('"n_layers": 2, ', "")), "schema.keys.required")
+    assert_equal(_load_code(_doc('"n_layers": 2', '"n_layers": 2, "version": 1')),
+                 "schema.keys.known")
+    # Required beats known, whatever the document order.
+    assert_equal(_load_code(_doc('"n_layers": 2', '"version": 1')), "schema.keys.required")
+    assert_equal(_load_code(_doc('["hidden", "out"]', '["hidden", 5]')), "schema.layer_names.type")
+    assert_equal(_load_code(_doc("[[3, 4], [4, 2]]", "[[3, 4], [4, 2.0]]")), "schema.layer_sizes.type")
+    assert_equal(_load_code(_doc("[[3, 4], [4, 2]]", "[[3, 4], [4, 2, 1]]")), "schema.layer_sizes.type")
+    assert_equal(_load_code(_doc('["LIF", "LIF"]', '"LIF"')), "schema.neuron_types.type")
+    assert_equal(_load_code(_doc('["out"]', "[null]")), "schema.frozen_layers.type")
+    assert_equal(_load_code(_doc('"n_layers": 2', '"n_layers": 2.0')), "schema.n_layers.type")
+    assert_equal(_load_code(_doc('"total_params": 20', '"total_params": 2e1')),
+                 "schema.total_params.type")
+    assert_equal(_load_code(_doc('{"task": "mnist"}', "[]")), "schema.metadata.type")
+    var upper = String(', "archive_sha256": "', "AB" * 32, '"')
+    assert_equal(_load_code(two_layer_document(upper)), "schema.archive_sha256.type")
+    assert_equal(_load_code(two_layer_document(', "archive_sha256": null')),
+                 "schema.archive_sha256.type")
+    assert_equal(_load_code(two_layer_document(String(', "archive_sha256": "', "ab" * 32, '"'))),
+                 "accept")
+
+
+def test_load_checkpoint_values() raises:
+    assert_equal(_load_code(_doc('["hidden", "out"]', '["", "out"]')),
+                 "checkpoint.layer_names.nonempty")
+    assert_equal(_load_code(_doc('["hidden", "out"]', '["out", "out"]')),
+                 "checkpoint.layer_names.unique")
+    assert_equal(_load_code(_doc("[[3, 4], [4, 2]]", "[[3, 4]]")), "checkpoint.layer_sizes.count")
+    assert_equal(_load_code(_doc("[[3, 4], [4, 2]]", "[[3, 4], [4, 0]]")),
+                 "checkpoint.layer_sizes.range")
+    assert_equal(_load_code(_doc("[[3, 4], [4, 2]]", "[[3, 4], [2147483648, 2]]")),
+                 "checkpoint.layer_sizes.range")
+    assert_equal(_load_code(_doc('["LIF", "LIF"]', '["LIF"]')), "checkpoint.neuron_types.count")
+    assert_equal(_load_code(_doc('["out"]', '["ghost"]')), "checkpoint.frozen_layers.references")
+    assert_equal(_load_code(_doc('"n_layers": 2', '"n_layers": 3')),
+                 "checkpoint.n_layers.consistent")
+    assert_equal(_load_code(_doc('"total_params": 20', '"total_params": 21')),
+                 "checkpoint.total_params.consistent")
+    # Layer checks come before the declared counts.
+    assert_equal(_load_code(_doc('"n_layers": 2', '"n_layers": 3').replace('["LIF", "LIF"]', '["LIF"]')),
+                 "checkpoint.neuron_types.count")
+
+
+# ===----------------------------------------------------------------------=== #
+# Construct surface (decoded host values)
+# ===----------------------------------------------------------------------=== #
+
+
+def _deep_metadata(arrays: Int) -> String:
+    var out = String('{"d": ')
+    for _ in range(arrays):
+        out += "["
+    for _ in range(arrays):
+        out += "]"
+    out += "}"
+    return out^
+
+
+def test_construct_state_fields() raises:
+    var values = host(valid_state())
+    var fields = check_state(values, values.root)
+    assert_equal(len(fields.weights), 2)
+    assert_equal(fields.weights[0][5], 6.0)
+    assert_equal(fields.weight_shapes[1][1], 2)
+    assert_equal(fields.frozen_layers[0], "b")
+    # Absent optional fields take their defaults.
+    values = host(valid_state("metadata", ""))
+    assert_equal(check_state(values, values.root).metadata_root, -1)
+
+
+def test_construct_schema() raises:
+    assert_equal(_state_code(valid_state("layer_names", "")), "schema.layer_names.type")
+    assert_equal(_state_code(valid_state("layer_names", '"ab"')), "schema.layer_names.type")
+    assert_equal(_state_code(valid_state("layer_names", '["a", "\\ud800"]')), "schema.layer_names.type")
+    assert_equal(_state_code(valid_state("layer_sizes", "")), "schema.layer_sizes.type")
+    assert_equal(_state_code(valid_state("layer_sizes", "[[3, 2], [2, true]]")), "schema.layer_sizes.type")
+    assert_equal(_state_code(valid_state("layer_sizes", '[[3, 2], {"$tuple": [2, 1]}]')), "accept")
+    assert_equal(_state_code(valid_state("neuron_types", "null")), "schema.neuron_types.type")
+    assert_equal(_state_code(valid_state("neuron_types", "")), "accept")
+    assert_equal(_state_code(valid_state("frozen_layers", '{"$set": ["b"]}')), "schema.frozen_layers.type")
+    var metadata_bad: List[String] = [
+        "[]", '{"v": {"$float": "NaN"}}', '{"v": {"$set": [1, 2]}}', '{"v": {"$bytes": "00ff"}}',
+        '{"v": {"$object": "object()"}}', '{"$map": [[3, "layer"]]}', '{"v": {"$tuple": [1, "two"]}}',
+        '{"v": 9007199254740992}', '{"v": "\\udc00"}',
+    ]
+    for m in metadata_bad:
+        assert_equal(_state_code(valid_state("metadata", m)), "schema.metadata.type", m)
+    # metadata itself is container 1: 62 nested arrays inside reach the limit of 63.
+    assert_equal(_state_code(valid_state("metadata", _deep_metadata(62))), "accept")
+    assert_equal(_state_code(valid_state("metadata", _deep_metadata(63))), "schema.metadata.type")
+    assert_equal(_state_code(valid_state("weights", "")), "schema.weights.type")
+    var weights_bad: List[String] = ['"w"', '[1, [[1, 2]]]', '[[[1, 2]], "w"]', '[[[true, false]], [[1]]]',
+                                     '[[[1, 2], [3]], [[1]]]', '[[["1", 2]], [[1]]]', '[[[1.5, true]], [[1]]]']
+    for w in weights_bad:
+        assert_equal(_state_code(valid_state("weights", w)), "schema.weights.type", w)
+
+
+def test_construct_checkpoint_and_array_invariants() raises:
+    assert_equal(_state_code(valid_state("layer_names", '["", "b"]')), "checkpoint.layer_names.nonempty")
+    assert_equal(_state_code(valid_state("layer_names", '["b", "b"]')), "checkpoint.layer_names.unique")
+    assert_equal(_state_code(valid_state("layer_sizes", "[[3, 2]]")), "checkpoint.layer_sizes.count")
+    assert_equal(_state_code(valid_state("layer_sizes", "[[3, 2], [2, 10000000000000000000000]]")),
+                 "checkpoint.layer_sizes.range")
+    assert_equal(_state_code(valid_state("neuron_types", '["LIF"]')), "checkpoint.neuron_types.count")
+    assert_equal(_state_code(valid_state("frozen_layers", '["c"]')), "checkpoint.frozen_layers.references")
+    assert_equal(_state_code(valid_state("weights", "[[[0.5, 1.5]]]")), "checkpoint.weights.count")
+    assert_equal(_state_code(valid_state("weights", '[[1, 2, 3, 4, 5, 6], [[0.5, 1.5]]]')), "array.shape.rank")
+    assert_equal(_state_code(valid_state("weights", '[[[1, 2], [3, 4], [5, 6]], [[0.5, 1.5]]]')),
+                 "array.shape.match")
+    assert_equal(_state_code(valid_state("weights", '[[[1, 2, 3], [4, 5, 6]], [[0.5, {"$float": "NaN"}]]]')),
+                 "array.finite")
+    # Rank is checked on every layer before shapes: layer 0 mismatched, layer 1 rank 1.
+    assert_equal(_state_code(valid_state("weights", '[[[1, 2], [3, 4], [5, 6]], [0.5, 1.5]]')),
+                 "array.shape.rank")
+
+
+def test_sorted_unique_by_code_point() raises:
+    var names: List[String] = ["b", "é", "a", "B", "b"]
+    var out = sorted_unique(names)
+    assert_equal(len(out), 4)
+    assert_equal(out[0], "B")
+    assert_equal(out[3], "é")
+
+
+def main() raises:
+    TestSuite.discover_tests[__functions_in_module()]().run()
