@@ -17,6 +17,7 @@ from errors import (
     ARCHIVE_MEMBERS_MISSING,
     ARCHIVE_MEMBER_METHOD,
     ARCHIVE_MEMBER_INTEGRITY,
+    hex2,
     quote,
 )
 
@@ -131,7 +132,10 @@ def _match_members(
     var n = len(layer_names)
     var seen = Dict[String, Bool]()
     for ref entry in entries:
-        var key = String(from_utf8_lossy=Span(entry.name)) + String("/", len(entry.name))
+        # Names are raw bytes: hex keeps two distinct non-UTF-8 names distinct.
+        var key = String(capacity_bytes=2 * len(entry.name))
+        for b in entry.name:
+            key += hex2(Int(b))
         if key in seen:
             raise CheckpointError(ARCHIVE_MEMBERS_DUPLICATE, String(
                 "Checkpoint archive has member ", quote(entry.display_name()), " more than once: ",

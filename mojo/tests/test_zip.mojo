@@ -208,6 +208,17 @@ def test_duplicate_members_come_first() raises:
     assert_equal(_members_code(build_zip(members), 1), "archive.members.duplicate")
 
 
+def test_member_names_compare_as_raw_bytes() raises:
+    # b"x\xff" and b"x\xfe" read the same as lossy UTF-8 but are different names.
+    var members = List[Member]()
+    members.append(stored("layer_0.npy", bytes_of("x")))
+    members.append(stored(String(unsafe_from_utf8=from_hex("78ff")), bytes_of("y")))
+    members.append(stored(String(unsafe_from_utf8=from_hex("78fe")), bytes_of("z")))
+    assert_equal(_members_code(build_zip(members), 1), "archive.members.unexpected")
+    members.append(stored(String(unsafe_from_utf8=from_hex("78fe")), bytes_of("z")))
+    assert_equal(_members_code(build_zip(members), 1), "archive.members.duplicate")
+
+
 def test_member_method() raises:
     var members = List[Member]()
     members.append(stored("layer_0.npy", bytes_of("x")))
