@@ -7,6 +7,7 @@ Every subcommand returns an exit code: 0 pass, 1 the gate failed (or something r
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from snnconform.core._report import exit_code
 
 RESULTS_NAME = "bench_transfer.json"
 MARKDOWN_NAME = "conformance.md"
+HTML_NAME = "conformance.html"
 
 
 class UsageError(Exception):
@@ -100,6 +102,26 @@ def _results_doc(path: Path) -> dict[str, Any]:
     return doc
 
 
+def _corpus_cases(config: Config) -> list[Any] | None:
+    """The corpus's cases for the HTML report of a saved run; None when there is none."""
+    try:
+        return load_cases(config.fixtures / "cases.jsonl")
+    except CorpusError:
+        return None
+
+
+def _write_results(write_dir: Path, doc: dict[str, Any], config: Config,
+                   cases: Sequence[Any] | None) -> None:
+    """bench_transfer.json, conformance.md and conformance.html, side by side."""
+    from snnconform.core._html import write_html
+    from snnconform.core._render import markdown
+
+    write_dir.mkdir(parents=True, exist_ok=True)
+    (write_dir / RESULTS_NAME).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    (write_dir / MARKDOWN_NAME).write_text(markdown(doc), "utf-8")
+    write_html(write_dir / HTML_NAME, doc, cases, config.fixtures)
+
+
 # -------------------------------------------------------------------------------- commands
 
 
@@ -108,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from snnconform.core._domain import corpus_figures, load_spec_info, reference_executor
     from snnconform.core._junit import write_junit
     from snnconform.core._progress import ProgressBar
-    from snnconform.core._render import markdown, terminal_summary
+    from snnconform.core._render import terminal_summary
     from snnconform.core._report import Extras, build_document, corpus_summary
     from snnconform.core._runner import RunOptions, run_suite
     from snnconform.core._steps import run_json
@@ -170,12 +192,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         benchmark_problems=bench_problems,
         options={"jobs": options.jobs, "timeout": options.timeout, "build": options.build,
                  "validate_protocol": options.validate_protocol},
+        corpus_sha256=hashlib.sha256((config.fixtures / "cases.jsonl").read_bytes()).hexdigest(),
     )
     doc = build_document(suite, judgments, extras)
     if write_dir is not None:
-        write_dir.mkdir(parents=True, exist_ok=True)
-        (write_dir / RESULTS_NAME).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        (write_dir / MARKDOWN_NAME).write_text(markdown(doc), "utf-8")
+        _write_results(write_dir, doc, config, all_cases)
     if args.junit:
         write_junit(args.junit, judgments, suite.seconds)
     summary = terminal_summary(doc)
@@ -250,6 +271,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     doc = _results_doc(source)
     if args.markdown:
         args.markdown.write_text(markdown(doc), "utf-8")
+    if args.html:
+        from snnconform.core._html import write_html
+
+        write_html(args.html, doc, _corpus_cases(config), config.fixtures)
     _emit(args, doc, terminal_summary(doc))
     return exit_code(doc)
 
@@ -350,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = add("report", cmd_report, "summarise a saved results document", [])
     report.add_argument("--from", dest="source", type=Path, help="results document to read")
     report.add_argument("--markdown", type=Path, help="also write the Markdown report here")
+    report.add_argument("--html", type=Path, help="also write the HTML report here")
     compare = add("compare", cmd_compare, "what regressed or got fixed between two results documents", [])
     compare.add_argument("old", type=Path)
     compare.add_argument("new", type=Path)

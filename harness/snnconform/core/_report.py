@@ -6,6 +6,7 @@ for ``compare`` and ``divergences --rewrite``, so those work on a saved run.
 
 from __future__ import annotations
 
+import json
 import os
 from importlib import metadata
 import platform
@@ -56,6 +57,11 @@ class Extras:
     benchmarks: Mapping[str, Any] = field(default_factory=dict)
     benchmark_problems: Sequence[str] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+    corpus_sha256: str | None = None  # of cases.jsonl: `merge` refuses shards of other corpora
+
+
+# An answer longer than this (as JSON) is not kept in the document: the rerun command shows it.
+MAX_ANSWER_CHARS = 20_000
 
 
 def rerun_command(implementation: str, case_id: str) -> str:
@@ -95,6 +101,25 @@ def _implementation_entry(run: ImplementationRun, judgments: Sequence[Judgment])
     }
 
 
+def _answer(j: Judgment) -> list[dict[str, Any]] | str | None:
+    """The implementation's whole answer, messages included, for the reports' side-by-side
+    view; a placeholder when it is too long to keep, None when there was no answer."""
+    if j.outcome.answer is None:
+        return None
+    results = []
+    for result in j.outcome.answer.results:
+        entry = {"op": result.op, "verdict": result.verdict}
+        if result.code is not None:
+            entry["code"] = result.code
+        if result.message is not None:
+            entry["message"] = result.message
+        results.append({**entry, **result.payload})
+    size = len(json.dumps(results, ensure_ascii=False, default=repr))
+    if size > MAX_ANSWER_CHARS:
+        return f"({size} characters, not kept: rerun the case to see it)"
+    return results
+
+
 def _disagreement(j: Judgment) -> dict[str, Any]:
     difference = j.vs_expect or j.vs_reference
     entry: dict[str, Any] = {
@@ -111,6 +136,7 @@ def _disagreement(j: Judgment) -> dict[str, Any]:
         "covers": list(j.case.covers),
         "operations": sorted(j.case.operations),
         "rerun": rerun_command(j.implementation, j.case.id),
+        "answer": _answer(j),
     }
     if j.outcome.stderr:
         entry["stderr"] = j.outcome.stderr
@@ -160,6 +186,7 @@ def environment(suite: SuiteResult, extras: Extras) -> dict[str, Any]:
         "excluded": list(extras.excluded),
         "options": dict(extras.options),
         "filtered": extras.filtered,
+        "corpus_sha256": extras.corpus_sha256,
         "wall_seconds": round(suite.seconds, 3),
     }
 
