@@ -137,19 +137,6 @@ struct Tree(Copyable, Movable):
                 found = node.kids[i]
         return found
 
-    def add_string(mut self, text: String) -> Int:
-        var node = Node.of(K_STRING)
-        node.text = text
-        return self.add(node^)
-
-    def add_int(mut self, value: Int) -> Int:
-        var node = Node.of(K_INT)
-        node.int_value = value
-        node.float_value = Float64(value)
-        node.text = String(value)
-        node.valid = value <= MAX_SAFE_INTEGER and value >= -MAX_SAFE_INTEGER
-        return self.add(node^)
-
     def add_float(mut self, value: Float64) -> Int:
         var node = Node.of(K_FLOAT)
         node.float_value = value
