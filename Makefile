@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 SNNCONFORM := $(VENV)/bin/snnconform
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup conformance test unit-tests fixtures typecheck architecture browser clean
+.PHONY: setup conformance conformance-shard merge test unit-tests fixtures typecheck architecture browser \
+	workflow-check clean
 
 # The venv is rebuilt only when pyproject.toml changes.
 $(INSTALLED): pyproject.toml
@@ -24,6 +25,36 @@ setup: $(INSTALLED)
 # conformance.html.
 conformance: $(INSTALLED)
 	$(SNNCONFORM) run --build
+
+# The CI workflow (.github/workflows/conformance.yml) runs exactly these two targets.
+# `make conformance-shard IMPL=rust` is one implementation's share of the gate (one CI job):
+# setup, build, unit tests and the corpus, results in build/shards/rust/ (bench_transfer.json,
+# conformance.md, conformance.html, junit.xml). Shards skip the benchmarks, which compare the
+# testees side by side on one machine. `make merge` merges every build/shards/*/ into
+# build/merged/ and exits with the gate's code. On GitHub both append their Markdown report to
+# the job summary ($GITHUB_STEP_SUMMARY).
+SHARDS_DIR ?= build/shards
+RESULTS ?= $(SHARDS_DIR)/$(IMPL)
+JUNIT ?= $(RESULTS)/junit.xml
+MERGED ?= build/merged
+summary = if [ -n "$${GITHUB_STEP_SUMMARY:-}" ] && [ -f $(1) ]; then cat $(1) >> "$$GITHUB_STEP_SUMMARY"; fi
+
+conformance-shard: $(INSTALLED)
+	@test -n "$(IMPL)" || { echo "make conformance-shard: give IMPL=NAME (snnconform impls lists them)" >&2; exit 2; }
+	$(SNNCONFORM) run --build --no-bench --impl $(IMPL) --junit $(JUNIT) --results $(RESULTS); \
+	status=$$?; $(call summary,$(RESULTS)/conformance.md); exit $$status
+
+merge: $(INSTALLED)
+	@test -n "$(wildcard $(SHARDS_DIR)/*/bench_transfer.json)" || { echo "make merge: no $(SHARDS_DIR)/*/bench_transfer.json; run make conformance-shard IMPL=NAME first" >&2; exit 2; }
+	$(SNNCONFORM) merge $(wildcard $(SHARDS_DIR)/*/bench_transfer.json) --results $(MERGED); \
+	status=$$?; $(call summary,$(MERGED)/conformance.md); exit $$status
+
+# The CI workflow against GitHub's workflow schema, and zizmor's audit (actions pinned to
+# commit SHAs, least privilege, no persisted credentials). Both work offline.
+WORKFLOW := .github/workflows/conformance.yml
+workflow-check: $(INSTALLED)
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOW)
+	$(VENV)/bin/zizmor --offline $(WORKFLOW)
 
 # Headless Chromium and its driver from Debian, for the HTML report's browser test
 # (tests/core/test_report_browser.py); installed only when the driver is missing.
@@ -47,7 +78,7 @@ typecheck: $(INSTALLED)
 architecture: $(INSTALLED)
 	$(VENV)/bin/lint-imports --no-cache
 
-test: unit-tests typecheck architecture conformance
+test: unit-tests typecheck architecture workflow-check conformance
 
 # Regenerates fixtures/ from spec/checkpoint.yaml; deterministic (same spec and versions give
 # the same bytes).

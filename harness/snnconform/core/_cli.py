@@ -1,4 +1,4 @@
-"""The ``snnconform`` command: run, check, fixtures, report, compare, divergences, impls.
+"""The ``snnconform`` command: run, check, fixtures, report, merge, compare, divergences, impls.
 
 Every subcommand returns an exit code: 0 pass, 1 the gate failed (or something regressed),
 2 the command could not do its job (bad arguments, configuration, corpus).
@@ -279,6 +279,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return exit_code(doc)
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    from snnconform.core._merge import MergeError, merge_documents
+    from snnconform.core._render import terminal_summary
+
+    config = _config(args)
+    shards = [(str(path), _results_doc(path)) for path in args.shards]
+    try:
+        doc = merge_documents(shards, [impl.name for impl in config.implementations])
+    except MergeError as exc:
+        raise UsageError(str(exc)) from None
+    write_dir = args.results or config.results
+    _write_results(write_dir, doc, config, _corpus_cases(config))
+    _emit(args, doc, f"{terminal_summary(doc)}\nresults: {write_dir / RESULTS_NAME}")
+    return exit_code(doc)
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from snnconform.core._compare import compare_documents
 
@@ -376,6 +392,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--from", dest="source", type=Path, help="results document to read")
     report.add_argument("--markdown", type=Path, help="also write the Markdown report here")
     report.add_argument("--html", type=Path, help="also write the HTML report here")
+    merge = add("merge", cmd_merge, "merge per-implementation results documents of one corpus "
+                "(CI shards) into one, and gate on it", [])
+    merge.add_argument("shards", nargs="+", type=Path, metavar="RESULTS.json",
+                       help="bench_transfer.json of each shard")
+    merge.add_argument("--results", type=Path, metavar="DIR",
+                       help="write the merged bench_transfer.json, conformance.md and "
+                            "conformance.html here (default: the configured folder)")
     compare = add("compare", cmd_compare, "what regressed or got fixed between two results documents", [])
     compare.add_argument("old", type=Path)
     compare.add_argument("new", type=Path)
