@@ -13,7 +13,7 @@ export CheckpointError, ErrorCode, code_id, SNNCheckpoint, load_checkpoint, n_la
        weight_sha256, TransferConfig, freeze_layers!, unfreeze_layers!, apply_transfer_config!
 
 const VERSION_STRING = "0.1.0"
-const SPEC_VERSION = 1
+const SPEC_VERSION = 2
 
 # In dependency order (the types a file's signatures and fields name are defined before it).
 include("errors.jl")        # the one error type: codes (spec IDs, in spec order), message templates

@@ -163,7 +163,7 @@ function json_problem(value, depth::Int = 1)
     elseif value === nothing || value isa Bool
         return nothing
     elseif value isa Integer
-        return abs(value) <= MAX_SAFE_INTEGER ? nothing : "integer $value is out of range"
+        return JSON_INTEGER_MIN <= value <= JSON_INTEGER_MAX ? nothing : "integer $value is out of range"
     elseif value isa AbstractFloat
         return isfinite(value) ? nothing : "$value is not a finite number"
     elseif value isa AbstractString

@@ -3,7 +3,8 @@
 #
 # The reader is iterative (an explicit stack) so that no document, however deep, can overflow
 # Julia's call stack; the checkpoint reader additionally counts depth lexically first
-# (json.depth). Values: `nothing`, Bool, Int64 (BigInt for protocol integers beyond Int64),
+# (json.depth). Values: `nothing`, Bool, Int64 (Int128 for integers in (2^63 - 1, 2^64 - 1]
+# or, in protocol lines, of 19-20 digits; BigInt for longer protocol integers; never Float64),
 # Float64, String, Vector{Any}, JObject.
 
 "A JSON object that keeps its members in document order."
@@ -249,10 +250,41 @@ function strtod(s::String)::Float64
 end
 
 "Reads a number at `p.pos`; checks the literal's range in strict mode."
-function parse_number!(p::JSONParser)::Union{Int64,BigInt,Float64,SyntaxFailure}
+function parse_number!(p::JSONParser)::Union{Int64,Int128,BigInt,Float64,SyntaxFailure}
+    start = p.pos
+    integral = scan_number!(p)
+    integral isa SyntaxFailure && return integral
+    text = String(p.bytes[start:p.pos-1])
+    integral || return parse_float_literal!(p, text)
+    # Judge the length before parsing, so that no literal, however long, overflows or is parsed
+    # slowly: 18 digits always fit an Int64, 20 digits an Int128, and 21 or more digits lie
+    # beyond 2^64 - 1 (JSON has no leading zeros).
+    ndigits = length(text) - (text[1] == '-' ? 1 : 0)
+    ndigits <= 18 && return Base.parse(Int64, text)
+    if ndigits <= 20
+        v = Base.parse(Int128, text)
+        typemin(Int64) <= v <= typemax(Int64) && return Int64(v)
+        (JSON_INTEGER_MIN <= v <= JSON_INTEGER_MAX || !p.strict) && return v
+    elseif !p.strict
+        return Base.parse(BigInt, text)          # protocol integers of any size, exactly
+    end
+    p.out_of_range === nothing && (p.out_of_range = text)
+    return 0     # the document is refused for its range; the value is never used
+end
+
+"A float literal's value; in strict mode one that rounds to infinity is out of range."
+function parse_float_literal!(p::JSONParser, text::String)
+    v = strtod(text)
+    if !isfinite(v) && p.strict && p.out_of_range === nothing
+        p.out_of_range = text
+    end
+    return v
+end
+
+"Moves past a number's grammar (RFC 8259); true when it is an integer (no fraction, no exponent)."
+function scan_number!(p::JSONParser)::Union{Bool,SyntaxFailure}
     bytes = p.bytes
     n = length(bytes)
-    start = p.pos
     i = p.pos
     if i <= n && bytes[i] == UInt8('-')
         i += 1
@@ -280,28 +312,7 @@ function parse_number!(p::JSONParser)::Union{Int64,BigInt,Float64,SyntaxFailure}
         while i <= n && isdigitbyte(bytes[i]); i += 1; end
     end
     p.pos = i
-    text = String(bytes[start:i-1])
-    if integral
-        ndigits = i - start - (bytes[start] == UInt8('-') ? 1 : 0)
-        if ndigits <= 18
-            v = Base.parse(Int64, text)
-            if abs(v) > MAX_SAFE_INTEGER && p.strict && p.out_of_range === nothing
-                p.out_of_range = text
-            end
-            return v
-        end
-        if p.strict
-            p.out_of_range === nothing && (p.out_of_range = text)
-            return 0     # the document is refused for its range; the value is never used
-        end
-        big = Base.parse(BigInt, text)
-        return typemin(Int64) <= big <= typemax(Int64) ? Int64(big) : big
-    end
-    v = strtod(text)
-    if !isfinite(v) && p.strict && p.out_of_range === nothing
-        p.out_of_range = text
-    end
-    return v
+    return integral
 end
 
 "Reads a scalar (not an array or object) at `p.pos`."

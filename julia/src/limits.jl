@@ -3,17 +3,22 @@
 
 "Lexical nesting depth of the metadata document (json.depth); the root object is depth 1."
 const JSON_MAX_DEPTH = 64
-"Every JSON integer, and every integer in in-memory metadata, lies within +/- this (2^53 - 1)."
-const MAX_SAFE_INTEGER = 9007199254740991
+"""
+Every JSON integer literal, and every integer in in-memory metadata, lies in
+[JSON_INTEGER_MIN, JSON_INTEGER_MAX] = [-2^63, 2^64 - 1]: int64 and uint64 together.
+"""
+const JSON_INTEGER_MIN = Int128(typemin(Int64))
+const JSON_INTEGER_MAX = Int128(typemax(UInt64))
 "input_features and output_features lie in [1, LAYER_FEATURES_MAX]."
 const LAYER_FEATURES_MAX = 2147483647
 "In-memory metadata nests at most this many containers (itself included)."
 const METADATA_MAX_DEPTH = 63
 
 "The limits under their names in the spec's `limits:` section."
-const LIMITS = Dict{String,Int}(
+const LIMITS = Dict{String,Int128}(
     "json_max_depth" => JSON_MAX_DEPTH,
-    "max_safe_integer" => MAX_SAFE_INTEGER,
+    "json_integer_min" => JSON_INTEGER_MIN,
+    "json_integer_max" => JSON_INTEGER_MAX,
     "layer_features_max" => LAYER_FEATURES_MAX,
     "metadata_max_depth" => METADATA_MAX_DEPTH)
 

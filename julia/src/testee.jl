@@ -162,7 +162,7 @@ function precompile_workload()
     data = normpath(joinpath(@__DIR__, "..", "test", "data"))
     state = "{\"weights\":[{\"\$array\":{\"shape\":[1,2],\"data\":[0.5,{\"\$float\":\"NaN\"}]}}, [[1, 2.5]]]," *
             "\"layer_names\":[\"a\",\"b\"],\"layer_sizes\":[[2,1],{\"\$tuple\":[2,1]}]," *
-            "\"metadata\":{\"k\":[1,2.5,null,true,\"s\",{\"\$set\":[1]}]}}"
+            "\"metadata\":{\"k\":[1,2.5,null,true,\"s\",18446744073709551615,{\"\$set\":[1]}]}}"
     good = replace(state, "{\"\$float\":\"NaN\"}" => "-0.25")
     good = replace(good, ",{\"\$set\":[1]}" => "")
     requests = """

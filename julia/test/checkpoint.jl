@@ -34,8 +34,8 @@
         @test load_code(joinpath(dir, "x")) == "json.file.present"
         @test load_code("{\"a\": NaN}", valid_zip()) == "json.nonfinite"
         # A number beyond the JSON range is refused before total_params is compared.
-        m = 2147483647
-        @test load_code(setkey!(doc_for(["a"], [(m, m)]), "total_params", m * m), valid_zip()) == "json.number.range"
+        @test load_code(setkey!(valid_doc(), "total_params", big(2)^64), valid_zip()) == "json.number.range"
+        @test load_code(setkey!(valid_doc(), "total_params", big(2)^64 - 1), valid_zip()) == "checkpoint.total_params.consistent"
         @test load_code("[1, 2]", valid_zip()) == "schema.root.type"
         # Schema and checkpoint values are judged before the archive is even looked at.
         @test load_code(setkey!(valid_doc(), "layer_names", 1), nothing) == "schema.layer_names.type"
@@ -50,6 +50,21 @@
               "array.finite"
         err = try S.load_checkpoint(write_pair(valid_doc(), nothing)) catch e; e end
         @test code_id(err) == "archive.file.present" && occursin("checkpoint.npz", err.message)
+    end
+    @testset "load: metadata integers are kept and reported exactly" begin
+        md = """{"seed": 18446744073709551615, "t_ns": 1764547200123456789, "neg": -9223372036854775808}"""
+        text = replace(S.json_string(valid_doc()), "\"metadata\":{}" => "\"metadata\":$md")
+        c = S.load_checkpoint(write_pair(text, valid_zip()))
+        @test c.metadata["seed"] === Int128(typemax(UInt64)) && c.metadata["neg"] === typemin(Int64)
+        @test occursin("\"metadata\":{\"seed\":18446744073709551615,\"t_ns\":1764547200123456789,\"neg\":-9223372036854775808}",
+                       S.json_string(S.observe(c)))
+        nested = """{"a": [9223372036854775808, {"b": [-9223372036854775808, 18446744073709551615]}]}"""
+        c = S.load_checkpoint(write_pair(replace(S.json_string(valid_doc()), "\"metadata\":{}" => "\"metadata\":$nested"), valid_zip()))
+        @test S.json_string(c.metadata) == replace(nested, " " => "")
+        for lit in ("18446744073709551616", "-9223372036854775809", "-237462374673276894279832749832423479823246327846")
+            bad = replace(S.json_string(valid_doc()), "\"metadata\":{}" => "\"metadata\":{\"a\":[$lit]}")
+            @test load_code(bad, valid_zip()) == "json.number.range"
+        end
     end
     @testset "construct" begin
         @test ccode(state()) == "accept"

@@ -59,6 +59,32 @@ field_code(key, value) = dcode(setkey!(valid_doc(), key, value))
         @test dcode(setkey!(d, "total_params", 1)) == "checkpoint.total_params.consistent"
         @test dcode(setkey!(d, "total_params", 4 * big(m)^2)) == "accept"
     end
+    @testset "load: counts and sizes beyond int64 do not wrap" begin
+        doc(from, to) = S.decode_document(Vector{UInt8}(codeunits(replace(S.json_string(valid_doc()), from => to))), "t.json")
+        for lit in ("18446744073709551615", "9223372036854775808", "-9223372036854775808")
+            @test dcode(doc("\"n_layers\":2", "\"n_layers\":$lit")) == "checkpoint.n_layers.consistent"
+            @test dcode(doc("\"total_params\":9", "\"total_params\":$lit")) == "checkpoint.total_params.consistent"
+            @test dcode(doc("[[2,3],[3,1]]", "[[$lit,2],[3,1]]")) == "checkpoint.layer_sizes.range"
+            @test dcode(doc("[[2,3],[3,1]]", "[[2,3],[3,$lit]]")) == "checkpoint.layer_sizes.range"
+        end
+    end
+    @testset "construct: metadata integers lie in [-2^63, 2^64 - 1]" begin
+        for lit in ("18446744073709551616", "-9223372036854775809", "1000000000000000000000000000000", "-1" * "0"^48)
+            @test ccode(state(extra = """, "metadata": {"k": $lit}""")) == "schema.metadata.type"
+            @test ccode(state(extra = """, "metadata": {"m": {"n": [1, $lit]}}""")) == "schema.metadata.type"
+        end
+        for lit in ("18446744073709551615", "-9223372036854775808", "9223372036854775808", "9007199254740993")
+            f = S.check_state(hv(state(extra = """, "metadata": {"k": $lit, "m": [{"n": $lit}]}, "neuron_types": [], "frozen_layers": []""")))[1]
+            @test S.json_string(f.metadata) == """{"k":$lit,"m":[{"n":$lit}]}"""
+        end
+        # Native Julia integers: judged by value, whatever their type.
+        for (v, code) in ((typemax(UInt64), "accept"), (Int128(typemin(Int64)), "accept"), (big(2)^64, "schema.metadata.type"),
+                          (Int128(typemin(Int64)) - 1, "schema.metadata.type"), (-big(10)^48, "schema.metadata.type"))
+            r = S.check_fields(S.JObject(Pair{String,Any}["weights" => [W1, W2], "layer_names" => ["hidden", "out"],
+                "layer_sizes" => [(2, 3), (3, 1)], "neuron_types" => [], "metadata" => Dict("k" => [v]), "frozen_layers" => []]), :construct)
+            @test (r isa CheckpointError ? code_id(r) : "accept") == code
+        end
+    end
     @testset "construct: schema" begin
         @test ccode(state(names = "\"hidden\"")) == "schema.layer_names.type"
         @test ccode(state(names = """["hidden", "\\ud800"]""")) == "schema.layer_names.type"
@@ -67,7 +93,7 @@ field_code(key, value) = dcode(setkey!(valid_doc(), key, value))
         @test ccode(state(extra = """, "neuron_types": "LIF" """)) == "schema.neuron_types.type"
         @test ccode(state(extra = """, "frozen_layers": [1]""")) == "schema.frozen_layers.type"
         for md in ("""{"\$float": "NaN"}""", """{"\$float": "Infinity"}""", """{"\$set": [1]}""", """{"\$bytes": "00ff"}""",
-                   """{"\$object": "x"}""", """{"\$tuple": [1]}""", "9007199254740992", "\"\\udfff\"",
+                   """{"\$object": "x"}""", """{"\$tuple": [1]}""", "\"\\udfff\"",
                    "[" ^ 63 * "]" ^ 63)
             @test ccode(state(extra = """, "metadata": {"k": $md}""")) == "schema.metadata.type"
         end

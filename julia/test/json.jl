@@ -57,10 +57,27 @@ jcode(x) = (r = strict(x); r isa CheckpointError ? S.code_id(r) : "accept")
         @test jcode("[1e400, NaN]") == "json.nonfinite"
     end
     @testset "json.number.range" begin
-        for lit in ("9007199254740992", "-9007199254740992", "1e400", "-2.5e308",
-                    "123456789012345678901234567890", "18446744073709551616", "1" * "0"^5000)
-            @test jcode("{\"a\": $lit}") == "json.number.range"
+        # Integer literals lie in [-2^63, 2^64 - 1], judged exactly whatever their length, at the
+        # root, in a nested object and inside an array; other numbers are finite as float64.
+        out_of_range = ("-237462374673276894279832749832423479823246327846", "-9223372036854775809",
+                        "18446744073709551616", "123456789012345678901234567890", "99999999999999999999",
+                        "-99999999999999999999", "1" * "0"^5000, "-" * "9"^5000, "1e400", "-2.5e308")
+        in_range = ("-9223372036854775808", "9223372036854775807", "9223372036854775808",
+                    "18446744073709551615", "9007199254740992", "-9007199254740993", "0", "-0")
+        for lit in out_of_range, doc in ("{\"a\": $lit}", "{\"m\": {\"n\": [1, {\"k\": $lit}]}}", "[$lit]", lit)
+            @test jcode(doc) == "json.number.range"
         end
+        for lit in in_range, doc in ("{\"a\": $lit}", "{\"m\": {\"n\": [1, {\"k\": $lit}]}}", "[$lit]", lit)
+            @test jcode(doc) == "accept"
+        end
+        # Kept exactly: Int64 where it fits, Int128 above; never a float.
+        @test strict("-9223372036854775808") === typemin(Int64)
+        @test strict("9223372036854775807") === typemax(Int64)
+        @test strict("9223372036854775808") === Int128(2)^63
+        @test strict("18446744073709551615") === Int128(typemax(UInt64))
+        @test strict("[-1234567890123456789]")[1] === -1234567890123456789
+        err = strict("{\"a\": " * "1" * "0"^5000 * "}")
+        @test occursin("1000000000", err.message)
         @test jcode("{\"a\": 1e-400, \"b\": 9007199254740991.0, \"c\": 1E+2}") == "accept"
         @test jcode("{\"a\": 1e400, \"a\": 1}") == "json.number.range"   # range before duplicates
     end
@@ -75,7 +92,11 @@ jcode(x) = (r = strict(x); r isa CheckpointError ? S.code_id(r) : "accept")
         v = S.read_json_protocol("["^100000 * "]"^100000)
         @test v isa Vector{Any}
         @test S.read_json_protocol("\"\\ud800\"") == String(UInt8[0xed, 0xa0, 0x80])   # kept, refused later
-        @test S.read_json_protocol("18446744073709551616") == big(2)^64
+        # Protocol integers of any size are exact.
+        @test S.read_json_protocol("18446744073709551616") === Int128(2)^64
+        @test S.read_json_protocol("-9223372036854775809") === -Int128(2)^63 - 1
+        @test S.read_json_protocol("-" * "1" * "0"^48) == -big(10)^48
+        @test S.read_json_protocol("9223372036854775807") === typemax(Int64)
     end
     @testset "json.file.present" begin
         @test S.code_id(S.decode_document(nothing, "gone.json")) == "json.file.present"

@@ -24,6 +24,13 @@ end
     @test results[3]["code"] == "transfer.selector.missing"
     @test haskey(bad, "errored")
     @test stopped == S.JObject(Pair{String,Any}["stopped" => true])       # nothing is answered after stop
+    # Metadata integers travel exactly, both ways; one beyond 2^64 - 1 is refused.
+    out = IOBuffer()
+    md = """{"seed": 18446744073709551615, "neg": -9223372036854775808}"""
+    S.serve(IOBuffer("""{"cmd": "run", "seq": 2, "case": {"id": "c3", "root": "/", "ops": [{"op": "construct", "state": $(state(extra = ", \"metadata\": $md"))}]}}\n"""), out)
+    @test occursin("\"metadata\":{\"seed\":18446744073709551615,\"neg\":-9223372036854775808}", String(take!(out)))
+    refused = serve_lines("""{"cmd": "run", "seq": 3, "case": {"id": "c4", "root": "/", "ops": [{"op": "construct", "state": $(state(extra = ", \"metadata\": {\"k\": 18446744073709551616}"))}]}}""")[1]
+    @test refused["results"][1]["code"] == "schema.metadata.type"
     # An operation the testee does not know is its own failure, never a verdict.
     answer = serve_lines("""{"cmd": "run", "seq": 1, "case": {"id": "c2", "root": "/", "ops": [{"op": "explode"}]}}""")[1]
     @test haskey(answer, "errored") && !haskey(answer, "results")

@@ -21,7 +21,7 @@ from json import (
     K_NDARRAY,
     kind_name,
 )
-from limits import LAYER_FEATURES_MAX, MAX_SAFE_INTEGER, METADATA_MAX_DEPTH
+from limits import LAYER_FEATURES_MAX, JSON_INTEGER_MIN, JSON_INTEGER_MAX, METADATA_MAX_DEPTH
 
 # The two surfaces of the spec that build a checkpoint.
 comptime LOAD = 0
@@ -222,9 +222,9 @@ def size_pairs(values: Tree, index: Int, mut fields: Fields) raises CheckpointEr
                 raise CheckpointError(SCHEMA_LAYER_SIZES_TYPE, String(
                     PREFIX, "item ", i, " holds a ", kind_name(values.kind(v))))
             if side == 0:
-                fields.inputs.append(values.nodes[v].int_value)
+                fields.inputs.append(values.nodes[v].as_int())
             else:
-                fields.outputs.append(values.nodes[v].int_value)
+                fields.outputs.append(values.nodes[v].as_int())
             fields.size_literals.append(values.nodes[v].text)
 
 
@@ -319,22 +319,19 @@ def check_layers(
 def _check_counts(values: Tree, root: Int, fields: Fields) raises CheckpointError:
     """checkpoint.n_layers.consistent and checkpoint.total_params.consistent (load only)."""
     var n = len(fields.layer_names)
+    # Declared values are exact Int128s (anything in the JSON range), so nothing wraps.
     var n_declared = values.nodes[values.get(root, "n_layers")].int_value
-    if n_declared != n:
+    if n_declared != Int128(n):
         raise CheckpointError(CHECKPOINT_N_LAYERS_CONSISTENT, String(
             "Checkpoint n_layers is ", n_declared, " but there are ", n, " layers"))
-    # Each product is below 2^62; the running sum is capped well above any valid total.
-    var total = 0
+    # Each product is below 2^62, so the exact sum of any number of layers fits Int128.
+    var total = Int128(0)
     for i in range(n):
-        total += fields.inputs[i] * fields.outputs[i]
-        if total > MAX_SAFE_INTEGER:
-            total = MAX_SAFE_INTEGER + 1
+        total += Int128(fields.inputs[i]) * Int128(fields.outputs[i])
     var t_declared = values.nodes[values.get(root, "total_params")].int_value
     if t_declared != total:
-        var shown = String(total) if total <= MAX_SAFE_INTEGER else String("more than ",
-                                                                            MAX_SAFE_INTEGER)
         raise CheckpointError(CHECKPOINT_TOTAL_PARAMS_CONSISTENT, String(
-            "Checkpoint total_params is ", t_declared, " but the layer sizes give ", shown))
+            "Checkpoint total_params is ", t_declared, " but the layer sizes give ", total))
 
 
 # ===----------------------------------------------------------------------=== #
@@ -357,7 +354,8 @@ def json_problem(values: Tree, root: Int) -> String:
         ref node = values.nodes[index]
         var kind = node.kind
         if kind == K_INT and not node.valid:
-            return String(path, " is an integer outside +/-", MAX_SAFE_INTEGER)
+            return String(path, " is an integer outside [", JSON_INTEGER_MIN, ", ",
+                          JSON_INTEGER_MAX, "]")
         if kind == K_FLOAT and (node.float_value != node.float_value
                                 or node.float_value == Float64.MAX * 2.0
                                 or node.float_value == -Float64.MAX * 2.0):

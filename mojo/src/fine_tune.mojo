@@ -89,7 +89,7 @@ def transfer_config(values: Tree, config: Int) raises CheckpointError -> Transfe
             cfg.by_name = True
             cfg.freeze_name = values.nodes[freeze].text
         elif kind == K_INT:
-            cfg.freeze_index = values.nodes[freeze].int_value
+            cfg.freeze_index = values.nodes[freeze].as_int()
             cfg.freeze_literal = values.nodes[freeze].text
         else:
             raise CheckpointError(TRANSFER_FREEZE_UNTIL_TYPE, String(
@@ -210,7 +210,7 @@ def freeze_layers(mut cp: Checkpoint, values: Tree, args: Int) raises Checkpoint
             raise CheckpointError(TRANSFER_LAYER_INDEX_TYPE, String(
                 "freeze_layers until_index must be an integer, not ",
                 kind_name(values.kind(until_node))))
-        until = values.nodes[until_node].int_value
+        until = values.nodes[until_node].as_int()
         until_text = values.nodes[until_node].text
     _check_references(cp, names, OP)
     var n = cp.n_layers()

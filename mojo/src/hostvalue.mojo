@@ -148,7 +148,7 @@ def _decode_array(src: Tree, body: Int, mut out: Tree) raises DecodeError -> Int
         var d = src.child(shape_node, i)
         if src.kind(d) != K_INT or src.nodes[d].int_value < 0:
             raise DecodeError("$array shape holds a non-integer")
-        var dim = src.nodes[d].int_value
+        var dim = src.nodes[d].as_int()
         node.shape.append(dim)
         # Saturate rather than overflow: the data list bounds any honest product.
         if dim != 0 and count > src.length(data_node) // dim + 1:

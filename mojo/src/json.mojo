@@ -20,7 +20,11 @@ from errors import (
     JSON_KEYS_UNIQUE,
     quote,
 )
-from limits import JSON_MAX_DEPTH, MAX_SAFE_INTEGER
+from limits import JSON_MAX_DEPTH, JSON_INTEGER_MIN, JSON_INTEGER_MAX
+
+# The digits of 2^64 - 1, the longest magnitude in the JSON integer range; Int128 holds any
+# literal this long exactly.
+comptime _INTEGER_DIGITS_MAX = 20
 
 # Node kinds. The first seven are JSON's; the rest only come from the protocol's host-value
 # encoding (hostvalue.mojo), so that the constructor can refuse them by kind.
@@ -80,13 +84,15 @@ struct Node(Copyable, Movable):
     var kind: Int
     # K_BOOL: the value.
     var flag: Bool
-    # K_INT: the value, saturated to Int's range when the literal is larger.
-    var int_value: Int
+    # K_INT: the value, exact for every literal of at most 20 digits (all of the JSON range),
+    # saturated to Int128's range beyond (`text` keeps the literal).
+    var int_value: Int128
     # K_FLOAT (and K_INT, rounded): the value as float64.
     var float_value: Float64
     # K_STRING: the value; K_INT/K_FLOAT: the literal; K_BYTES: hex; K_OPAQUE: description.
     var text: String
-    # K_INT: within +/- MAX_SAFE_INTEGER. K_STRING: made of Unicode scalar values only.
+    # K_INT: within [JSON_INTEGER_MIN, JSON_INTEGER_MAX]. K_STRING: made of Unicode scalar values
+    # only.
     # K_MAP: every key is a string.
     var valid: Bool
     # Containers: child node indices (K_MAP: key, value, key, value, ...).
@@ -96,6 +102,15 @@ struct Node(Copyable, Movable):
     # K_NDARRAY: shape and row-major data.
     var shape: List[Int]
     var data: List[Float64]
+
+    def as_int(self) -> Int:
+        """A K_INT's value clamped to Int's range (for sizes and indices, whose own range
+        checks then refuse a clamped value)."""
+        if self.int_value > Int128(Int.MAX):
+            return Int.MAX
+        if self.int_value < Int128(Int.MIN):
+            return Int.MIN
+        return Int(self.int_value)
 
     @staticmethod
     def of(kind: Int) -> Node:
@@ -473,19 +488,18 @@ struct Parser:
         _ = self.tree.add(node^)
 
     def _add_integer(mut self, literal: String, digits: Span[UInt8, _], negative: Bool):
-        # A literal without fraction or exponent; `digits` is its magnitude.
+        # A literal without fraction or exponent; `digits` is its magnitude. Judged by its
+        # digit count first, so that no literal, however long, overflows or wraps.
         var node = Node.of(K_INT)
         node.text = literal
-        if len(digits) > 18:
-            # Too long for Int: saturate, keep the literal for messages.
-            node.int_value = Int.MIN if negative else Int.MAX
-            node.valid = False
+        if len(digits) > _INTEGER_DIGITS_MAX:
+            node.int_value = Int128.MIN if negative else Int128.MAX
         else:
-            var value = 0
+            var value = Int128(0)
             for c in digits:
-                value = value * 10 + Int(c - 0x30)
+                value = value * 10 + Int128(Int(c - 0x30))
             node.int_value = -value if negative else value
-            node.valid = value <= MAX_SAFE_INTEGER
+        node.valid = node.int_value >= JSON_INTEGER_MIN and node.int_value <= JSON_INTEGER_MAX
         if not node.valid:
             self._out_of_range(literal)
         try:
@@ -676,7 +690,7 @@ def parse_document(data: Span[UInt8, _], path: String) raises CheckpointError ->
 
 
 def parse_message(data: Span[UInt8, _]) raises CheckpointError -> Tree:
-    """Parse one protocol line: any depth, any integer (saturated), lone surrogates kept."""
+    """Parse one protocol line: any depth, any integer literal (kept as text), lone surrogates kept."""
     if utf8_error(data) >= 0:
         raise _syntax("invalid UTF-8", "request", utf8_error(data))
     var parser = Parser(False, "request")

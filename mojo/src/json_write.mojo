@@ -219,7 +219,9 @@ def write_value(mut out: String, tree: Tree, index: Int):
     elif kind == K_BOOL:
         out += "true" if node.flag else "false"
     elif kind == K_INT:
-        out += String(node.int_value)
+        # Exact: an integer is never converted through float64 (beyond the JSON range, where
+        # the value saturated, the literal).
+        out += String(node.int_value) if node.valid else node.text
     elif kind == K_FLOAT:
         write_float(out, node.float_value)
     elif kind == K_STRING:

@@ -5,8 +5,11 @@ test_limits.mojo reads spec/checkpoint.yaml and fails when these drift from it.
 
 # Lexical nesting depth of the metadata document (json.depth); the root object is depth 1.
 comptime JSON_MAX_DEPTH = 64
-# Every JSON integer, and every integer in in-memory metadata, lies within +/- this value.
-comptime MAX_SAFE_INTEGER = 9007199254740991
+# Every JSON integer literal, and every integer in in-memory metadata, lies in
+# [JSON_INTEGER_MIN, JSON_INTEGER_MAX] = [-2^63, 2^64 - 1], int64 and uint64 together; Int128
+# holds them all exactly.
+comptime JSON_INTEGER_MIN = Int128(-9223372036854775808)
+comptime JSON_INTEGER_MAX = Int128(18446744073709551615)
 # input_features and output_features lie in [1, LAYER_FEATURES_MAX].
 comptime LAYER_FEATURES_MAX = 2147483647
 # In-memory metadata nests at most this many containers (itself included).

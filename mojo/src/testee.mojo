@@ -35,7 +35,7 @@ def _emit(line: String):
 def _hello() -> String:
     return String(
         '{"implementation": "mojo", "version": "', VERSION, '", "runtime": "', RUNTIME,
-        '", "spec_version": 1, "protocol": 1, "capabilities": ["load", "construct", ',
+        '", "spec_version": 2, "protocol": 1, "capabilities": ["load", "construct", ',
         '"freeze_layers", "unfreeze_layers", "transfer_config", "apply_transfer_config"]}',
     )
 

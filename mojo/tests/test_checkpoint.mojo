@@ -41,6 +41,15 @@ def test_load_valid_pair_and_state() raises:
                                + '"frozen_layers": ["out"], "metadata": {"task": "mnist"}, "weight_sha256": ["'), out)
 
 
+def test_load_reports_metadata_integers_exactly() raises:
+    # The issue's example: int64 and uint64 extremes survive load and report bit-exactly.
+    var metadata = '{"seed": 18446744073709551615, "t_ns": 1764547200123456789, "neg": -9223372036854775808}'
+    var base = write_pair("integers", _doc('{"task": "mnist"}', metadata), two_layer_archive())
+    var out = String()
+    load_checkpoint(base).write_state(out)
+    assert_true(out.find(String('"metadata": ', metadata, ",")) >= 0, out)
+
+
 def test_load_files_present() raises:
     makedirs(String(TMP, "/missing"), exist_ok=True)
     assert_equal(load_code(String(TMP, "/missing/none")), "json.file.present")
@@ -123,6 +132,12 @@ def test_construct_runs_the_construct_surface() raises:
     assert_equal(construct_code(valid_state("frozen_layers", '["c"]')), "checkpoint.frozen_layers.references")
     assert_equal(construct_code(valid_state("weights", '[[[1, 2, 3], [4, 5, 6]], [[0.5, {"$float": "NaN"}]]]')),
                  "array.finite")
+    # Metadata integers are reported exactly.
+    var wide = '{"u": [18446744073709551615], "i": {"n": -9223372036854775808}, "m": 9223372036854775808}'
+    var with_wide = host(valid_state("metadata", wide))
+    var state = String()
+    construct_checkpoint(with_wide, with_wide.root).write_state(state)
+    assert_true(state.find(String('"metadata": ', wide, ",")) >= 0, state)
     # Without metadata the state reports an empty object.
     var values = host(valid_state("metadata", ""))
     var out = String()

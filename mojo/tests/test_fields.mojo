@@ -88,6 +88,19 @@ def test_load_checkpoint_values() raises:
                  "checkpoint.n_layers.consistent")
     assert_equal(_load_code(_doc('"total_params": 20', '"total_params": 21')),
                  "checkpoint.total_params.consistent")
+    # Beyond int64 but within the JSON range: compared exactly, never wrapped.
+    var wide: List[String] = ["18446744073709551615", "-9223372036854775808", "9223372036854775810"]
+    for literal in wide:
+        assert_equal(_load_code(_doc('"n_layers": 2', String('"n_layers": ', literal))),
+                     "checkpoint.n_layers.consistent", literal)
+    wide = ["9223372036854775808", "18446744073709551615", "18446744073709551596", "-9223372036854775808"]
+    for literal in wide:
+        assert_equal(_load_code(_doc('"total_params": 20', String('"total_params": ', literal))),
+                     "checkpoint.total_params.consistent", literal)
+    var sizes: List[String] = ["[[18446744073709551615, 2], [4, 2]]", "[[3, 4], [4, 9223372036854775808]]",
+                               "[[3, 4], [-9223372036854775808, 2]]", "[[3, 4], [4, 4294967298]]"]
+    for text in sizes:
+        assert_equal(_load_code(_doc("[[3, 4], [4, 2]]", text)), "checkpoint.layer_sizes.range", text)
     # Layer checks come before the declared counts.
     assert_equal(_load_code(_doc('"n_layers": 2', '"n_layers": 3').replace('["LIF", "LIF"]', '["LIF"]')),
                  "checkpoint.neuron_types.count")
@@ -133,7 +146,7 @@ def test_construct_schema() raises:
     var metadata_bad: List[String] = [
         "[]", '{"v": {"$float": "NaN"}}', '{"v": {"$set": [1, 2]}}', '{"v": {"$bytes": "00ff"}}',
         '{"v": {"$object": "object()"}}', '{"$map": [[3, "layer"]]}', '{"v": {"$tuple": [1, "two"]}}',
-        '{"v": 9007199254740992}', '{"v": "\\udc00"}',
+        '{"v": "\\udc00"}',
     ]
     for m in metadata_bad:
         assert_equal(_state_code(valid_state("metadata", m)), "schema.metadata.type", m)
@@ -145,6 +158,33 @@ def test_construct_schema() raises:
                                      '[[[1, 2], [3]], [[1]]]', '[[["1", 2]], [[1]]]', '[[[1.5, true]], [[1]]]']
     for w in weights_bad:
         assert_equal(_state_code(valid_state("weights", w)), "schema.weights.type", w)
+
+
+def _metadata_positions(literal: String) -> List[String]:
+    """Metadata holding the integer at its root, in a nested object, and inside arrays."""
+    return [String('{"v": ', literal, "}"), String('{"m": {"k": {"v": ', literal, "}}}"),
+            String('{"a": [1, [2, ', literal, "]]}")]
+
+
+def test_construct_metadata_integers_are_int64_and_uint64() raises:
+    var good: List[String] = ["-9223372036854775808", "9223372036854775807", "9223372036854775808",
+                              "18446744073709551615", "9007199254740993", "-0"]
+    for literal in good:
+        for text in _metadata_positions(literal):
+            assert_equal(_state_code(valid_state("metadata", text)), "accept", text)
+    var bad: List[String] = [
+        "18446744073709551616", "-9223372036854775809", "1000000000000000000000000000000",
+        "-1000000000000000000000000000000000000000000000000", "123456789012345678901234567890",
+        "-237462374673276894279832749832423479823246327846",
+    ]
+    for literal in bad:
+        for text in _metadata_positions(literal):
+            assert_equal(_state_code(valid_state("metadata", text)), "schema.metadata.type", text)
+    # Layer sizes keep their narrower range, without wrapping.
+    assert_equal(_state_code(valid_state("layer_sizes", "[[18446744073709551615, 2], [2, 1]]")),
+                 "checkpoint.layer_sizes.range")
+    assert_equal(_state_code(valid_state("layer_sizes", "[[3, 2], [2, -100000000000000000000]]")),
+                 "checkpoint.layer_sizes.range")
 
 
 def test_construct_checkpoint_and_array_invariants() raises:

@@ -92,6 +92,15 @@ def test_apply_transfer_config() raises:
     assert_equal(_apply_code('{"freeze_until": 2}'), "transfer.layer_index.range")
     assert_equal(_apply_code('{"freeze_until": 1}'), "accept")
     assert_equal(_apply_code('{"freeze_until": -3}'), "transfer.freeze_until.range")
+    # Indices beyond int64 are out of range, not wrapped into it.
+    assert_equal(_apply_code('{"freeze_until": 18446744073709551617}'), "transfer.layer_index.range")
+    assert_equal(_apply_code('{"freeze_until": -18446744073709551617}'), "transfer.freeze_until.range")
+    assert_equal(_freeze_code('{"until_index": 18446744073709551616}'), "transfer.layer_index.range")
+    assert_equal(_freeze_code('{"until_index": -100000000000000000000000}'), "transfer.layer_index.range")
+    var wide = host('{"freeze_until": 18446744073709551617}')
+    var out = String()
+    transfer_config(wide, wide.root).write_json(out)
+    assert_true(out.startswith('{"freeze_until": 18446744073709551617,'), out)
 
 
 def test_freeze_layers() raises:

@@ -2,7 +2,7 @@
 
 from std.testing import assert_equal, assert_true, assert_raises, TestSuite
 
-from json import K_FLOAT, K_TUPLE, K_SET, K_BYTES, K_MAP, K_OPAQUE, K_NDARRAY, K_OBJECT, K_ARRAY
+from json import K_INT, K_FLOAT, K_TUPLE, K_SET, K_BYTES, K_MAP, K_OPAQUE, K_NDARRAY, K_OBJECT, K_ARRAY
 from support import host
 
 
@@ -23,6 +23,27 @@ def test_tags() raises:
     assert_equal(array.data[1], -Float64.MAX * 2.0)
     # A $map with string keys is a plain dict, here one whose key starts with "$".
     assert_equal(v.nodes[v.child(r, 7)].keys[0], "$k")
+
+
+def test_integers_of_any_size_decode_without_wrapping() raises:
+    var v = host('[18446744073709551615, -9223372036854775808, 18446744073709551616, '
+                 + '-9223372036854775809, 1000000000000000000000000000000, '
+                 + '{"$tuple": [-1000000000000000000000000000000000000000000000000]}]')
+    var r = v.root
+    assert_true(v.nodes[v.child(r, 0)].valid)
+    assert_true(v.nodes[v.child(r, 0)].int_value == Int128(UInt64(18446744073709551615)))
+    assert_true(v.nodes[v.child(r, 1)].valid)
+    assert_true(v.nodes[v.child(r, 1)].int_value == Int128(-9223372036854775807) - 1)
+    for i in range(2, 5):
+        ref node = v.nodes[v.child(r, i)]
+        assert_equal(node.kind, K_INT)
+        assert_true(not node.valid, node.text)
+    assert_true(v.nodes[v.child(r, 2)].int_value > 0)
+    assert_true(v.nodes[v.child(r, 3)].int_value < 0)
+    assert_equal(v.nodes[v.child(r, 4)].text, "1000000000000000000000000000000")
+    ref deep = v.nodes[v.child(v.child(r, 5), 0)]
+    assert_true(not deep.valid)
+    assert_equal(deep.text, "-1000000000000000000000000000000000000000000000000")
 
 
 def test_malformed_encoding_is_an_error() raises:

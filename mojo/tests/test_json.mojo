@@ -76,14 +76,55 @@ def test_nonfinite_only_when_otherwise_valid() raises:
     assert_equal(doc_code('{"a": 1e400, "a": NaN}'), "json.nonfinite")
 
 
-def test_number_range() raises:
-    assert_equal(doc_code("[9007199254740991, -9007199254740991]"), "accept")
-    var bad: List[String] = ["[9007199254740992]", "[-9007199254740992]", "[1e400]", "[-2.5e308]",
-                             "[123456789012345678901234567890]", "[18446744073709551616]"]
+def _positions(literal: String) -> List[String]:
+    """The literal as the document's root, in a nested object, and inside nested arrays."""
+    return [literal, String('{"m": {"k": ', literal, "}}"), String("[1, [2, ", literal, "]]")]
+
+
+def test_integer_range_is_int64_and_uint64() raises:
+    var good: List[String] = ["-9223372036854775808", "9223372036854775807", "9223372036854775808",
+                              "18446744073709551615", "9007199254740992", "-0", "0"]
+    for literal in good:
+        for text in _positions(literal):
+            assert_equal(doc_code(text), "accept", text)
+    var long = String("1") + String("0") * 5000
+    var bad: List[String] = [
+        "-237462374673276894279832749832423479823246327846", "-9223372036854775809",
+        "18446744073709551616", "123456789012345678901234567890", "99999999999999999999",
+        "-10000000000000000000", long, String("-", long),
+    ]
+    for literal in bad:
+        for text in _positions(literal):
+            assert_equal(doc_code(text), "json.number.range", text)
+
+
+def test_integers_are_kept_exactly() raises:
+    var tree = parse_document(
+        "[-9223372036854775808, 18446744073709551615, 9223372036854775808, -0, 1764547200123456789]".as_bytes(),
+        "t.json")
+    var expected: List[Int128] = [Int128(-9223372036854775807) - 1, Int128(UInt64(18446744073709551615)),
+                                  Int128(UInt64(9223372036854775808)), Int128(0),
+                                  Int128(1764547200123456789)]
+    for i in range(len(expected)):
+        ref node = tree.nodes[tree.child(tree.root, i)]
+        assert_equal(node.kind, K_INT)
+        assert_true(node.valid)
+        assert_true(node.int_value == expected[i], node.text)
+    # Sizes and indices read an integer clamped to Int's range, so none wraps.
+    assert_equal(tree.nodes[tree.child(tree.root, 1)].as_int(), Int.MAX)
+    assert_equal(tree.nodes[tree.child(tree.root, 0)].as_int(), Int.MIN)
+
+
+def test_float_range() raises:
+    var bad: List[String] = ["[1e400]", "[-2.5e308]", "[1.8e308]"]
     for text in bad:
         assert_equal(doc_code(text), "json.number.range", text)
-    assert_equal(doc_code("[1e-400, 1.7976931348623157e308]"), "accept")
+    var good: List[String] = ["[1e-400, 1.7976931348623157e308]", "[18446744073709551616.0]",
+                              "[1e19, -9223372036854775809e0]"]
+    for text in good:
+        assert_equal(doc_code(text), "accept", text)
     assert_equal(doc_code('{"a": 1, "a": 1e999}'), "json.number.range")
+    assert_equal(doc_code('{"a": 1, "a": 18446744073709551616}'), "json.number.range")
 
 
 def test_duplicate_keys_after_unescaping() raises:
@@ -99,12 +140,24 @@ def test_integers_and_floats_are_kept_apart() raises:
     assert_equal(tree.kind(tree.child(root, 0)), K_INT)
     assert_equal(tree.kind(tree.child(root, 1)), K_FLOAT)
     assert_equal(tree.kind(tree.child(root, 2)), K_FLOAT)
-    assert_equal(tree.nodes[tree.child(root, 3)].int_value, 0)
+    assert_true(tree.nodes[tree.child(root, 3)].int_value == 0)
 
 
 def test_deep_request_does_not_overflow_the_stack() raises:
     var tree = parse_message(_nest(100000, True).as_bytes())
     assert_equal(len(tree.nodes), 100000)
+
+
+def test_request_integers_of_any_length() raises:
+    # A request may carry any integer; beyond the JSON range it is marked, never wrapped.
+    var tree = parse_message("[18446744073709551616, -1000000000000000000000000000000000000000000000000]".as_bytes())
+    for i in range(2):
+        ref node = tree.nodes[tree.child(tree.root, i)]
+        assert_equal(node.kind, K_INT)
+        assert_true(not node.valid)
+    assert_equal(tree.nodes[tree.child(tree.root, 1)].text,
+                 "-1000000000000000000000000000000000000000000000000")
+    assert_true(tree.nodes[tree.child(tree.root, 1)].int_value < 0)
 
 
 def test_request_keeps_lone_surrogates() raises:

@@ -14,6 +14,19 @@ def test_writes_back_what_the_reader_read() raises:
     assert_equal(out, '{"a": [1, 0, 2.5, -0.0, "x\\u00e9\\ud83d\\ude00\\n"], "b": {"c": null, "d": true}, "e": 1e+22}')
 
 
+def test_integers_are_written_exactly() raises:
+    # The issue's example: never through float64.
+    var text = '{"seed": 18446744073709551615, "t_ns": 1764547200123456789, "neg": -9223372036854775808}'
+    var tree = parse_document(text.as_bytes(), "t.json")
+    var out = String()
+    write_value(out, tree, tree.root)
+    assert_equal(out, text)
+    tree = parse_document("[9223372036854775808, 9007199254740993, -0, 0]".as_bytes(), "t.json")
+    out = String()
+    write_value(out, tree, tree.root)
+    assert_equal(out, "[9223372036854775808, 9007199254740993, 0, 0]")
+
+
 def test_lone_surrogates_from_a_request_are_escaped_again() raises:
     var tree = parse_message('["\\ud800x"]'.as_bytes())
     var out = String()

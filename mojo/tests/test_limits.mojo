@@ -5,7 +5,8 @@ from std.testing import assert_equal, assert_true, TestSuite
 
 from limits import (
     JSON_MAX_DEPTH,
-    MAX_SAFE_INTEGER,
+    JSON_INTEGER_MIN,
+    JSON_INTEGER_MAX,
     LAYER_FEATURES_MAX,
     METADATA_MAX_DEPTH,
     accepted_dtypes,
@@ -34,18 +35,19 @@ def _section(header: String, indent: Int) raises -> List[String]:
     return out^
 
 
-def _limit(name: String) raises -> Int:
+def _limit(name: String) raises -> String:
     for line in _section("limits:", 2):
         if line.startswith(name + ":"):
-            return atol(String(line.removeprefix(name + ":").strip()))
+            return String(line.removeprefix(name + ":").strip())
     raise Error(String("no limit ", name, " in the spec"))
 
 
 def test_limits_equal_the_spec() raises:
-    assert_equal(_limit("json_max_depth"), JSON_MAX_DEPTH)
-    assert_equal(_limit("max_safe_integer"), MAX_SAFE_INTEGER)
-    assert_equal(_limit("layer_features_max"), LAYER_FEATURES_MAX)
-    assert_equal(_limit("metadata_max_depth"), METADATA_MAX_DEPTH)
+    assert_equal(_limit("json_max_depth"), String(JSON_MAX_DEPTH))
+    assert_equal(_limit("json_integer_min"), String(JSON_INTEGER_MIN))
+    assert_equal(_limit("json_integer_max"), String(JSON_INTEGER_MAX))
+    assert_equal(_limit("layer_features_max"), String(LAYER_FEATURES_MAX))
+    assert_equal(_limit("metadata_max_depth"), String(METADATA_MAX_DEPTH))
 
 
 def test_accepted_dtypes_equal_the_spec_in_order() raises:

@@ -67,7 +67,7 @@ def test_duplicate_invariant_ids_are_refused(tmp_path: Path) -> None:
 
 def test_the_committed_spec_names_only_registered_operators_and_each_applies() -> None:
     spec = load_spec()
-    assert spec.spec_version == 1
+    assert spec.spec_version == 2
     for invariant in spec.invariants:
         assert _generator.combos(invariant), invariant.id
 
@@ -202,3 +202,25 @@ def test_regenerating_the_corpus_gives_the_same_bytes(tmp_path: Path) -> None:
 
     walk(comparison, "")
     assert not differing, f"run `make fixtures`; these differ: {differing[:10]}"
+
+
+def test_every_boundary_recipe_covers_limits_the_spec_has() -> None:
+    from snnconform.checkpoint._boundaries import RECIPES
+
+    limits = load_spec().limits
+    assert [name for names in RECIPES for name in names if name not in limits] == []
+
+
+@pytest.mark.parametrize("limit, step", [("json_integer_min", -1), ("json_integer_max", 1)])
+def test_the_integer_limits_have_a_boundary_pair_on_every_surface(limit: str, step: int) -> None:
+    _, lines = _corpus()
+    value = load_spec().limits[limit]
+    for surface, code in (("load", "json.number.range"), ("construct", "schema.metadata.type")):
+        def verdicts(at: int) -> set[tuple[str, str | None]]:
+            return {(line["expect"]["verdict"], line["expect"]["code"]) for line in lines
+                    if line["class"] == "boundary" and line["origin"]["limit"] == limit
+                    and line["origin"]["surface"] == surface and line["origin"]["value"] == at
+                    and line["origin"]["place"] in ("root", "nested", "array")}
+
+        assert verdicts(value) == {("accept", None)}, (limit, surface)
+        assert verdicts(value + step) == {("reject", code)}, (limit, surface)

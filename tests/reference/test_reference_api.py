@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -165,3 +166,118 @@ def test_freeze_and_unfreeze_change_nothing_when_they_refuse() -> None:
     assert checkpoint.frozen_layers == ["a"]
     unfreeze_layers(checkpoint, all_layers=True)
     assert checkpoint.frozen_layers == []
+
+
+# Spec 2: metadata integers over int64 ∪ uint64, exactly.
+SIXTY_FOUR_BIT = {"seed": 2**64 - 1, "t_ns": 1764547200123456789, "neg": -(2**63)}
+IN_RANGE = [-(2**63), 2**63 - 1, 2**63, 2**64 - 1]
+OUT_OF_RANGE = [-(2**63) - 1, 2**64, -(2**127), 10**30]
+
+
+def _one_layer(metadata: dict[str, Any]) -> SNNCheckpoint:
+    return SNNCheckpoint(weights=[np.ones((1, 2))], layer_names=["a"], layer_sizes=[(2, 1)],
+                         metadata=metadata)
+
+
+def test_64_bit_metadata_integers_round_trip_exactly(tmp_path: Path) -> None:
+    metadata = {**SIXTY_FOUR_BIT, "nested": {"values": IN_RANGE}}
+    save_checkpoint(_one_layer(metadata), tmp_path / "c")
+    assert b'"seed": 18446744073709551615' in (tmp_path / "c.json").read_bytes()
+    loaded = load_checkpoint(tmp_path / "c")
+    assert loaded.metadata == metadata
+    assert all(type(v) is int for v in loaded.metadata["nested"]["values"])
+    save_checkpoint(loaded, tmp_path / "d")
+    assert load_checkpoint(tmp_path / "d").metadata == metadata
+
+
+@pytest.mark.parametrize("value", OUT_OF_RANGE)
+def test_integers_beyond_64_bits_are_refused_in_documents_and_in_memory(tmp_path: Path, value: int) -> None:
+    save_checkpoint(_one_layer({}), tmp_path / "c")
+    text = (tmp_path / "c.json").read_text().replace('"metadata": {}', f'"metadata": {{"x": [{value}]}}')
+    (tmp_path / "c.json").write_text(text)
+    with pytest.raises(CheckpointError) as loading:
+        load_checkpoint(tmp_path / "c")
+    with pytest.raises(CheckpointError) as constructing:
+        _one_layer({"x": {"y": value}})
+    assert (loading.value.code, constructing.value.code) == ("json.number.range", "schema.metadata.type")
+
+
+# The writer (spec: save.writer).
+def _expected_stored_archive(matrices: list[np.ndarray[Any, Any]]) -> bytes:
+    """The spec's stored layout, built from its words with struct, not with the writer's code."""
+    import struct
+    import zlib
+
+    from numpy.lib import format as npy_format
+
+    local, central = b"", b""
+    for index, matrix in enumerate(matrices):
+        buffer = io.BytesIO()
+        npy_format.write_array(buffer, np.ascontiguousarray(matrix, dtype="<f8"), version=(1, 0))
+        data, name = buffer.getvalue(), f"layer_{index}.npy".encode()
+        crc, offset = zlib.crc32(data), len(local)
+        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0x21, crc, len(data), len(data),
+                             len(name), 0) + name + data
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0x21, crc, len(data),
+                               len(data), len(name), 0, 0, 0, 0, 0, offset) + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(matrices), len(matrices), len(central), len(local), 0)
+    return local + central + end
+
+
+def test_stored_archives_are_the_spec_s_bytes_exactly(tmp_path: Path) -> None:
+    weights = [np.arange(6.0).reshape(2, 3), np.full((1, 2), -0.0)]
+    checkpoint = SNNCheckpoint(weights=weights, layer_names=["a", "b"], layer_sizes=[(3, 2), (2, 1)],
+                               metadata={"lr": 1e-05, "big": 1e16, "x": 0.1, "int": 123.0, "s": "é\x7f"})
+    save_checkpoint(checkpoint, tmp_path / "c", compression="stored")
+    archive = (tmp_path / "c.npz").read_bytes()
+    assert archive == _expected_stored_archive(weights)
+    text = (tmp_path / "c.json").read_text("ascii")
+    assert '"lr": 1e-05,\n    "big": 1e+16,\n    "x": 0.1,\n    "int": 123.0,\n    "s": "\\u00e9\\u007f"' in text
+    save_checkpoint(checkpoint, tmp_path / "again", compression="stored")
+    assert (tmp_path / "again.npz").read_bytes() == archive  # no clock, no randomness
+
+
+def test_deflated_archives_load_in_numpy_and_here_with_the_same_weights(tmp_path: Path) -> None:
+    weights = [np.random.default_rng(1).standard_normal((5, 7))]
+    save_checkpoint(SNNCheckpoint(weights=weights, layer_names=["a"], layer_sizes=[(7, 5)]), tmp_path / "c")
+    with zipfile.ZipFile(tmp_path / "c.npz") as archive:
+        assert [info.compress_type for info in archive.infolist()] == [zipfile.ZIP_DEFLATED]
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as loaded:
+        assert np.array_equal(loaded["layer_0"], weights[0])
+    assert np.array_equal(load_checkpoint(tmp_path / "c").weights[0], weights[0])
+
+
+def test_a_failed_save_leaves_no_temporary_file_and_the_previous_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sc_neurocore.transfer.checkpoint as module
+
+    save_checkpoint(_one_layer({"v": 1}), tmp_path / "c")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    other = SNNCheckpoint(weights=[np.zeros((1, 2))], layer_names=["a"], layer_sizes=[(2, 1)])
+    with pytest.raises(ValueError, match="compression"):
+        save_checkpoint(other, tmp_path / "c", compression="zstd")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+    renames: list[str] = []
+    real_replace = os.replace
+
+    def failing_replace(source: str, target: Path) -> None:
+        renames.append(str(target))
+        if len(renames) == fail_at:
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    monkeypatch.setattr(module.os, "replace", failing_replace)
+    fail_at = 1  # the archive's rename fails: the previous pair stays whole
+    with pytest.raises(OSError):
+        save_checkpoint(other, tmp_path / "c")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    renames.clear()
+    fail_at = 2  # the document's rename fails: new archive, old document, caught by the digest
+    with pytest.raises(OSError):
+        save_checkpoint(other, tmp_path / "c")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "c.npz"]
+    with pytest.raises(CheckpointError) as torn:
+        load_checkpoint(tmp_path / "c")
+    assert torn.value.code == "archive.digest"

@@ -112,7 +112,7 @@ VIOLATIONS: dict[str, list[Violation]] = {
                     lambda t: load(t, text=b'{"a": "\\ud800"}'),
                     lambda t: load(t, text=b'{"a": NaN, "b": }')],
     "json.nonfinite": [lambda t: load(t, text=b'{"a": -Infinity, "b": 1e400}')],
-    "json.number.range": [lambda t: load(t, text=b'{"a": 9007199254740992}'),
+    "json.number.range": [lambda t: load(t, text=b'{"a": 18446744073709551616}'),
                           lambda t: load(t, text=b'{"a": 1e400, "a": 1}'),
                           lambda t: load(t, text=b'{"a": ' + b"9" * 5000 + b"}")],
     "json.keys.unique": [lambda t: load(t, text=b'{"a": 1, "\\u0061": 2}')],
@@ -133,7 +133,7 @@ VIOLATIONS: dict[str, list[Violation]] = {
                              lambda t: construct(metadata={"x": {1, 2}}),
                              lambda t: construct(metadata={"x": math.nan}),
                              lambda t: construct(metadata={1: "x"}),
-                             lambda t: construct(metadata={"x": 2**53})],
+                             lambda t: construct(metadata={"x": 2**64})],
     "schema.archive_sha256.type": [lambda t: load(t, doc=document(archive_sha256="AB" * 32))],
     "schema.weights.type": [lambda t: construct(weights=[W[0], "w"]),
                             lambda t: construct(weights=[W[0], np.ones((1, 3), dtype=bool)]),
@@ -200,9 +200,11 @@ def test_the_reference_limits_and_dtypes_are_the_spec_s() -> None:
     from sc_neurocore.transfer import _limits
 
     limits = SPEC.document["limits"]
-    assert (limits["json_max_depth"], limits["max_safe_integer"], limits["layer_features_max"],
-            limits["metadata_max_depth"]) == (_limits.JSON_MAX_DEPTH, _limits.MAX_SAFE_INTEGER,
-                                              _limits.LAYER_FEATURES_MAX, _limits.METADATA_MAX_DEPTH)
+    assert limits == {
+        "json_max_depth": _limits.JSON_MAX_DEPTH, "json_integer_min": _limits.JSON_INTEGER_MIN,
+        "json_integer_max": _limits.JSON_INTEGER_MAX, "layer_features_max": _limits.LAYER_FEATURES_MAX,
+        "metadata_max_depth": _limits.METADATA_MAX_DEPTH,
+    }
     assert list(SPEC.document["npy"]["accepted_dtypes"]) == list(_limits.ACCEPTED_DTYPES)
 
 

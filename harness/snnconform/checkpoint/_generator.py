@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from . import _reference
+from ._boundaries import boundaries, boundary_case
 from ._casemodel import CaseModel, Draft, reset_dir
 from ._mutations import OPERATORS
 from ._spec import REPO_ROOT, Invariant, Mutation, Spec
@@ -34,7 +35,7 @@ MIXED_CASES = 60
 MIN_TARGETED = 8
 CORPUS_SEED = 20261129
 TRANSFER_KINDS = ("freeze_layers", "unfreeze_layers", "transfer_config", "apply_transfer_config")
-_SOURCES = ("_generator.py", "_strategies.py", "_casemodel.py", "_fixturefiles.py",
+_SOURCES = ("_generator.py", "_boundaries.py", "_strategies.py", "_casemodel.py", "_fixturefiles.py",
             "_hostvalue.py", "_reference.py", "_mutations/*.py")
 
 
@@ -293,6 +294,13 @@ def write_corpus(spec: Spec, out_dir: Path) -> dict[str, Any]:
         case = CaseModel.from_draft(draft, surface)
         writer.add(f"valid-{index:04d}", "valid", case, None, [],
                    {"surface": surface, "seed": valid_seed, "example": index})
+    boundary_seed = _seed("boundary")
+    (base,) = _examples(drafts(min_layers=1), 1, boundary_seed)
+    for boundary in boundaries(spec):
+        writer.add(f"boundary-{boundary.name}", "boundary", boundary_case(boundary, base), boundary.code,
+                   [boundary.code] if boundary.code else [],
+                   {"surface": boundary.surface, "seed": boundary_seed, "limit": boundary.limit,
+                    "value": boundary.value, "place": boundary.place})
     all_combos: list[Combo] = []
     for invariant in spec.invariants:
         invariant_combos = combos(invariant)
@@ -344,6 +352,7 @@ def coverage(spec: Spec, lines: list[dict[str, Any]]) -> dict[str, Any]:
         "spec_version": spec.spec_version,
         "cases": len(lines),
         "valid": classes["valid"],
+        "boundary": classes["boundary"],
         "invalid_targeted": classes["targeted"],
         "mixed": classes["mixed"],
         "invariants": len(spec.invariants),

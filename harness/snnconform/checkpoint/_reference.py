@@ -6,6 +6,7 @@ snnconform.checkpoint.testee``) and the oracle the fixture generator checks ever
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from sc_neurocore.transfer import (
     apply_transfer_config,
     freeze_layers,
     load_checkpoint,
+    save_checkpoint,
     unfreeze_layers,
 )
 
@@ -29,6 +31,7 @@ OPERATIONS = (
     "unfreeze_layers",
     "transfer_config",
     "apply_transfer_config",
+    "save",
 )
 
 
@@ -44,6 +47,25 @@ def observe(checkpoint: SNNCheckpoint) -> dict[str, Any]:
         "metadata": checkpoint.metadata,
         "weight_sha256": checkpoint.weight_sha256(),
     }
+
+
+def _file(path: Path) -> dict[str, Any]:
+    data = path.read_bytes()
+    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def _save(op: Mapping[str, Any], checkpoint: SNNCheckpoint | None) -> dict[str, Any]:
+    """``save``: write the current checkpoint, or the unvalidated ``state`` given inline (the
+    writer must then refuse it with the construct code), to ``out`` (+ .npz, .json)."""
+    if "state" in op:
+        checkpoint = SNNCheckpoint.__new__(SNNCheckpoint)
+        checkpoint.__dict__.update({"neuron_types": [], "metadata": {}, "frozen_layers": [],
+                                    **_hostvalue.decode(op["state"])})
+    if checkpoint is None:
+        raise ValueError("'save' needs a checkpoint or a state")
+    out = op["out"]
+    save_checkpoint(checkpoint, out, compression=op.get("compression", "deflate"))
+    return {"saved": {"npz": _file(Path(out + ".npz")), "json": _file(Path(out + ".json"))}}
 
 
 def _config(op: Mapping[str, Any]) -> TransferConfig:
@@ -64,6 +86,8 @@ def _run(op: Mapping[str, Any], root: Path, checkpoint: SNNCheckpoint | None) ->
             "lr_backbone": float(config.lr_backbone),
             "lr_head": float(config.lr_head),
         }}
+    elif name == "save":
+        return checkpoint, _save(op, checkpoint)
     elif checkpoint is None:
         raise ValueError(f"{name!r} needs a checkpoint: a case starts with load or construct")
     elif name == "freeze_layers":

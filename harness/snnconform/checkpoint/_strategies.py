@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from sc_neurocore.transfer._limits import ACCEPTED_DTYPES, MAX_SAFE_INTEGER
+from sc_neurocore.transfer._limits import ACCEPTED_DTYPES, JSON_INTEGER_MAX, JSON_INTEGER_MIN
 
 from ._casemodel import Draft
 
@@ -22,8 +22,9 @@ names = st.text(min_size=1, max_size=10)
 json_scalars = (
     st.none()
     | st.booleans()
-    | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
-    | st.sampled_from([MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER, 0])
+    | st.integers(JSON_INTEGER_MIN, JSON_INTEGER_MAX)
+    # The ends of the range and the int64/uint64 seam, where implementations overflow.
+    | st.sampled_from([JSON_INTEGER_MIN, 2**63 - 1, 2**63, JSON_INTEGER_MAX, 0])
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12)
 )

@@ -194,6 +194,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                  "validate_protocol": options.validate_protocol},
         corpus_sha256=hashlib.sha256((config.fixtures / "cases.jsonl").read_bytes()).hexdigest(),
     )
+    if not selection.is_filtered:
+        _add_suites(extras, config, suite, reference, options, spec.spec_version, progress.note)
     doc = build_document(suite, judgments, extras)
     if write_dir is not None:
         _write_results(write_dir, doc, config, all_cases)
@@ -206,6 +208,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary += f"\nresults: {write_dir / RESULTS_NAME}"
     _emit(args, doc, summary)
     return exit_code(doc)
+
+
+def _add_suites(extras: Any, config: Config, suite: Any, reference: Any, options: Any,
+                spec_version: int, note: Any) -> None:
+    """Run the domain's suites (a full run only) and record them in ``extras``."""
+    from snnconform.core._suites import SuiteContext, run_suites
+
+    context = SuiteContext(config, suite.runs, suite.cases, reference, options.timeout,
+                           spec_version, options.validate_protocol, note)
+    reports = run_suites(context)
+    extras.suites = {name: {**r.summary, "markdown": list(r.markdown)} for name, r in reports.items()}
+    extras.suite_problems = [problem for r in reports.values() for problem in r.problems]
 
 
 def _config_for_check(args: argparse.Namespace) -> Config:

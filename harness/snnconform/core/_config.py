@@ -11,7 +11,7 @@ import importlib
 import shlex
 import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -46,6 +46,8 @@ class Domain:
     write_corpus: str | None
     reference: str | None
     check_inputs: str | None = None  # `snnconform check`: the user's arguments -> inputs
+    # Suites a full run adds beside the corpus: name -> entry point (core/_suites.py).
+    suites: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,12 @@ _IMPL_KEYS = {"name", "probe", "setup", "build", "unit_tests", "testee", "instal
               "startup_timeout", "build_timeout"}
 
 
+def _suites(table: object, where: str) -> dict[str, str]:
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise ConfigError(f'{where} must map names to "module:function" strings')
+    return dict(table)
+
+
 def load_config(path: Path) -> Config:
     try:
         data = tomllib.loads(path.read_text("utf-8"))
@@ -155,6 +163,7 @@ def load_config(path: Path) -> Config:
             write_corpus=domain.get("write_corpus"),
             reference=domain.get("reference"),
             check_inputs=domain.get("check_inputs"),
+            suites=_suites(domain.get("suites", {}), f"{path.name} [domain.suites]"),
         ),
         benchmarks=dict(benchmarks),
         implementations=tuple(impls),

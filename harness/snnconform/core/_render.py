@@ -88,6 +88,8 @@ def markdown(doc: Mapping[str, Any]) -> str:
             mark = "·" if not cell["cases"] else "✅" if cell["agreed"] == cell["cases"] else "❌"
             out.append(f"{mark} {cell['agreed']}/{cell['cases']}")
         lines.append(f"| `{invariant}` | " + " | ".join(out) + " |")
+    for name in doc.get("suites", []):
+        lines += ["", *doc.get(name, {}).get("markdown", [])]
     lines += ["", "## Disagreements", ""]
     if not doc["disagreements"]:
         lines.append("None.")

@@ -58,6 +58,9 @@ class Extras:
     benchmark_problems: Sequence[str] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
     corpus_sha256: str | None = None  # of cases.jsonl: `merge` refuses shards of other corpora
+    # The domain's suites (core/_suites.py): name -> summary (with its Markdown), and problems.
+    suites: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    suite_problems: Sequence[str] = ()
 
 
 # An answer longer than this (as JSON) is not kept in the document: the rerun command shows it.
@@ -163,6 +166,7 @@ def _gate(suite: SuiteResult, extras: Extras, judgments: Sequence[Judgment]) -> 
                 f"{first.case.id}: {first.headline().splitlines()[0]}"
             )
     problems = list(extras.divergence_problems) + list(suite.problems) + list(extras.benchmark_problems)
+    problems += list(extras.suite_problems)
     checks.extend(problems[:MAX_LISTED * 4])
     if len(problems) > MAX_LISTED * 4:
         checks.append(f"... and {len(problems) - MAX_LISTED * 4} more problems")
@@ -222,6 +226,9 @@ def build_document(suite: SuiteResult, judgments: Sequence[Judgment], extras: Ex
         "disagreements": [_disagreement(j) for j in listed],
         "python": dict(extras.benchmarks.get("python", {})),
         "benchmarks": {name: value for name, value in extras.benchmarks.items() if name != "python"},
+        # Only with suites configured: a suite's figures go under its own name.
+        **({"suites": list(extras.suites)} if extras.suites else {}),
+        **{name: dict(summary) for name, summary in extras.suites.items()},
         "environment": environment(suite, extras),
         "production_benchmark_claim": False,
     }

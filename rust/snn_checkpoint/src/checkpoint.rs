@@ -11,7 +11,7 @@ use crate::errors::{fail, CheckpointError, Invariant, Result};
 pub use crate::fields::Array;
 use crate::fields::{self, Fields};
 use crate::hostvalue::Host;
-use crate::json::{self, Json};
+use crate::json::{self, Integer, Json};
 use crate::{npy, zip};
 
 /// A validated checkpoint: weights, layer description, metadata and the frozen set.
@@ -37,10 +37,34 @@ impl SNNCheckpoint {
         metadata: Json,
         frozen_layers: Vec<String>,
     ) -> Result<Self> {
-        fields::check_state(
+        let exact = |v: i64| Integer::from(i128::from(v));
+        let layer_sizes: Vec<_> = layer_sizes
+            .iter()
+            .map(|&(i, o)| (exact(i), exact(o)))
+            .collect();
+        Self::checked(
+            weights,
+            layer_names,
+            &layer_sizes,
+            neuron_types,
+            metadata,
+            frozen_layers,
+        )
+    }
+
+    /// The construct surface over typed values, the layer sizes exact (of any size).
+    fn checked(
+        weights: Vec<Array>,
+        layer_names: Vec<String>,
+        layer_sizes: &[(Integer, Integer)],
+        neuron_types: Vec<String>,
+        metadata: Json,
+        frozen_layers: Vec<String>,
+    ) -> Result<Self> {
+        let layer_sizes = fields::check_state(
             &weights,
             &layer_names,
-            &layer_sizes,
+            layer_sizes,
             &neuron_types,
             &metadata,
             &frozen_layers,
@@ -146,10 +170,10 @@ pub fn construct_host(
         Some(v) => fields::host_metadata(&v)?,
     };
     let weights = fields::host_weights(&weights)?;
-    SNNCheckpoint::new(
+    SNNCheckpoint::checked(
         weights,
         layer_names,
-        layer_sizes,
+        &layer_sizes,
         neuron_types,
         metadata,
         frozen_layers,

@@ -56,7 +56,7 @@ invariants! {
     /// No NaN, Infinity or -Infinity token.
     JsonNonfinite => "json.nonfinite",
         "Checkpoint metadata contains a non-finite number literal ({token}), which is not JSON",
-    /// Integers within +/-(2^53 - 1), other numbers finite as float64.
+    /// Integers in [-2^63, 2^64 - 1], other numbers finite as float64.
     JsonNumberRange => "json.number.range",
         "Checkpoint metadata number {number} is out of range",
     /// No object repeats a key (after unescaping).

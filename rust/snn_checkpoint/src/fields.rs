@@ -10,8 +10,8 @@ use std::collections::HashSet;
 
 use crate::errors::{fail, repr, CheckpointError, Invariant, Result};
 use crate::hostvalue::Host;
-use crate::json::{self, is_integer_literal, Json};
-use crate::limits::{LAYER_FEATURES_MAX, MAX_SAFE_INTEGER, METADATA_MAX_DEPTH};
+use crate::json::{self, is_integer_literal, Integer, Json};
+use crate::limits::{LAYER_FEATURES_MAX, METADATA_MAX_DEPTH};
 
 /// The top-level keys the metadata document must have.
 pub const REQUIRED_KEYS: [&str; 7] = [
@@ -91,8 +91,8 @@ pub fn check_document(document: &Json) -> Result<Fields> {
         return Err(fail!(SchemaMetadataType, detail = detail));
     }
     let archive_sha256 = archive_digest(get("archive_sha256"))?;
-    check_layers(&layer_names, &layer_sizes, &neuron_types, &frozen_layers)?;
-    check_counts(n_layers, total_params, &layer_names, &layer_sizes)?;
+    let layer_sizes = check_layers(&layer_names, &layer_sizes, &neuron_types, &frozen_layers)?;
+    check_counts(&n_layers, &total_params, &layer_names, &layer_sizes)?;
     Ok(Fields {
         layer_names,
         layer_sizes,
@@ -118,18 +118,18 @@ fn json_strings(v: &Json, invariant: Invariant) -> Result<Vec<String>> {
         .collect()
 }
 
-fn integer_of(v: &Json) -> Option<i128> {
+fn integer_of(v: &Json) -> Option<Integer> {
     match v {
-        Json::Number(t) if is_integer_literal(t) => Some(json::integer_value(t)),
+        Json::Number(t) if is_integer_literal(t) => Integer::parse(t),
         _ => None,
     }
 }
 
-fn json_integer(v: &Json, invariant: Invariant) -> Result<i128> {
+fn json_integer(v: &Json, invariant: Invariant) -> Result<Integer> {
     integer_of(v).ok_or_else(|| CheckpointError::new(invariant, &[("got", &v.type_name())]))
 }
 
-fn json_size_pairs(v: &Json) -> Result<Vec<(i64, i64)>> {
+fn json_size_pairs(v: &Json) -> Result<Vec<(Integer, Integer)>> {
     let type_error = |detail: String| fail!(SchemaLayerSizesType, detail = detail);
     let Json::Array(items) = v else {
         return Err(type_error(format!("got {}", v.type_name())));
@@ -140,18 +140,13 @@ fn json_size_pairs(v: &Json) -> Result<Vec<(i64, i64)>> {
         .map(|(i, item)| match item {
             Json::Array(pair) if pair.len() == 2 => {
                 match (integer_of(&pair[0]), integer_of(&pair[1])) {
-                    (Some(a), Some(b)) => Ok((clamp_i64(a), clamp_i64(b))),
+                    (Some(a), Some(b)) => Ok((a, b)),
                     _ => Err(type_error(format!("item {i} holds a non-integer"))),
                 }
             }
             _ => Err(type_error(format!("item {i} is not a pair"))),
         })
         .collect()
-}
-
-/// Sizes beyond i64 lie outside [1, LAYER_FEATURES_MAX] just as their bound does.
-fn clamp_i64(x: i128) -> i64 {
-    i64::try_from(x).unwrap_or(if x < 0 { i64::MIN } else { i64::MAX })
 }
 
 fn archive_digest(v: Option<&Json>) -> Result<Option<String>> {
@@ -170,12 +165,12 @@ fn archive_digest(v: Option<&Json>) -> Result<Option<String>> {
 
 /// checkpoint.n_layers.consistent and checkpoint.total_params.consistent (load only).
 fn check_counts(
-    n_layers: i128,
-    total_params: i128,
+    n_layers: &Integer,
+    total_params: &Integer,
     names: &[String],
     sizes: &[(i64, i64)],
 ) -> Result<()> {
-    if n_layers != names.len() as i128 {
+    if n_layers.cmp_i128(names.len() as i128).is_ne() {
         return Err(fail!(
             CheckpointNLayersConsistent,
             got = n_layers,
@@ -186,7 +181,7 @@ fn check_counts(
         .iter()
         .map(|&(i, o)| i128::from(i) * i128::from(o))
         .sum();
-    if total_params != expected {
+    if total_params.cmp_i128(expected).is_ne() {
         return Err(fail!(
             CheckpointTotalParamsConsistent,
             got = total_params,
@@ -205,7 +200,7 @@ pub fn host_strings(v: &Host, invariant: Invariant) -> Result<Vec<String>> {
 }
 
 /// schema.layer_sizes.type: a list (or tuple) of integer pairs.
-pub fn host_size_pairs(v: &Host) -> Result<Vec<(i64, i64)>> {
+pub fn host_size_pairs(v: &Host) -> Result<Vec<(Integer, Integer)>> {
     let type_error = |detail: String| fail!(SchemaLayerSizesType, detail = detail);
     let items = v
         .sequence()
@@ -214,7 +209,7 @@ pub fn host_size_pairs(v: &Host) -> Result<Vec<(i64, i64)>> {
         .iter()
         .enumerate()
         .map(|(i, item)| match item.sequence() {
-            Some([Host::Int(a, _), Host::Int(b, _)]) => Ok((clamp_i64(*a), clamp_i64(*b))),
+            Some([Host::Int(a), Host::Int(b)]) => Ok((a.clone(), b.clone())),
             Some(pair) if pair.len() == 2 => {
                 Err(type_error(format!("item {i} holds a non-integer")))
             }
@@ -246,8 +241,8 @@ fn host_json(v: &Host, depth: usize, path: &str) -> std::result::Result<Json, St
     Ok(match v {
         Host::None => Json::Null,
         Host::Bool(b) => Json::Bool(*b),
-        Host::Int(i, _) if i.abs() <= MAX_SAFE_INTEGER => Json::int(*i),
-        Host::Int(_, t) => return Err(format!("{path} is the integer {t}, beyond +/-(2^53 - 1)")),
+        // Kept exactly; check_metadata judges the range as json.number.range does.
+        Host::Int(i) => Json::Number(i.to_string()),
         Host::Float(f) if f.is_finite() => Json::float(*f),
         Host::Float(f) => return Err(format!("{path} is the non-finite float {f}")),
         Host::Str(s) => Json::String(s.clone()),
@@ -306,10 +301,10 @@ fn flatten(v: &Host, data: &mut Vec<f64>) -> std::result::Result<Vec<usize>, Str
             Ok(a.shape.clone())
         }
         // numpy makes an object array of integers beyond int64/uint64.
-        Host::Int(v, _) if *v < i128::from(i64::MIN) || *v > i128::from(u64::MAX) => {
+        Host::Int(i) if !i.within(i128::from(i64::MIN), i128::from(u64::MAX)) => {
             Err("object contents (an integer beyond 64 bits)".into())
         }
-        Host::Int(..) | Host::Float(_) => {
+        Host::Int(_) | Host::Float(_) => {
             data.push(v.as_f64().expect("numeric"));
             Ok(Vec::new())
         }
@@ -334,17 +329,17 @@ fn flatten(v: &Host, data: &mut Vec<f64>) -> std::result::Result<Vec<usize>, Str
 // ---- construct surface: typed values ----
 
 /// Every construct invariant typed values can violate, in spec order: schema.metadata.type,
-/// the checkpoint phase, then the array checks.
+/// the checkpoint phase, then the array checks. Returns the layer sizes as i64 pairs.
 pub fn check_state(
     weights: &[Array],
     layer_names: &[String],
-    layer_sizes: &[(i64, i64)],
+    layer_sizes: &[(Integer, Integer)],
     neuron_types: &[String],
     metadata: &Json,
     frozen_layers: &[String],
-) -> Result<()> {
+) -> Result<Vec<(i64, i64)>> {
     check_metadata(metadata)?;
-    check_layers(layer_names, layer_sizes, neuron_types, frozen_layers)?;
+    let layer_sizes = check_layers(layer_names, layer_sizes, neuron_types, frozen_layers)?;
     if weights.len() != layer_names.len() {
         return Err(fail!(
             CheckpointWeightsCount,
@@ -357,8 +352,9 @@ pub fn check_state(
         .map(|w| w.shape.iter().map(|&d| d as u64).collect())
         .collect();
     check_ranks(layer_names, &shapes)?;
-    check_shapes(layer_names, layer_sizes, &shapes)?;
-    check_finite(layer_names, weights)
+    check_shapes(layer_names, &layer_sizes, &shapes)?;
+    check_finite(layer_names, weights)?;
+    Ok(layer_sizes)
 }
 
 /// `schema.metadata.type` for a JSON value: an object of strict JSON (numbers within
@@ -398,13 +394,14 @@ pub fn check_metadata(metadata: &Json) -> Result<()> {
 
 // ---- shared by both surfaces ----
 
-/// The checkpoint-phase invariants shared by load and construct, in spec order.
+/// The checkpoint-phase invariants shared by load and construct, in spec order. Returns the
+/// layer sizes, once proven within [1, LAYER_FEATURES_MAX], as i64 pairs.
 pub fn check_layers(
     names: &[String],
-    sizes: &[(i64, i64)],
+    sizes: &[(Integer, Integer)],
     neuron_types: &[String],
     frozen: &[String],
-) -> Result<()> {
+) -> Result<Vec<(i64, i64)>> {
     if let Some(index) = names.iter().position(String::is_empty) {
         return Err(fail!(CheckpointLayerNamesNonempty, index = index));
     }
@@ -419,9 +416,9 @@ pub fn check_layers(
             expected = names.len()
         ));
     }
-    for (name, &(i, o)) in names.iter().zip(sizes) {
+    for (name, (i, o)) in names.iter().zip(sizes) {
         for (field, value) in [("input_features", i), ("output_features", o)] {
-            if !(1..=LAYER_FEATURES_MAX).contains(&value) {
+            if !value.within(1, i128::from(LAYER_FEATURES_MAX)) {
                 return Err(fail!(
                     CheckpointLayerSizesRange,
                     name = name,
@@ -442,7 +439,8 @@ pub fn check_layers(
     if let Some(name) = frozen.iter().find(|f| !seen.contains(f.as_str())) {
         return Err(fail!(CheckpointFrozenLayersReferences, name = name));
     }
-    Ok(())
+    let narrow = |v: &Integer| v.to_i128().expect("within [1, LAYER_FEATURES_MAX]") as i64;
+    Ok(sizes.iter().map(|(i, o)| (narrow(i), narrow(o))).collect())
 }
 
 /// array.shape.rank over every layer.

@@ -6,14 +6,15 @@
 use crate::checkpoint::SNNCheckpoint;
 use crate::errors::{fail, CheckpointError, Result};
 use crate::hostvalue::Host;
+use crate::json::Integer;
 
 /// Which layers a config freezes: layers 0..=k, k an index or a layer's index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FreezeUntil {
     /// The named layer's index.
     Name(String),
-    /// An index; -1 freezes nothing.
-    Index(i128),
+    /// An index (of any size, as Python's are); -1 freezes nothing.
+    Index(Integer),
 }
 
 /// A validated transfer-learning configuration.
@@ -30,7 +31,7 @@ pub struct TransferConfig {
 impl Default for TransferConfig {
     fn default() -> Self {
         TransferConfig {
-            freeze_until: FreezeUntil::Index(-1),
+            freeze_until: FreezeUntil::Index((-1).into()),
             lr_backbone: 0.0,
             lr_head: 0.01,
         }
@@ -40,7 +41,9 @@ impl Default for TransferConfig {
 /// `transfer.freeze_until.range`: an integer freeze_until is at least -1.
 pub fn check_freeze_until(freeze_until: &FreezeUntil) -> Result<()> {
     match freeze_until {
-        FreezeUntil::Index(k) if *k < -1 => Err(fail!(TransferFreezeUntilRange, value = k)),
+        FreezeUntil::Index(k) if k.cmp_i128(-1).is_lt() => {
+            Err(fail!(TransferFreezeUntilRange, value = k))
+        }
         _ => Ok(()),
     }
 }
@@ -92,10 +95,11 @@ impl SNNCheckpoint {
         }
     }
 
-    fn check_index(&self, operation: &str, index: i128) -> Result<usize> {
+    /// How many leading layers index `k` covers (k + 1), if it lies in [-1, n_layers).
+    fn check_index(&self, operation: &str, index: &Integer) -> Result<usize> {
         let n = self.n_layers() as i128;
-        if (-1..n).contains(&index) {
-            Ok((index + 1) as usize)
+        if index.within(-1, n - 1) {
+            Ok((index.to_i128().expect("within [-1, n_layers)") + 1) as usize)
         } else {
             Err(fail!(
                 TransferLayerIndexRange,
@@ -116,7 +120,7 @@ impl SNNCheckpoint {
     pub fn freeze_layers(
         &mut self,
         layer_names: Option<&[String]>,
-        until_index: Option<i128>,
+        until_index: Option<Integer>,
     ) -> Result<()> {
         if layer_names.is_none() && until_index.is_none() {
             return Err(fail!(
@@ -128,7 +132,7 @@ impl SNNCheckpoint {
         let names = layer_names.unwrap_or_default();
         self.check_names("freeze_layers", names)?;
         let count = match until_index {
-            Some(k) => self.check_index("freeze_layers", k)?,
+            Some(k) => self.check_index("freeze_layers", &k)?,
             None => 0,
         };
         self.frozen_mut().extend(names.iter().cloned());
@@ -172,7 +176,7 @@ impl SNNCheckpoint {
                     .expect("name checked")
                     + 1
             }
-            FreezeUntil::Index(k) => self.check_index(operation, *k)?,
+            FreezeUntil::Index(k) => self.check_index(operation, k)?,
         };
         self.freeze_first(count);
         Ok(self
@@ -215,7 +219,7 @@ pub fn freeze_layers_host(
     let names = layer_names_argument("freeze_layers", names.as_ref())?;
     let until = match until {
         None => None,
-        Some(Host::Int(v, _)) => Some(v),
+        Some(Host::Int(v)) => Some(v),
         Some(other) => return Err(fail!(TransferLayerIndexType, got = other.type_name())),
     };
     cp.freeze_layers(names.as_deref(), until)
@@ -246,8 +250,8 @@ pub fn transfer_config_host(
     lr_head: Option<Host>,
 ) -> Result<TransferConfig> {
     let freeze_until = match freeze_until {
-        None => FreezeUntil::Index(-1),
-        Some(Host::Int(v, _)) => FreezeUntil::Index(v),
+        None => FreezeUntil::Index((-1).into()),
+        Some(Host::Int(v)) => FreezeUntil::Index(v),
         Some(Host::Str(s)) => FreezeUntil::Name(s),
         Some(other) => return Err(fail!(TransferFreezeUntilType, got = other.type_name())),
     };
@@ -260,7 +264,7 @@ pub fn transfer_config_host(
     {
         match value {
             None => {}
-            Some(v @ (Host::Int(..) | Host::Float(_))) => *slot = v.as_f64().expect("numeric"),
+            Some(v @ (Host::Int(_) | Host::Float(_))) => *slot = v.as_f64().expect("numeric"),
             Some(other) => {
                 return Err(fail!(
                     TransferLearningRateType,

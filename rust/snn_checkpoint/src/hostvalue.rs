@@ -4,7 +4,7 @@
 //! Python bindings build them from real Python objects.
 
 use crate::fields::Array;
-use crate::json::{self, is_integer_literal, Json};
+use crate::json::{is_integer_literal, Integer, Json};
 
 /// A decoded host value.
 #[derive(Clone, Debug, PartialEq)]
@@ -13,8 +13,8 @@ pub enum Host {
     None,
     /// A boolean (never an integer here).
     Bool(bool),
-    /// An integer of any size: its value saturated to i128, and its decimal text.
-    Int(i128, String),
+    /// An integer of any size, exact.
+    Int(Integer),
     /// A float64.
     Float(f64),
     /// A string.
@@ -36,20 +36,12 @@ pub enum Host {
 }
 
 impl Host {
-    /// An integer from its decimal text (Python's `str(int)` or a JSON integer literal).
-    pub fn int(text: &str) -> Host {
-        Host::Int(
-            json::integer_value(text),
-            text.trim_start_matches('+').to_string(),
-        )
-    }
-
     /// The Python type name, for messages.
     pub fn type_name(&self) -> &'static str {
         match self {
             Host::None => "NoneType",
             Host::Bool(_) => "bool",
-            Host::Int(..) => "int",
+            Host::Int(_) => "int",
             Host::Float(_) => "float",
             Host::Str(_) => "str",
             Host::List(_) => "list",
@@ -90,7 +82,7 @@ impl Host {
         match self {
             Host::None => false,
             Host::Bool(b) => *b,
-            Host::Int(v, _) => *v != 0,
+            Host::Int(v) => v.cmp_i128(0).is_ne(),
             Host::Float(f) => *f != 0.0,
             Host::Str(s) => !s.is_empty(),
             Host::List(v) | Host::Tuple(v) | Host::Set(v) => !v.is_empty(),
@@ -104,8 +96,7 @@ impl Host {
     /// The float value of an int or float.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
-            // Parsing the decimal text rounds correctly for integers of any size.
-            Host::Int(_, text) => Some(text.parse::<f64>().unwrap_or(f64::INFINITY)),
+            Host::Int(v) => Some(v.to_f64()),
             Host::Float(f) => Some(*f),
             _ => None,
         }
@@ -118,7 +109,9 @@ pub fn decode(v: &Json) -> Result<Host, String> {
     Ok(match v {
         Json::Null => Host::None,
         Json::Bool(b) => Host::Bool(*b),
-        Json::Number(t) if is_integer_literal(t) => Host::int(t),
+        Json::Number(t) if is_integer_literal(t) => {
+            Host::Int(Integer::parse(t).ok_or_else(|| format!("bad integer {t}"))?)
+        }
         Json::Number(t) => Host::Float(t.parse::<f64>().unwrap_or(f64::NAN)),
         Json::String(s) => Host::Str(s.clone()),
         Json::Array(items) => Host::List(decode_all(items)?),
@@ -197,9 +190,9 @@ fn decode_array(v: &Json) -> Result<Array, String> {
     let shape: Vec<usize> = shape
         .iter()
         .map(|d| match d {
-            Json::Number(t) if is_integer_literal(t) => {
-                usize::try_from(json::integer_value(t)).ok()
-            }
+            Json::Number(t) => Integer::parse(t)
+                .and_then(|i| i.to_i128())
+                .and_then(|v| usize::try_from(v).ok()),
             _ => None,
         })
         .collect::<Option<_>>()

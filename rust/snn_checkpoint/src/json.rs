@@ -11,11 +11,13 @@
 //! document reader also bounds depth lexically before parsing (`json.depth`). The writer is
 //! `json_write`.
 
+use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::fmt;
 use std::path::Path;
 
 use crate::errors::{self, fail};
-use crate::limits::{JSON_MAX_DEPTH, MAX_SAFE_INTEGER};
+use crate::limits::{JSON_INTEGER_MAX, JSON_INTEGER_MIN, JSON_MAX_DEPTH};
 
 /// A parsed JSON value. Numbers keep their literal text so that integer-ness and range are
 /// decided lexically; objects keep their members in document order.
@@ -93,35 +95,74 @@ pub fn is_integer_literal(text: &str) -> bool {
     !text.contains(['.', 'e', 'E'])
 }
 
-/// The value of an integer literal, saturated to the i128 range (callers compare it against
-/// bounds far smaller than that).
-pub fn integer_value(text: &str) -> i128 {
-    let (neg, digits) = match text.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let mut v: i128 = 0;
-    for b in digits.bytes() {
-        v = match v
-            .checked_mul(10)
-            .and_then(|x| x.checked_add(i128::from(b - b'0')))
-        {
-            Some(x) => x,
-            None => return if neg { i128::MIN } else { i128::MAX },
+/// An integer of any length, kept exactly as its canonical decimal text (no `+`, no leading
+/// zeros, `0` for `-0`). It is judged against i128 bounds exactly, whatever its length: no
+/// overflow, saturation or wrap.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Integer(String);
+
+impl Integer {
+    /// Reads `[+-]?[0-9]+` (a JSON integer literal, Python's `str(int)`).
+    pub fn parse(literal: &str) -> Option<Integer> {
+        let (negative, digits) = match literal.as_bytes().first()? {
+            b'-' => (true, &literal[1..]),
+            b'+' => (false, &literal[1..]),
+            _ => (false, literal),
         };
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let digits = digits.trim_start_matches('0');
+        Some(Integer(match (negative, digits.is_empty()) {
+            (_, true) => "0".into(),
+            (true, false) => format!("-{digits}"),
+            (false, false) => digits.into(),
+        }))
     }
-    if neg {
-        -v
-    } else {
-        v
+
+    /// The value, when it fits an i128.
+    pub fn to_i128(&self) -> Option<i128> {
+        self.0.parse().ok()
+    }
+
+    /// Compares with an i128: beyond the i128 range, the sign decides.
+    pub fn cmp_i128(&self, other: i128) -> Ordering {
+        match self.to_i128() {
+            Some(v) => v.cmp(&other),
+            None if self.0.starts_with('-') => Ordering::Less,
+            None => Ordering::Greater,
+        }
+    }
+
+    /// True when `low <= self <= high`.
+    pub fn within(&self, low: i128, high: i128) -> bool {
+        self.cmp_i128(low).is_ge() && self.cmp_i128(high).is_le()
+    }
+
+    /// The nearest float64 (infinite beyond its range), as Python's `float(int)` rounds.
+    pub fn to_f64(&self) -> f64 {
+        self.0.parse().expect("decimal digits read as a float")
     }
 }
 
-/// `json.number.range` for one literal: an integer within +/- limits.max_safe_integer, any
-/// other number finite when rounded to float64.
+impl From<i128> for Integer {
+    fn from(v: i128) -> Self {
+        Integer(v.to_string())
+    }
+}
+
+impl fmt::Display for Integer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `json.number.range` for one literal: an integer (no fraction, no exponent) lies in
+/// [limits.json_integer_min, limits.json_integer_max]; any other number is finite when
+/// rounded to float64.
 pub fn number_in_range(literal: &str) -> bool {
     if is_integer_literal(literal) {
-        integer_value(literal).abs() <= MAX_SAFE_INTEGER
+        Integer::parse(literal).is_some_and(|i| i.within(JSON_INTEGER_MIN, JSON_INTEGER_MAX))
     } else {
         literal.parse::<f64>().is_ok_and(f64::is_finite)
     }

@@ -3,9 +3,11 @@
 
 /// Lexical nesting limit of the metadata document (`limits.json_max_depth`).
 pub const JSON_MAX_DEPTH: usize = 64;
-/// Every JSON integer, and every integer in in-memory metadata, lies within +/- this value
-/// (`limits.max_safe_integer`, 2^53 - 1).
-pub const MAX_SAFE_INTEGER: i128 = 9_007_199_254_740_991;
+/// The smallest JSON integer, and metadata integer (`limits.json_integer_min`, -2^63).
+pub const JSON_INTEGER_MIN: i128 = -9_223_372_036_854_775_808;
+/// The largest JSON integer, and metadata integer (`limits.json_integer_max`, 2^64 - 1), so
+/// that every int64 and every uint64 is one.
+pub const JSON_INTEGER_MAX: i128 = 18_446_744_073_709_551_615;
 /// Largest input_features / output_features (`limits.layer_features_max`, 2^31 - 1).
 pub const LAYER_FEATURES_MAX: i64 = 2_147_483_647;
 /// Container nesting limit of in-memory metadata, itself included

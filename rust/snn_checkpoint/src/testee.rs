@@ -14,7 +14,7 @@ use crate::json::{self, Json};
 /// The protocol version spoken.
 pub const PROTOCOL: i64 = 1;
 /// The spec version implemented.
-pub const SPEC_VERSION: i64 = 1;
+pub const SPEC_VERSION: i64 = 2;
 /// The operations supported.
 pub const CAPABILITIES: [&str; 6] = [
     "load",
@@ -195,7 +195,7 @@ fn transfer_config(op: &Json) -> Step<TransferConfig> {
 fn config_json(config: &TransferConfig) -> Json {
     let freeze_until = match &config.freeze_until {
         FreezeUntil::Name(n) => Json::str(n.as_str()),
-        FreezeUntil::Index(k) => Json::int(*k),
+        FreezeUntil::Index(k) => Json::Number(k.to_string()),
     };
     obj(vec![
         ("freeze_until", freeze_until),

@@ -155,7 +155,7 @@ fn construct_over_host_values_null_is_a_value_and_order_holds() {
     assert_eq!(construct_with(&both), "schema.metadata.type");
     let both = [
         ("weights", r#""w""#),
-        ("metadata", r#"{"x": 9007199254740992}"#),
+        ("metadata", r#"{"x": 18446744073709551616}"#),
     ];
     assert_eq!(construct_with(&both), "schema.metadata.type");
     // The schema types come before the checkpoint phase.
@@ -249,4 +249,22 @@ fn suffix_is_appended_not_replaced() {
         with_suffix(Path::new("d/model.v1"), ".json"),
         PathBuf::from("d/model.v1.json")
     );
+}
+
+/// The issue's example: integers across the whole 64-bit range, kept and reported exactly.
+const EXAMPLE: &str =
+    r#"{"seed": 18446744073709551615, "t_ns": 1764547200123456789, "neg": -9223372036854775808}"#;
+
+#[test]
+fn metadata_integers_load_and_report_bit_exactly() {
+    let text = doc("").replace("{\"k\": 1.5}", EXAMPLE);
+    let cp = with_doc(&text).unwrap();
+    let exact = EXAMPLE.replace(' ', "");
+    assert_eq!(cp.metadata().to_text(), exact);
+    let state = snn_checkpoint::testee::state_json(&cp).to_text();
+    assert!(state.contains(&format!("\"metadata\":{exact}")), "{state}");
+    // The same values through the constructor.
+    assert_eq!(construct_with(&[("metadata", EXAMPLE)]), "accepted");
+    let over = [("metadata", r#"{"seed": [18446744073709551616]}"#)];
+    assert_eq!(construct_with(&over), "schema.metadata.type");
 }

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use snn_checkpoint::json::{self, is_integer_literal, Json, Mode};
+use snn_checkpoint::json::{self, is_integer_literal, Integer, Json, Mode};
 use snn_checkpoint::testee::run_case;
 use snn_checkpoint::Invariant;
 
@@ -23,7 +23,7 @@ fn same(a: &Json, b: &Json) -> bool {
     match (a, b) {
         (Json::Number(x), Json::Number(y)) => {
             match (is_integer_literal(x), is_integer_literal(y)) {
-                (true, true) => json::integer_value(x) == json::integer_value(y),
+                (true, true) => Integer::parse(x) == Integer::parse(y),
                 (false, false) => {
                     x.parse::<f64>().map(f64::to_bits).ok()
                         == y.parse::<f64>().map(f64::to_bits).ok()

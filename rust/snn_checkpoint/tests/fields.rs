@@ -9,7 +9,7 @@ use snn_checkpoint::fields::{
     check_document, check_metadata, check_state, host_metadata, host_size_pairs, host_strings,
     host_weights, Array,
 };
-use snn_checkpoint::json::{parse, Json, Mode};
+use snn_checkpoint::json::{parse, Integer, Json, Mode};
 
 fn document(text: &str) -> &'static str {
     let v = parse(text, Mode::Strict).unwrap();
@@ -143,7 +143,7 @@ fn metadata_must_be_strict_json() {
     assert_eq!(bad("{\"a\": [1, 2.5, {\"b\": null}]}"), None);
     assert_eq!(bad("[]"), Some("schema.metadata.type"));
     assert_eq!(
-        bad("{\"a\": 9007199254740992}"),
+        bad("{\"a\": 18446744073709551616}"),
         Some("schema.metadata.type")
     );
     assert_eq!(bad("{\"a\": [1e400]}"), Some("schema.metadata.type"));
@@ -181,7 +181,7 @@ fn host_values_must_have_the_schema_types() {
         r#"{"x": {"$object": "object()"}}"#,
         r#"{"x": {"$tuple": [1]}}"#,
         r#"{"$map": [[1, 2]]}"#,
-        r#"{"x": 9007199254740992}"#,
+        r#"{"x": 18446744073709551616}"#,
         r#"[]"#,
         r#"null"#,
     ] {
@@ -223,15 +223,16 @@ fn arr(rows: usize, cols: usize, v: f64) -> Array {
 fn state(
     weights: &[Array],
     names: &[&str],
-    sizes: &[(i64, i64)],
+    sizes: &[(i128, i128)],
     neuron: &[&str],
     frozen: &[&str],
 ) -> Option<&'static str> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let sizes: Vec<(Integer, Integer)> = sizes.iter().map(|&(i, o)| (i.into(), o.into())).collect();
     check_state(
         weights,
         &s(names),
-        sizes,
+        &sizes,
         &s(neuron),
         &Json::Object(vec![]),
         &s(frozen),
@@ -314,4 +315,113 @@ fn typed_weights_in_spec_order() {
         state(&mixed, &["a", "b"], &[(1, 1), (1, 1)], &[], &[]),
         Some("array.shape.rank")
     );
+}
+
+/// Metadata integers across the 64-bit range: kept exactly, the rest refused.
+const IN_RANGE: [&str; 5] = [
+    "-9223372036854775808",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551615",
+    "9007199254740993",
+];
+const OUT_OF_RANGE: [&str; 6] = [
+    "18446744073709551616",
+    "-9223372036854775809",
+    "1000000000000000000000000000000",
+    "-1000000000000000000000000000000000000000000000000",
+    "-170141183460469231731687303715884105729",
+    "-237462374673276894279832749832423479823246327846",
+];
+
+/// The metadata document placing `literal` at the root, in a nested object and in arrays.
+fn placements(literal: &str) -> [String; 3] {
+    [
+        format!("{{\"x\": {literal}}}"),
+        format!("{{\"x\": {{\"y\": {{\"z\": {literal}}}}}}}"),
+        format!("{{\"x\": [1, [{literal}]]}}"),
+    ]
+}
+
+#[test]
+fn metadata_integers_span_int64_and_uint64() {
+    for literal in IN_RANGE {
+        for text in placements(literal) {
+            let json = parse(&text, Mode::Lenient).unwrap();
+            assert!(check_metadata(&json).is_ok(), "{text}");
+            // Over host values (construct), the same integers are kept exactly.
+            let kept = host_metadata(&host(&text)).unwrap();
+            assert_eq!(kept.to_text(), text.replace(' ', ""));
+        }
+    }
+    for literal in OUT_OF_RANGE {
+        for text in placements(literal) {
+            let json = parse(&text, Mode::Lenient).unwrap();
+            let code = check_metadata(&json).err().map(|e| e.code());
+            assert_eq!(code, Some("schema.metadata.type"), "{text}");
+            let code = host_metadata(&host(&text)).err().map(|e| e.code());
+            assert_eq!(code, Some("schema.metadata.type"), "host {text}");
+        }
+    }
+}
+
+#[test]
+fn counts_and_sizes_beyond_int64_do_not_wrap() {
+    let d = doc("");
+    let with = |from: &str, to: &str| document(&d.replace(from, to));
+    assert_eq!(
+        with("\"n_layers\": 1", "\"n_layers\": 18446744073709551615"),
+        "checkpoint.n_layers.consistent"
+    );
+    assert_eq!(
+        with("\"n_layers\": 1", "\"n_layers\": -9223372036854775808"),
+        "checkpoint.n_layers.consistent"
+    );
+    assert_eq!(
+        with(
+            "\"total_params\": 6",
+            "\"total_params\": 9223372036854775808"
+        ),
+        "checkpoint.total_params.consistent"
+    );
+    assert_eq!(
+        with(
+            "\"total_params\": 6",
+            "\"total_params\": 18446744073709551615"
+        ),
+        "checkpoint.total_params.consistent"
+    );
+    for size in [
+        "18446744073709551615",
+        "9223372036854775808",
+        "-9223372036854775808",
+    ] {
+        let sized = d.replace("[[2, 3]]", &format!("[[{size}, 2]]"));
+        assert_eq!(document(&sized), "checkpoint.layer_sizes.range", "{size}");
+        let message = check_document(&parse(&sized, Mode::Strict).unwrap())
+            .unwrap_err()
+            .message;
+        assert!(
+            message.contains(&format!("input_features = {size},")),
+            "{message}"
+        );
+    }
+    // Over host values, sizes of any length.
+    for size in [
+        "18446744073709551616",
+        "-1000000000000000000000000000000000000000000000000",
+    ] {
+        let pairs = host_size_pairs(&host(&format!("[[{size}, 2]]"))).unwrap();
+        let code = check_state(
+            &[arr(2, 1, 0.0)],
+            &["a".to_string()],
+            &pairs,
+            &[],
+            &Json::Object(vec![]),
+            &[],
+        )
+        .err()
+        .map(|e| e.code());
+        assert_eq!(code, Some("checkpoint.layer_sizes.range"), "{size}");
+    }
 }

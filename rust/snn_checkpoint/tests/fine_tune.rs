@@ -8,7 +8,7 @@ use snn_checkpoint::errors::Result;
 use snn_checkpoint::fine_tune::{
     freeze_layers_host, transfer_config_host, unfreeze_layers_host, FreezeUntil, TransferConfig,
 };
-use snn_checkpoint::json::Json;
+use snn_checkpoint::json::{Integer, Json};
 use snn_checkpoint::{Array, SNNCheckpoint};
 
 fn cp() -> SNNCheckpoint {
@@ -34,7 +34,7 @@ fn s(v: &[&str]) -> Vec<String> {
 #[test]
 fn freeze_and_unfreeze() {
     let mut c = cp();
-    c.freeze_layers(Some(&s(&["out"])), Some(0)).unwrap();
+    c.freeze_layers(Some(&s(&["out"])), Some(0.into())).unwrap();
     assert_eq!(c.frozen_layers(), s(&["in", "out"]));
     c.unfreeze_layers(Some(&s(&["out", "mid"])), false).unwrap();
     assert_eq!(c.frozen_layers(), s(&["in"]));
@@ -51,15 +51,15 @@ fn freeze_errors_leave_state_alone() {
         "transfer.selector.missing"
     );
     assert_eq!(
-        code(c.freeze_layers(Some(&s(&["in", "x"])), Some(9))),
+        code(c.freeze_layers(Some(&s(&["in", "x"])), Some(9.into()))),
         "transfer.layer_names.references"
     );
     assert_eq!(
-        code(c.freeze_layers(Some(&s(&["in"])), Some(3))),
+        code(c.freeze_layers(Some(&s(&["in"])), Some(3.into()))),
         "transfer.layer_index.range"
     );
     assert_eq!(
-        code(c.freeze_layers(None, Some(-2))),
+        code(c.freeze_layers(None, Some((-2).into()))),
         "transfer.layer_index.range"
     );
     assert_eq!(
@@ -71,7 +71,7 @@ fn freeze_errors_leave_state_alone() {
         "transfer.layer_names.references"
     );
     assert!(c.frozen_layers().is_empty());
-    c.freeze_layers(None, Some(-1)).unwrap();
+    c.freeze_layers(None, Some((-1).into())).unwrap();
     assert!(c.frozen_layers().is_empty());
 }
 
@@ -79,22 +79,22 @@ fn freeze_errors_leave_state_alone() {
 fn config_validation() {
     let code = |f, b, h| TransferConfig::new(f, b, h).unwrap_err().code();
     assert_eq!(
-        code(FreezeUntil::Index(-2), 0.0, 0.1),
+        code(FreezeUntil::Index((-2).into()), 0.0, 0.1),
         "transfer.freeze_until.range"
     );
     assert_eq!(
-        code(FreezeUntil::Index(0), -0.5, 0.1),
+        code(FreezeUntil::Index(0.into()), -0.5, 0.1),
         "transfer.learning_rate.range"
     );
     assert_eq!(
-        code(FreezeUntil::Index(0), 0.0, f64::NAN),
+        code(FreezeUntil::Index(0.into()), 0.0, f64::NAN),
         "transfer.learning_rate.range"
     );
     assert_eq!(
-        code(FreezeUntil::Index(0), 0.0, f64::INFINITY),
+        code(FreezeUntil::Index(0.into()), 0.0, f64::INFINITY),
         "transfer.learning_rate.range"
     );
-    assert!(TransferConfig::new(FreezeUntil::Index(0), -0.0, 0.0).is_ok());
+    assert!(TransferConfig::new(FreezeUntil::Index(0.into()), -0.0, 0.0).is_ok());
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn apply_returns_rates_per_layer() {
         c.apply_transfer_config(&bad).unwrap_err().code(),
         "transfer.layer_names.references"
     );
-    let far = TransferConfig::new(FreezeUntil::Index(3), 0.0, 0.5).unwrap();
+    let far = TransferConfig::new(FreezeUntil::Index(3.into()), 0.0, 0.5).unwrap();
     assert_eq!(
         c.apply_transfer_config(&far).unwrap_err().code(),
         "transfer.layer_index.range"
@@ -198,4 +198,27 @@ fn config_argument_types() {
         (cfg.lr_head, cfg.freeze_until),
         (1.0, FreezeUntil::Name("in".into()))
     );
+}
+
+#[test]
+fn integer_arguments_of_any_size() {
+    let big = format!("1{}", "0".repeat(48));
+    let cfg = transfer_config_host(Some(host(&big)), None, None).unwrap();
+    assert_eq!(
+        cfg.freeze_until,
+        FreezeUntil::Index(Integer::parse(&big).unwrap())
+    );
+    assert_eq!(
+        outcome(cp().apply_transfer_config(&cfg)),
+        "transfer.layer_index.range"
+    );
+    let below = transfer_config_host(Some(host(&format!("-{big}"))), None, None);
+    assert_eq!(outcome(below), "transfer.freeze_until.range");
+    let until = freeze_layers_host(&mut cp(), None, Some(host(&big)));
+    assert_eq!(outcome(until), "transfer.layer_index.range");
+    // An integer rate too large for a float64 is out of range, not a wrapped value.
+    let rate = transfer_config_host(None, None, Some(host(&"9".repeat(400))));
+    assert_eq!(outcome(rate), "transfer.learning_rate.range");
+    let rate = transfer_config_host(None, Some(host("18446744073709551616")), None).unwrap();
+    assert_eq!(rate.lr_backbone, 18446744073709551616.0);
 }

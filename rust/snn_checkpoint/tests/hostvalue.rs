@@ -1,7 +1,11 @@
 //! Decoding the protocol's host-value encoding.
 
 use snn_checkpoint::hostvalue::{decode, Host};
-use snn_checkpoint::json::{parse, Mode};
+use snn_checkpoint::json::{parse, Integer, Mode};
+
+fn int(v: i128) -> Integer {
+    Integer::from(v)
+}
 
 fn decoded(text: &str) -> Result<Host, String> {
     decode(&parse(text, Mode::Lenient).unwrap())
@@ -11,13 +15,13 @@ fn decoded(text: &str) -> Result<Host, String> {
 fn plain_json_stands_for_itself() {
     assert_eq!(decoded("null"), Ok(Host::None));
     assert_eq!(decoded("true"), Ok(Host::Bool(true)));
-    assert_eq!(decoded("-3"), Ok(Host::int("-3")));
+    assert_eq!(decoded("-3"), Ok(Host::Int(int(-3))));
     assert_eq!(decoded("2.5"), Ok(Host::Float(2.5)));
     assert_eq!(decoded("1e2"), Ok(Host::Float(100.0)));
     assert_eq!(decoded(r#""s""#), Ok(Host::Str("s".into())));
     assert_eq!(
         decoded(r#"[1, "a"]"#),
-        Ok(Host::List(vec![Host::int("1"), Host::Str("a".into())]))
+        Ok(Host::List(vec![Host::Int(int(1)), Host::Str("a".into())]))
     );
     assert_eq!(
         decoded(r#"{"a": 1, "b": 2}"#).map(|h| h.type_name()),
@@ -27,8 +31,8 @@ fn plain_json_stands_for_itself() {
     assert_eq!(
         decoded(r#"{"a": 1, "b": 2, "a": 3}"#),
         Ok(Host::Dict(vec![
-            (Host::Str("a".into()), Host::int("3")),
-            (Host::Str("b".into()), Host::int("2")),
+            (Host::Str("a".into()), Host::Int(int(3))),
+            (Host::Str("b".into()), Host::Int(int(2))),
         ]))
     );
 }
@@ -49,11 +53,11 @@ fn decodes_tags() {
     );
     assert_eq!(
         decoded(r#"{"$map": [[1, "x"]]}"#),
-        Ok(Host::Dict(vec![(Host::int("1"), Host::Str("x".into()))]))
+        Ok(Host::Dict(vec![(Host::Int(int(1)), Host::Str("x".into()))]))
     );
     assert_eq!(
         decoded(r#"{"$tuple": [1]}"#),
-        Ok(Host::Tuple(vec![Host::int("1")]))
+        Ok(Host::Tuple(vec![Host::Int(int(1))]))
     );
     assert_eq!(decoded(r#"{"$set": []}"#), Ok(Host::Set(vec![])));
     assert_eq!(
@@ -87,14 +91,14 @@ fn malformed_encodings_are_errors_not_values() {
 
 #[test]
 fn python_semantics() {
-    assert!(!Host::int("0").truthy());
-    assert!(Host::int("-5").truthy());
+    assert!(!Host::Int(int(0)).truthy());
+    assert!(Host::Int(int(-5)).truthy());
     assert!(!Host::Str(String::new()).truthy());
     assert!(Host::Opaque("x".into()).truthy());
     assert_eq!(Host::Bool(true).type_name(), "bool");
-    assert_eq!(Host::int("1").type_name(), "int");
+    assert_eq!(Host::Int(int(1)).type_name(), "int");
     assert_eq!(
-        Host::int("18446744073709551617").as_f64(),
+        Host::Int(Integer::parse("18446744073709551617").unwrap()).as_f64(),
         Some(18446744073709551617.0)
     );
     assert_eq!(Host::Bool(true).as_f64(), None);
@@ -106,4 +110,20 @@ fn python_semantics() {
         decoded("[1]").unwrap().strings(),
         Err("item 0 is int".to_string())
     );
+}
+
+#[test]
+fn integers_of_any_length_decode_exactly() {
+    for literal in [
+        "18446744073709551616",
+        "-9223372036854775809",
+        "1000000000000000000000000000000",
+        "-1000000000000000000000000000000000000000000000000",
+    ] {
+        let Ok(Host::Int(i)) = decoded(literal) else {
+            panic!("{literal} decodes to an int")
+        };
+        assert_eq!(i.to_string(), literal);
+        assert!(Host::Int(i).truthy());
+    }
 }

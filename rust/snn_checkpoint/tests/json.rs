@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use snn_checkpoint::json::{decode_document, lexical_depth, parse, Json, JsonProblem, Mode};
+use snn_checkpoint::json::{
+    decode_document, lexical_depth, number_in_range, parse, Integer, Json, JsonProblem, Mode,
+};
 
 fn strict(t: &str) -> Result<Json, JsonProblem> {
     parse(t, Mode::Strict)
@@ -27,8 +29,9 @@ fn accepts_valid_documents() {
         " {\"a\": [1, -0, 0.5, 1e3, 1E-2, true, false, null, \"x\\u00e9\\ud83d\\ude00\"]} ",
         "\"s\"",
         "0",
-        "9007199254740991",
-        "-9007199254740991",
+        "9007199254740992",
+        "-9223372036854775808",
+        "18446744073709551615",
         "1.5e-400",
     ] {
         assert_eq!(kind(t), "ok", "{t}");
@@ -73,7 +76,10 @@ fn syntax_errors() {
 fn precedence_syntax_then_nonfinite_then_range_then_duplicate() {
     assert_eq!(kind("{\"a\":1,\"a\":NaN,\"b\":1e400"), "syntax");
     assert_eq!(kind("{\"a\":1,\"a\":1e400,\"b\":-Infinity}"), "nonfinite");
-    assert_eq!(kind("{\"a\":1,\"a\":2,\"b\":9007199254740992}"), "range");
+    assert_eq!(
+        kind("{\"a\":1,\"a\":2,\"b\":18446744073709551616}"),
+        "range"
+    );
     assert_eq!(kind("{\"a\":{\"k\":1,\"\\u006b\":2}}"), "duplicate");
     assert_eq!(
         strict("[Infinity, NaN]"),
@@ -83,8 +89,90 @@ fn precedence_syntax_then_nonfinite_then_range_then_duplicate() {
         strict("[-2.5e308]"),
         Err(JsonProblem::NumberRange("-2.5e308".into()))
     );
-    assert_eq!(kind("123456789012345678901234567890"), "range");
-    assert_eq!(kind("-9007199254740992"), "range");
+    assert_eq!(
+        strict("[1, 18446744073709551616, -9223372036854775809]"),
+        Err(JsonProblem::NumberRange("18446744073709551616".into()))
+    );
+}
+
+/// The spec's boundary literals: integers in [-2^63, 2^64 - 1], judged exactly at any length.
+const IN_RANGE: [&str; 8] = [
+    "-9223372036854775808",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551615",
+    "-9007199254740993",
+    "0",
+    "-0",
+    "1.8446744073709552e19",
+];
+const OUT_OF_RANGE: [&str; 6] = [
+    "-237462374673276894279832749832423479823246327846",
+    "-9223372036854775809",
+    "18446744073709551616",
+    "123456789012345678901234567890",
+    "-170141183460469231731687303715884105729",
+    "1e400",
+];
+
+#[test]
+fn integer_range_is_exact_at_the_64_bit_boundaries() {
+    for literal in IN_RANGE {
+        assert!(number_in_range(literal), "{literal}");
+        for doc in [
+            literal.to_string(),
+            format!("{{\"a\": {literal}}}"),
+            format!("{{\"a\": {{\"b\": [0, {literal}]}}}}"),
+            format!("[[{literal}]]"),
+        ] {
+            assert_eq!(kind(&doc), "ok", "{doc}");
+        }
+    }
+    for literal in OUT_OF_RANGE {
+        assert!(!number_in_range(literal), "{literal}");
+        for doc in [
+            literal.to_string(),
+            format!("{{\"a\": {literal}}}"),
+            format!("{{\"a\": {{\"b\": [0, {literal}]}}}}"),
+            format!("[[{literal}]]"),
+        ] {
+            assert_eq!(
+                strict(&doc),
+                Err(JsonProblem::NumberRange(literal.into())),
+                "{doc}"
+            );
+        }
+    }
+    // Literals of any length, either sign: no overflow, saturation or wrap.
+    for digits in [20, 39, 40, 1000, 5000] {
+        let huge = "9".repeat(digits);
+        assert!(!number_in_range(&huge), "{digits} digits");
+        assert!(!number_in_range(&format!("-{huge}")), "-{digits} digits");
+    }
+}
+
+#[test]
+fn integers_are_exact_and_canonical() {
+    let int = |t: &str| Integer::parse(t).unwrap();
+    assert_eq!(
+        int("18446744073709551615").to_string(),
+        "18446744073709551615"
+    );
+    assert_eq!(int("+007").to_string(), "7");
+    assert_eq!(int("-0"), int("0"));
+    assert_eq!(int("-0").to_string(), "0");
+    assert_eq!(Integer::parse("1.0"), None);
+    assert_eq!(Integer::parse("-"), None);
+    assert_eq!(Integer::parse(""), None);
+    assert_eq!(int("-9223372036854775808").to_i128(), Some(-(1i128 << 63)));
+    let huge = int(&format!("-{}", "9".repeat(60)));
+    assert_eq!(huge.to_i128(), None);
+    assert!(huge.cmp_i128(i128::MIN).is_lt());
+    assert!(int(&"9".repeat(60)).cmp_i128(i128::MAX).is_gt());
+    assert!(!huge.within(i128::MIN, i128::MAX));
+    assert!(int("-1").within(-1, 0));
+    assert_eq!(int("18446744073709551615").to_f64(), 18446744073709551615.0);
+    assert_eq!(int(&"9".repeat(400)).to_f64(), f64::INFINITY);
 }
 
 #[test]

@@ -3,7 +3,8 @@
 mod common;
 
 use snn_checkpoint::limits::{
-    ACCEPTED_DTYPES, JSON_MAX_DEPTH, LAYER_FEATURES_MAX, MAX_SAFE_INTEGER, METADATA_MAX_DEPTH,
+    ACCEPTED_DTYPES, JSON_INTEGER_MAX, JSON_INTEGER_MIN, JSON_MAX_DEPTH, LAYER_FEATURES_MAX,
+    METADATA_MAX_DEPTH,
 };
 
 /// The `key: value` lines of a top-level block (`limits:`) or a nested one.
@@ -29,12 +30,13 @@ fn limits_equal_the_spec() {
             .1
     };
     assert_eq!(value("json_max_depth"), JSON_MAX_DEPTH.to_string());
-    assert_eq!(value("max_safe_integer"), MAX_SAFE_INTEGER.to_string());
+    assert_eq!(value("json_integer_min"), JSON_INTEGER_MIN.to_string());
+    assert_eq!(value("json_integer_max"), JSON_INTEGER_MAX.to_string());
     assert_eq!(value("layer_features_max"), LAYER_FEATURES_MAX.to_string());
     assert_eq!(value("metadata_max_depth"), METADATA_MAX_DEPTH.to_string());
     assert_eq!(
         limits.len(),
-        4,
+        5,
         "every spec limit has a constant: {limits:?}"
     );
 }

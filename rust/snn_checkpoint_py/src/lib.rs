@@ -10,7 +10,7 @@ use pyo3::types::{
 };
 
 use snn_checkpoint::hostvalue::Host;
-use snn_checkpoint::json::{self, Json};
+use snn_checkpoint::json::{self, Integer, Json};
 use snn_checkpoint::testee::{self, Reply};
 use snn_checkpoint::{checkpoint, fine_tune, Array, SNNCheckpoint};
 
@@ -48,7 +48,15 @@ fn to_host(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Host> {
         return Ok(Host::Bool(obj.extract::<bool>()?));
     }
     if obj.is_instance_of::<PyInt>() {
-        return Ok(Host::int(&obj.str()?.to_string()));
+        // int(obj): the plain decimal text, whatever an int subclass's __str__ says.
+        let text = obj
+            .py()
+            .get_type::<PyInt>()
+            .call1((obj,))?
+            .str()?
+            .to_string();
+        let exact = Integer::parse(&text).expect("str(int) is an integer literal");
+        return Ok(Host::Int(exact));
     }
     if obj.is_instance_of::<PyFloat>() {
         return Ok(Host::Float(obj.extract::<f64>()?));
@@ -113,10 +121,13 @@ fn to_py(py: Python<'_>, v: &Json) -> PyResult<Py<PyAny>> {
     Ok(match v {
         Json::Null => py.None(),
         Json::Bool(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
-        Json::Number(t) if json::is_integer_literal(t) => json::integer_value(t)
-            .into_pyobject(py)?
-            .into_any()
-            .unbind(),
+        Json::Number(t) if json::is_integer_literal(t) => {
+            match Integer::parse(t).and_then(|i| i.to_i128()) {
+                Some(v) => v.into_pyobject(py)?.into_any().unbind(),
+                // Beyond i128 (never in a validated checkpoint): Python's int reads the text.
+                None => py.get_type::<PyInt>().call1((t.as_str(),))?.unbind(),
+            }
+        }
         Json::Number(t) => PyFloat::new(py, t.parse::<f64>().unwrap_or(f64::NAN))
             .into_any()
             .unbind(),

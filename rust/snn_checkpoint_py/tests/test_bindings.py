@@ -142,6 +142,15 @@ BREAKS: dict[str, Callable[[Path], None]] = {
     "trailing_data": lambda b: _rewrite_archive(
         b, {"layer_0.npy": _npy(np.zeros((4, 3))) + b"\0", "layer_1.npy": _npy(np.zeros((2, 4)))}
     ),
+    "uint64_overflow": lambda b: _json_path(b).write_text(
+        _json_path(b).read_text().replace('"task"', '"x": 18446744073709551616, "task"')
+    ),
+    "int64_underflow": lambda b: _json_path(b).write_text(
+        _json_path(b).read_text().replace('"task"', '"x": [-9223372036854775809], "task"')
+    ),
+    "n_layers_beyond_int64": lambda b: _edit_document(b, lambda d: d.update(n_layers=2**64 - 1)),
+    "total_params_beyond_int64": lambda b: _edit_document(b, lambda d: d.update(total_params=2**63)),
+    "layer_size_beyond_int64": lambda b: _edit_document(b, lambda d: d.update(layer_sizes=[[2**64 - 1, 4], [4, 2]])),
     "infinite": lambda b: _rewrite_archive(
         b, {"layer_0.npy": _npy(np.full((4, 3), np.inf, dtype="<f4")), "layer_1.npy": _npy(np.zeros((2, 4)))}
     ),
@@ -158,6 +167,15 @@ def test_load_codes_match_the_reference(base: Path, how: str) -> None:
         assert rs.load_checkpoint(base).state() == _observe(ref.load_checkpoint(base))
     else:
         assert expected is not None
+
+
+def test_integers_across_the_64_bit_range_load_exactly(base: Path) -> None:
+    metadata = {"seed": 2**64 - 1, "t_ns": 1764547200123456789, "neg": -(2**63), "a": [2**63]}
+    _edit_document(base, lambda d: d.update(metadata=metadata))
+    loaded = rs.load_checkpoint(base)
+    assert loaded.metadata == metadata
+    assert loaded.state()["metadata"] == metadata
+    assert rs.validate(**GOOD, metadata=metadata).state()["metadata"] == metadata
 
 
 def test_exception_type_code_and_message(base: Path) -> None:
@@ -186,7 +204,10 @@ CONSTRUCTS: dict[str, dict[str, Any]] = {
     "nan_metadata": {"metadata": {"x": float("nan")}},
     "bytes_metadata": {"metadata": {"x": b"\x00"}},
     "int_key_metadata": {"metadata": {1: "x"}},
-    "big_int_metadata": {"metadata": {"x": 2**53}},
+    "uint64_max_metadata": {"metadata": {"x": 2**64 - 1, "y": [-(2**63)]}},
+    "big_int_metadata": {"metadata": {"x": 2**64}},
+    "below_int64_metadata": {"metadata": {"x": {"y": -(2**63) - 1}}},
+    "huge_int_metadata": {"metadata": {"x": [10**30, -(10**48)]}},
     "tuple_metadata": {"metadata": {"x": (1,)}},
     "bool_weights": {"weights": [np.zeros((2, 3), dtype=bool)]},
     "string_weights": {"weights": [[["a", "b", "c"], ["d", "e", "f"]]]},
@@ -299,7 +320,7 @@ def test_in_process_testee_speaks_the_protocol(base: Path) -> None:
     )
     hello, run, stop = (json.loads(line) for line in proc.stdout.splitlines())
     assert hello["implementation"] == "rust-inprocess"
-    assert hello["spec_version"] == rs.SPEC_VERSION == 1
+    assert hello["spec_version"] == rs.SPEC_VERSION == 2
     assert run["seq"] == 3 and [r["verdict"] for r in run["results"]] == ["accept", "accept", "reject"]
     assert stop == {"stopped": True}
 

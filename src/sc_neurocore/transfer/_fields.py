@@ -17,7 +17,13 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ._limits import LAYER_FEATURES_MAX, MAX_SAFE_INTEGER, METADATA_MAX_DEPTH, SURROGATE
+from ._limits import (
+    JSON_INTEGER_MAX,
+    JSON_INTEGER_MIN,
+    LAYER_FEATURES_MAX,
+    METADATA_MAX_DEPTH,
+    SURROGATE,
+)
 from .errors import CheckpointError, type_name
 
 REQUIRED_KEYS = (
@@ -107,7 +113,8 @@ def json_problem(value: object, depth: int = 1) -> str | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return None if abs(value) <= MAX_SAFE_INTEGER else f"integer {value} is out of range"
+        in_range = JSON_INTEGER_MIN <= value <= JSON_INTEGER_MAX
+        return None if in_range else f"integer {value} is out of range"
     if isinstance(value, float):
         return None if math.isfinite(value) else f"{value} is not a finite number"
     if isinstance(value, str):

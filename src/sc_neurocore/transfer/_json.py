@@ -14,12 +14,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._limits import JSON_MAX_DEPTH, MAX_SAFE_INTEGER, SURROGATE
+from ._limits import JSON_INTEGER_MAX, JSON_INTEGER_MIN, JSON_MAX_DEPTH, SURROGATE
 from .errors import CheckpointError
 
 
 _BOM = "\ufeff"
 _LEXICAL = re.compile(r'["\\\[\]{}]')
+
+
+_INTEGER_DIGITS = len(str(JSON_INTEGER_MAX))
 
 
 @dataclass
@@ -36,11 +39,13 @@ class _Findings:
 
     def parse_int(self, literal: str) -> int:
         # Compare lengths first: int() of a huge literal is slow and refused past 4300 digits.
-        digits = literal.lstrip("-")
-        if len(digits) > 16 or int(digits) > MAX_SAFE_INTEGER:
+        # 2^64 - 1 has 20 digits; JSON has no leading zeros, so a longer literal is out of range.
+        if len(literal.lstrip("-")) > _INTEGER_DIGITS or not (
+            JSON_INTEGER_MIN <= (value := int(literal)) <= JSON_INTEGER_MAX
+        ):
             self.out_of_range.append(literal)
             return 0
-        return int(literal)
+        return value
 
     def parse_float(self, literal: str) -> float:
         value = float(literal)

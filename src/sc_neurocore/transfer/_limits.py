@@ -7,7 +7,9 @@ import re
 from typing import Final
 
 JSON_MAX_DEPTH: Final = 64
-MAX_SAFE_INTEGER: Final = 2**53 - 1
+# Integers: int64 ∪ uint64, kept exactly (spec 2).
+JSON_INTEGER_MIN: Final = -(2**63)
+JSON_INTEGER_MAX: Final = 2**64 - 1
 LAYER_FEATURES_MAX: Final = 2**31 - 1
 METADATA_MAX_DEPTH: Final = 63
 

@@ -178,3 +178,12 @@ def to_float64(raw: bytes, header: Header) -> npt.NDArray[np.float64]:
     flat = np.frombuffer(raw, dtype=np.dtype(header.descr), offset=header.data_offset)
     matrix = flat.reshape(header.shape, order="F" if header.fortran_order else "C")
     return np.ascontiguousarray(matrix, dtype=np.float64)
+
+
+def header_bytes(rows: int, cols: int) -> bytes:
+    """The spec's writer header (``save.writer.npy_header``): version 1.0, ``<f8``, C order,
+    padded with spaces so that the data starts at a multiple of 64 bytes, as numpy writes it."""
+    text = f"{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}"
+    unpadded = len(MAGIC) + 2 + 2 + len(text) + 1
+    text += " " * (-unpadded % 64) + "\n"
+    return MAGIC + b"\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin-1")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import CheckpointError
@@ -227,3 +228,92 @@ def member_bytes(data: bytes, member: Member) -> bytes:
     if zlib.crc32(raw) != member.crc32:
         raise corrupt(f"CRC-32 {zlib.crc32(raw):08x} does not match the declared {member.crc32:08x}")
     return raw
+
+
+# ----------------------------------------------------------------------------- writing
+
+# 1980-01-01 00:00:00 in MS-DOS form: archives never depend on the clock (save.writer.archive).
+_DOS_TIME, _DOS_DATE = 0x0000, 0x0021
+_VERSION, _VERSION_ZIP64 = 20, 45
+
+
+@dataclass(frozen=True)
+class _Written:
+    name: bytes
+    method: int
+    crc32: int
+    compressed_size: int
+    uncompressed_size: int
+    offset: int
+
+
+def _zip64_extra(values: list[int]) -> bytes:
+    return struct.pack("<HH", _ZIP64_EXTRA_ID, 8 * len(values)) + b"".join(struct.pack("<Q", v) for v in values)
+
+
+class ArchiveWriter:
+    """Writes the spec's deterministic zip (``save.writer.archive``) to a binary stream, one
+    member at a time, so that at most one member's compressed bytes are held in memory.
+
+    ``write`` receives every byte of the archive, in order (the caller hashes it on the way).
+    """
+
+    def __init__(self, write: Callable[[bytes | memoryview], object], method: int, level: int = 6) -> None:
+        self._write = write
+        self._method = method
+        self._level = level
+        self._offset = 0
+        self._entries: list[_Written] = []
+
+    def _emit(self, data: bytes | memoryview) -> None:
+        self._write(data)
+        self._offset += len(data)
+
+    def add(self, name: bytes, parts: list[bytes | memoryview]) -> None:
+        """Add a member whose uncompressed bytes are the concatenation of ``parts``."""
+        size = sum(len(part) for part in parts)
+        crc = 0
+        for part in parts:
+            crc = zlib.crc32(part, crc)
+        if self._method == DEFLATED:
+            compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)
+            payload: list[bytes | memoryview] = [compressor.compress(p) for p in parts]
+            payload.append(compressor.flush())
+        else:
+            payload = list(parts)
+        entry = _Written(name, self._method, crc, sum(len(p) for p in payload), size, self._offset)
+        big = [v for v in (entry.uncompressed_size, entry.compressed_size) if v >= _U32_MAX]
+        extra = _zip64_extra([entry.uncompressed_size, entry.compressed_size]) if big else b""
+        sizes = (_U32_MAX, _U32_MAX) if big else (entry.compressed_size, entry.uncompressed_size)
+        self._emit(_LOCAL + struct.pack(
+            "<HHHHHIIIHH", _VERSION_ZIP64 if big else _VERSION, 0, self._method, _DOS_TIME,
+            _DOS_DATE, crc, *sizes, len(name), len(extra)) + name + extra)
+        for part in payload:
+            self._emit(part)
+        self._entries.append(entry)
+
+    def _central_entry(self, entry: _Written) -> bytes:
+        fields = [entry.uncompressed_size, entry.compressed_size, entry.offset]
+        wide = [value for value in fields if value >= _U32_MAX]
+        narrow = [_U32_MAX if value >= _U32_MAX else value for value in fields]
+        extra = _zip64_extra(wide) if wide else b""
+        version = _VERSION_ZIP64 if wide else _VERSION
+        return _CENTRAL + struct.pack(
+            "<HHHHHHIIIHHHHHII", version, version, 0, entry.method, _DOS_TIME, _DOS_DATE,
+            entry.crc32, narrow[1], narrow[0], len(entry.name), len(extra), 0, 0, 0, 0, narrow[2],
+        ) + entry.name + extra
+
+    def close(self) -> None:
+        """Write the central directory and the end record (zip64 records only when needed)."""
+        start = self._offset
+        for entry in self._entries:
+            self._emit(self._central_entry(entry))
+        size, count = self._offset - start, len(self._entries)
+        if count > _U16_MAX - 1 or size >= _U32_MAX or start >= _U32_MAX:
+            record = self._offset
+            self._emit(_ZIP64_EOCD + struct.pack("<QHHIIQQQQ", 44, _VERSION_ZIP64, _VERSION_ZIP64,
+                                                 0, 0, count, count, size, start))
+            self._emit(_ZIP64_LOCATOR + struct.pack("<IQI", 0, record, 1))
+        self._emit(_EOCD + struct.pack(
+            "<HHHHIIH", 0, 0, min(count, _U16_MAX), min(count, _U16_MAX),
+            min(size, _U32_MAX), min(start, _U32_MAX), 0))

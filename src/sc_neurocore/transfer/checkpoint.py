@@ -9,14 +9,13 @@ that backs it has been read and measured.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -185,26 +184,53 @@ def _decode_arrays(raws: Sequence[bytes], fields: _fields.Fields) -> list[npt.ND
     return weights
 
 
-def save_checkpoint(checkpoint: SNNCheckpoint, base: PathLike) -> None:
+def save_checkpoint(checkpoint: SNNCheckpoint, base: PathLike, compression: str = "deflate") -> None:
     """Write ``BASE.npz`` then ``BASE.json``, each atomically, creating parent folders.
 
-    The document records the archive's SHA-256 (``archive_sha256``), so a reader detects a pair
-    whose files come from different saves (a crash between the two renames).
+    The files follow the spec's writer rules (``save.writer``): a deterministic zip (fixed
+    timestamps, one ``layer_{i}.npy`` per layer), and the canonical document, which records the
+    archive's SHA-256 (``archive_sha256``) so that a reader detects a pair whose files come from
+    different saves (a crash between the two renames). Members are streamed to the temporary
+    file: at most one layer's compressed bytes are held in memory.
+
+    Parameters
+    ----------
+    compression : {"deflate", "stored"}
+        ``"deflate"`` (the default, as the original release wrote) or ``"stored"``, whose
+        archive is byte-identical across every conforming writer.
 
     Raises
     ------
     CheckpointError
         When the checkpoint no longer satisfies the construct invariants (its fields were
         changed after construction); nothing is written then.
+    ValueError
+        For an unknown ``compression``.
     """
+    methods = {"deflate": _zip.DEFLATED, "stored": _zip.STORED}
+    if compression not in methods:
+        raise ValueError(f"compression must be 'deflate' or 'stored', not {compression!r}")
     fields = _fields.check_state(checkpoint.__dict__)
     assert fields.weights is not None
-    buffer = io.BytesIO()
-    arrays: dict[str, Any] = {
-        f"layer_{i}": np.ascontiguousarray(w, dtype="<f8") for i, w in enumerate(fields.weights)
-    }
-    np.savez_compressed(buffer, **arrays)
-    archive = buffer.getvalue()
+    weights = fields.weights
+    json_path, archive_path = _paths(base)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+
+    def write_archive(handle: IO[bytes]) -> None:
+        def write(data: bytes | memoryview) -> None:
+            handle.write(data)
+            digest.update(data)
+
+        writer = _zip.ArchiveWriter(write, methods[compression])
+        for index, weight in enumerate(weights):
+            matrix = np.ascontiguousarray(weight, dtype="<f8")
+            header = _npy.header_bytes(*matrix.shape)
+            data = matrix.reshape(-1).view(np.uint8).data  # a view: the weights are not copied
+            writer.add(f"layer_{index}.npy".encode(), [header, data])
+        writer.close()
+
+    _write_atomically(archive_path, write_archive)
     document = {
         "layer_names": fields.layer_names,
         "layer_sizes": [list(pair) for pair in fields.layer_sizes],
@@ -213,23 +239,21 @@ def save_checkpoint(checkpoint: SNNCheckpoint, base: PathLike) -> None:
         "n_layers": len(fields.layer_names),
         "total_params": sum(i * o for i, o in fields.layer_sizes),
         "metadata": fields.metadata,
-        "archive_sha256": hashlib.sha256(archive).hexdigest(),
+        "archive_sha256": digest.hexdigest(),
     }
-    text = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False)
-    json_path, archive_path = _paths(base)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(archive_path, archive)
-    _write_atomically(json_path, text.encode("ascii"))
+    text = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False).encode("ascii")
+    _write_atomically(json_path, lambda handle: handle.write(text))
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync it, and rename it into place."""
+def _write_atomically(path: Path, produce: Callable[[IO[bytes]], object]) -> None:
+    """Write to a temporary file beside ``path``, fsync it, rename it into place, fsync the
+    folder; on any failure remove the temporary file and leave ``path`` as it was."""
     handle = tempfile.NamedTemporaryFile(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
     )
     try:
         with handle:
-            handle.write(data)
+            produce(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(handle.name, path)

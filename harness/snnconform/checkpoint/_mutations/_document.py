@@ -121,6 +121,10 @@ def break_syntax(case: CaseModel, params: Params, invariant: dict[str, Any], dra
 def _raw_at(case: CaseModel, where: str, text: str) -> None:
     if where == "metadata":
         _metadata(case)["value"] = Raw(text)
+    elif where == "metadata_nested":
+        _metadata(case)["nested"] = {"inner": {"value": Raw(text)}}
+    elif where == "metadata_array":
+        _metadata(case)["values"] = [0, [Raw(text)], 1]
     else:
         assert isinstance(case.document, dict)
         case.document[where] = Raw(text)

@@ -90,7 +90,7 @@ _NON_JSON: dict[str, Callable[[Draw], Any]] = {
     "set": lambda draw: {1, 2},
     "bytes": lambda draw: b"\x00\xff",
     "tuple": lambda draw: (1, "two"),
-    "big_int": lambda draw: pick(draw, [2**53, -(2**53), 10**30]),
+    "big_int": lambda draw: pick(draw, [2**64, -(2**63) - 1, 10**30, -(10**48)]),
     "deep": lambda draw: nested(draw(st.integers(63, 80))),
 }
 
