@@ -200,11 +200,10 @@ def test_the_reference_limits_and_dtypes_are_the_spec_s() -> None:
     from sc_neurocore.transfer import _limits
 
     limits = SPEC.document["limits"]
-    assert limits == {
-        "json_max_depth": _limits.JSON_MAX_DEPTH, "json_integer_min": _limits.JSON_INTEGER_MIN,
-        "json_integer_max": _limits.JSON_INTEGER_MAX, "layer_features_max": _limits.LAYER_FEATURES_MAX,
-        "metadata_max_depth": _limits.METADATA_MAX_DEPTH,
-    }
+    # Each spec limit has the reference constant of the same name, upper-cased.
+    assert limits == {name: getattr(_limits, name.upper()) for name in limits}
+    assert {key: type(value) for key, value in limits.items()} == {
+        name: type(getattr(_limits, name.upper())) for name in limits}
     assert list(SPEC.document["npy"]["accepted_dtypes"]) == list(_limits.ACCEPTED_DTYPES)
 
 

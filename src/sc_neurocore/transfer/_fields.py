@@ -23,6 +23,7 @@ from ._limits import (
     LAYER_FEATURES_MAX,
     METADATA_MAX_DEPTH,
     SURROGATE,
+    WEIGHT_MAX_DEPTH,
 )
 from .errors import CheckpointError, type_name
 
@@ -132,26 +133,55 @@ def _metadata(value: object, surface: Surface) -> dict[str, Any]:
     return value
 
 
+def _leaf(value: object, index: int) -> float:
+    """One number of a nested-sequence weight as float64 (schema.weights.type otherwise)."""
+    code = "schema.weights.type"
+    if isinstance(value, (bool, np.bool_)):
+        # numpy would quietly turn True into 1; a boolean is not a weight.
+        raise CheckpointError(code, detail=f"item {index} holds a boolean")
+    if isinstance(value, numbers.Integral):
+        if not JSON_INTEGER_MIN <= int(value) <= JSON_INTEGER_MAX:
+            raise CheckpointError(code, detail=f"item {index} holds the out-of-range integer {value}")
+        return float(int(value))  # the nearest float64, ties to even
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    raise CheckpointError(code, detail=f"item {index} holds {type_name(value)}")
+
+
+def _nested(weight: list[Any] | tuple[Any, ...], index: int) -> Matrix:
+    """A nested-sequence weight as an array, level by level, so that neither its depth nor its
+    raggedness can make this recurse, nor reach numpy's own rank limit."""
+    code = "schema.weights.type"
+    level: list[Any] = [weight]
+    shape: list[int] = []
+    while level and all(isinstance(item, (list, tuple)) for item in level):
+        if len(shape) == WEIGHT_MAX_DEPTH:
+            raise CheckpointError(code, detail=f"item {index} nests deeper than {WEIGHT_MAX_DEPTH} levels")
+        lengths = {len(item) for item in level}
+        if len(lengths) > 1:
+            raise CheckpointError(code, detail=f"item {index} is a ragged sequence")
+        shape.append(lengths.pop())
+        level = [leaf for item in level for leaf in item]
+    if any(isinstance(item, (list, tuple)) for item in level):
+        raise CheckpointError(code, detail=f"item {index} is a ragged sequence")
+    values = [_leaf(item, index) for item in level]
+    return np.array(values, dtype=np.float64).reshape(shape)
+
+
 def _weights(value: object) -> list[Matrix]:
     code = "schema.weights.type"
     if not isinstance(value, (list, tuple)):
         raise CheckpointError(code, detail=f"got {type_name(value)}")
     matrices = []
     for index, weight in enumerate(value):
-        if not isinstance(weight, (np.ndarray, list, tuple)):
+        if isinstance(weight, np.ndarray):
+            if weight.dtype.kind not in "fiu":
+                raise CheckpointError(code, detail=f"item {index} has dtype {weight.dtype}")
+            matrices.append(np.ascontiguousarray(weight, dtype=np.float64))
+        elif isinstance(weight, (list, tuple)):
+            matrices.append(_nested(weight, index))
+        else:
             raise CheckpointError(code, detail=f"item {index} is {type_name(weight)}")
-        try:
-            array = np.asarray(weight)
-        except ValueError:
-            raise CheckpointError(code, detail=f"item {index} is a ragged sequence") from None
-        if not isinstance(weight, np.ndarray) and any(
-            isinstance(leaf, (bool, np.bool_)) for leaf in np.asarray(weight, dtype=object).flat
-        ):
-            # numpy would quietly turn True into 1; a boolean is not a weight.
-            raise CheckpointError(code, detail=f"item {index} holds a boolean")
-        if array.dtype.kind not in "fiu":
-            raise CheckpointError(code, detail=f"item {index} has dtype {array.dtype}")
-        matrices.append(np.ascontiguousarray(array, dtype=np.float64))
     return matrices
 
 

@@ -18,12 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ._limits import ACCEPTED_DTYPES
+from ._limits import ACCEPTED_DTYPES, NPY_DIMENSION_DIGITS_MAX
 from .errors import CheckpointError
 
 MAGIC = b"\x93NUMPY"
 _VERSIONS = {(1, 0): ("<H", "latin-1"), (2, 0): ("<I", "latin-1"), (3, 0): ("<I", "utf-8")}
-_TOKEN = re.compile(r" *(?:([{}():,])|'([^'\\]*)'|(True|False)|(0|[1-9][0-9]{0,17})(?![0-9]))")
+# A header may be as long as its length field can say (npy_header_length_max_v1 / _v2): no cap.
+# A dimension: "0", or up to NPY_DIMENSION_DIGITS_MAX digits without a leading zero; a longer
+# run of digits matches no token (the lookahead), so it is a grammar error, not a big number.
+_TOKEN = re.compile(
+    r" *(?:([{}():,])|'([^'\\]*)'|(True|False)"
+    rf"|(0|[1-9][0-9]{{0,{NPY_DIMENSION_DIGITS_MAX - 1}}})(?![0-9]))"
+)
 _KEYS = ("descr", "fortran_order", "shape")
 
 

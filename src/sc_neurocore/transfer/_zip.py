@@ -9,10 +9,12 @@ placeholder sizes (0xFFFFFFFF) and the real ones in the central directory.
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ._limits import ZIP_U16_MAX, ZIP_U32_MAX
 from .errors import CheckpointError
 
 _EOCD = b"PK\x05\x06"
@@ -20,8 +22,8 @@ _ZIP64_LOCATOR = b"PK\x06\x07"
 _ZIP64_EOCD = b"PK\x06\x06"
 _CENTRAL = b"PK\x01\x02"
 _LOCAL = b"PK\x03\x04"
-_MAX_COMMENT = 0xFFFF
-_U16_MAX, _U32_MAX = 0xFFFF, 0xFFFFFFFF
+_MAX_COMMENT = ZIP_U16_MAX
+_U16_MAX, _U32_MAX = ZIP_U16_MAX, ZIP_U32_MAX
 _ZIP64_EXTRA_ID = 0x0001
 STORED, DEFLATED = 0, 8
 ENCRYPTION_FLAGS = 0x0001 | 0x0040
@@ -182,9 +184,11 @@ def _locate(
 
 
 def _check_no_overlap(members: list[Member]) -> None:
-    spans = sorted((m.header_offset, m.data_offset + m.compressed_size, m) for m in members)
-    for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
-        if start < end:
+    # Sorted by start only: two entries for one local header start together and overlap, and
+    # the members themselves are never compared (they have no order).
+    spans = sorted(members, key=lambda m: (m.header_offset, m.data_offset + m.compressed_size))
+    for first, second in zip(spans, spans[1:]):
+        if second.header_offset < first.data_offset + first.compressed_size:
             raise _broken(f"members {first.display_name!r} and {second.display_name!r} overlap")
 
 
@@ -213,8 +217,11 @@ def member_bytes(data: bytes, member: Member) -> bytes:
         raw = compressed
     else:
         inflater = zlib.decompressobj(-15)
+        # A zip64 size may reach 2^64 - 1; zlib's limit is a Py_ssize_t. Deflate makes at most
+        # 1032 bytes per input byte, so capping there changes nothing any stream can produce.
+        cap = min(member.uncompressed_size + 1, sys.maxsize)
         try:
-            raw = inflater.decompress(compressed, member.uncompressed_size + 1)
+            raw = inflater.decompress(compressed, cap)
         except zlib.error as exc:
             raise corrupt(f"invalid deflate data ({exc})") from None
         if len(raw) > member.uncompressed_size:
