@@ -85,10 +85,6 @@ def test_shrinking_gives_a_minimal_checkpoint() -> None:
     assert wide.n_layers == 1 and wide.layer_sizes[0][0] * wide.layer_sizes[0][1] == 6
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "checkpoint._strategies.metadata adds its 63-level 'deep' value when integers(0, 19) draws "
-    "0, the value Hypothesis shrinks to, so minimal examples carry it (owned by the generator; "
-    "strict: this fails once it is fixed, to remove the xfail)"))
 def test_shrinking_empties_the_metadata() -> None:
     assert find(checkpoints(), lambda c: c.n_layers >= 2).metadata == {}
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import _hostvalue
-from ._fixturefiles import Npy, Pairs, ZipMember, ZipModel, dump_json
+from ._fixturefiles import Npy, Pairs, Raw, ZipMember, ZipModel, dump_json
 
 BASE_NAME = "checkpoint"
 
@@ -44,6 +44,8 @@ class Draft:
     ascii_json: bool  # False: non-ASCII characters written as raw UTF-8, not \u escapes
     zip64: bool
     ops: list[dict[str, Any]] = field(default_factory=list)
+    # Spaces before each .npy header's "{" (npy.header_grammar allows them).
+    npy_leading_spaces: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -51,7 +53,7 @@ class CaseModel:
     """One case, editable in place by mutation operators."""
 
     surface: str  # "load" or "construct"
-    document: dict[str, Any] | Pairs
+    document: dict[str, Any] | Pairs | Raw  # Raw: the whole document's text, verbatim
     archive: ZipModel
     state: dict[str, Any]
     ops: list[dict[str, Any]]
@@ -72,10 +74,13 @@ class CaseModel:
             matrix = draft.weights[index]
             if draft.fortran[index]:
                 matrix = np.asfortranarray(matrix)
+            npy = Npy.of(matrix, draft.npy_versions[index])
+            if draft.npy_leading_spaces:
+                npy.leading_spaces = draft.npy_leading_spaces[index]
             members.append(
                 ZipMember(
                     f"layer_{index}.npy".encode(),
-                    Npy.of(matrix, draft.npy_versions[index]),
+                    npy,
                     method=draft.methods[index],
                     numpy_style=draft.numpy_style[index],
                 )

@@ -82,6 +82,9 @@ class Npy:
     header_length_delta: int = 0
     magic: bytes = b"\x93NUMPY"
     newline: str = "\n"
+    leading_spaces: int = 0  # spaces before the "{" (the grammar allows them)
+    header_length: int | None = None  # pad the header to exactly this many bytes, not to 64
+    length_field: int | None = None  # the header length field's value, if not the true length
 
     @classmethod
     def of(cls, matrix: np.ndarray[Any, Any], version: tuple[int, int] = (1, 0)) -> Npy:
@@ -92,14 +95,17 @@ class Npy:
 
     def render(self) -> bytes:
         text = self.header_text or npy_header_text(self.descr, self.fortran_order, self.shape)
+        text = " " * self.leading_spaces + text
         encoding = "utf-8" if self.version == (3, 0) else "latin-1"
         length_format = "<H" if self.version[0] == 1 else "<I"
         prefix = len(self.magic) + 2 + struct.calcsize(length_format)
         # numpy pads with spaces so that the data starts at a multiple of 64 bytes.
         unpadded = prefix + len(text.encode(encoding)) + len(self.newline)
-        text += " " * (-unpadded % 64) + self.newline
+        padding = -unpadded % 64 if self.header_length is None else self.header_length - unpadded + prefix
+        text += " " * padding + self.newline
         header = text.encode(encoding)
-        length = struct.pack(length_format, len(header) + self.header_length_delta)
+        declared = len(header) if self.length_field is None else self.length_field
+        length = struct.pack(length_format, declared + self.header_length_delta)
         return self.magic + bytes(self.version) + length + header + self.data
 
 
@@ -123,6 +129,7 @@ class ZipMember:
     uncompressed_size: int | None = None
     local_name: bytes | None = None
     local_signature: bytes = b"PK\x03\x04"
+    central_offset: int | None = None  # the central entry's local header offset, if not the true one
 
     def content(self) -> bytes:
         return self.payload.render() if isinstance(self.payload, Npy) else self.payload
@@ -145,6 +152,8 @@ class ZipModel:
     entry_count_delta: int = 0
     cd_offset_delta: int = 0
     extend_first_entry_by_next: bool = False  # makes entry 0's data overlap entry 1
+    # A second central entry for this member's local header, its CRC-32 flipped.
+    repeat_entry: int | None = None
     zip64: bool = False  # zip64 central extras and end records, as for archives over 4 GiB
 
     def render(self) -> bytes:
@@ -170,10 +179,14 @@ class ZipModel:
                 _FIXED_DOS_DATE, crc, *local_sizes, len(local_name), len(extra),
             )
             out += local_name + extra + stream
-            records.append((member, crc, csize, usize, offset, len(out) - offset))
+            central_offset = offset if member.central_offset is None else member.central_offset
+            records.append((member, crc, csize, usize, central_offset, len(out) - offset))
         if self.extend_first_entry_by_next and len(records) >= 2:
             first = records[0]
             records[0] = (*first[:2], first[2] + records[1][5], *first[3:])
+        if self.repeat_entry is not None:
+            twin = records[self.repeat_entry]
+            records.insert(self.repeat_entry + 1, (twin[0], twin[1] ^ 0x00000001, *twin[2:]))
         cd_offset = len(out)
         for member, crc, csize, usize, offset, _ in records:
             extra = b""
@@ -187,7 +200,7 @@ class ZipModel:
                 len(member.name), len(extra), 0, 0, 0, 0o600 << 16, offset,
             )
             central += member.name + extra
-        count = len(self.members) + self.entry_count_delta
+        count = len(records) + self.entry_count_delta
         directory_offset = cd_offset + self.cd_offset_delta
         if not self.zip64:
             end = b"PK\x05\x06" + struct.pack(

@@ -27,6 +27,7 @@ from . import _reference
 from ._boundaries import boundaries, boundary_case
 from ._casemodel import CaseModel, Draft, reset_dir
 from ._mutations import OPERATORS
+from ._order import Candidate, attempt_pairs, order_candidates, order_cases, pick_draft, try_case
 from ._spec import REPO_ROOT, Invariant, Mutation, Spec
 from ._strategies import drafts, valid_cases
 
@@ -35,7 +36,7 @@ MIXED_CASES = 60
 MIN_TARGETED = 8
 CORPUS_SEED = 20261129
 TRANSFER_KINDS = ("freeze_layers", "unfreeze_layers", "transfer_config", "apply_transfer_config")
-_SOURCES = ("_generator.py", "_boundaries.py", "_strategies.py", "_casemodel.py", "_fixturefiles.py",
+_SOURCES = ("_generator.py", "_boundaries.py", "_order.py", "_strategies.py", "_casemodel.py", "_fixturefiles.py",
             "_hostvalue.py", "_reference.py", "_mutations/*.py")
 
 
@@ -143,11 +144,12 @@ def _without_local_constants() -> Iterator[None]:
         providers.CONSTANTS_CACHE.cache.clear()
 
 
-def _examples(strategy: st.SearchStrategy[Any], count: int, seed_value: int) -> list[Any]:
-    """``count`` examples of ``strategy``, the same ones on every run with the same versions."""
+def _examples(strategy: st.SearchStrategy[Any], count: int, seed_value: int, extra: int = 4) -> list[Any]:
+    """``count`` examples of ``strategy``, the same ones on every run with the same versions
+    (the last of ``count + extra`` drawn: the very first ones tend to be the simplest)."""
     found: list[Any] = []
 
-    @settings(max_examples=count + 4, database=None, deadline=None, phases=[Phase.generate],
+    @settings(max_examples=count + extra, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @seed(seed_value)
     @given(strategy)
@@ -192,6 +194,12 @@ class _Writer:
                 f"case {case_id} ({origin}) was built to show {expect_code or 'acceptance'}"
                 f" but the reference answered {json.dumps(last)[:400]}"
             )
+        self.record(case_id, klass, ops, results, expected_index, expect_code, covers, origin)
+
+    def record(self, case_id: str, klass: str, ops: list[dict[str, Any]], results: list[dict[str, Any]],
+               expected_index: int | None, expect_code: str | None, covers: list[str],
+               origin: dict[str, Any]) -> None:
+        """Add the manifest line of a case already rendered and checked."""
         self.lines.append({
             "id": case_id,
             "class": klass,
@@ -300,7 +308,8 @@ def write_corpus(spec: Spec, out_dir: Path) -> dict[str, Any]:
         writer.add(f"boundary-{boundary.name}", "boundary", boundary_case(boundary, base), boundary.code,
                    [boundary.code] if boundary.code else [],
                    {"surface": boundary.surface, "seed": boundary_seed, "limit": boundary.limit,
-                    "value": boundary.value, "place": boundary.place})
+                    "side": boundary.side, "value": boundary.origin_value, "place": boundary.place,
+                    "op_index": 0 if boundary.surface == boundary.first else 1})
     all_combos: list[Combo] = []
     for invariant in spec.invariants:
         invariant_combos = combos(invariant)
@@ -317,6 +326,7 @@ def write_corpus(spec: Spec, out_dir: Path) -> dict[str, Any]:
                 writer.add(f"targeted-{invariant.id}-{serial:03d}", "targeted", case, invariant.id,
                            [invariant.id], origin)
                 serial += 1
+    order_summary = _write_order_cases(spec, writer)
     groups = [group for group in _mixed_groups(all_combos) if group]
     chosen = [
         parts for rank, group in enumerate(groups)
@@ -329,14 +339,72 @@ def write_corpus(spec: Spec, out_dir: Path) -> dict[str, Any]:
         origin = {**_origin(parts, seed_value), "op_index": 1 if first.transfer_kind else 0}
         writer.add(f"mixed-{index:03d}", "mixed", case, first.invariant.id,
                    sorted({c.invariant.id for c in parts}, key=spec.invariant_ids.index), origin)
-    return _finish(spec, out_dir, writer.lines)
+    return _finish(spec, out_dir, writer.lines, order_summary)
 
 
-def _finish(spec: Spec, out_dir: Path, lines: list[dict[str, Any]]) -> dict[str, Any]:
+ORDER_POOL = 64
+
+
+def _order_attempt(candidate: Candidate, attempt: int, parts: tuple[Combo, Combo], writer: _Writer,
+                   pool: list[Draft], order: dict[str, int]) -> str:
+    """Draw, render and judge one attempt at a case pinning ``candidate``; record it if it does."""
+    seed_value = _seed("order", *candidate.key, attempt)
+    draft = pick_draft(pool, parts, seed_value)
+    if draft is None:
+        return "no_draft"
+    (case,) = _examples(order_cases(*parts, base_transfer_op, draft), 1, seed_value, extra=1)
+    if case is None:
+        return "not_applicable"
+    out_dir = writer.out_dir
+    case_id = f"order-{candidate.operation}-{candidate.earlier.id}-{candidate.later.id}"
+    outcome, ops, results = try_case(case, candidate, order, out_dir, case_id)
+    if outcome == "pinned":
+        index = len(results) - 1
+        origin = {**_origin(parts, seed_value), "operation": candidate.operation, "attempt": attempt,
+                  "op_index": index}
+        writer.record(case_id, "order", ops, results, index, candidate.earlier.id,
+                      [candidate.earlier.id, candidate.later.id], origin)
+    return outcome
+
+
+def _write_order_cases(spec: Spec, writer: _Writer) -> dict[str, Any]:
+    """An order case for every candidate pair that one input can violate together; the others,
+    with how every attempt ended, for corpus.json."""
+    order = {invariant.id: invariant.order for invariant in spec.invariants}
+    candidates = order_candidates(spec, combos)
+    pool = _examples(drafts(min_layers=2), ORDER_POOL, _seed("order-pool"))
+    unpinned: dict[str, list[dict[str, Any]]] = {"gated": [], "conflicting": []}
+    for candidate in candidates:
+        outcomes: Counter[str] = Counter()
+        attempts = attempt_pairs(candidate, combos)
+        gating: set[int] = set()  # earlier mutations whose skipped check left B unreachable
+        for attempt, parts in enumerate(attempts):
+            if id(parts[0].mutation) in gating:
+                outcomes["gated"] += 1  # the same earlier mutation gates the later one again
+                continue
+            outcome = _order_attempt(candidate, attempt, parts, writer, pool, order)
+            outcomes[outcome] += 1
+            if outcome == "pinned":
+                break
+            if outcome == "gated":
+                gating.add(id(parts[0].mutation))
+        else:
+            # Gated: whenever both mutations could be applied, the later check was unreachable.
+            kind = "gated" if outcomes["gated"] and not outcomes["conflicting"] else "conflicting"
+            unpinned[kind].append({"operation": candidate.operation, "earlier": candidate.earlier.id,
+                                   "later": candidate.later.id, "attempts": len(attempts),
+                                   "outcomes": dict(sorted(outcomes.items()))})
+    pinned = len(candidates) - len(unpinned["gated"]) - len(unpinned["conflicting"])
+    return {"candidates": len(candidates), "pinned": pinned, **unpinned}
+
+
+def _finish(spec: Spec, out_dir: Path, lines: list[dict[str, Any]],
+            order_summary: dict[str, Any]) -> dict[str, Any]:
     with (out_dir / "cases.jsonl").open("w", encoding="utf-8") as handle:
         for line in lines:
             handle.write(json.dumps(line) + "\n")  # ASCII: no Unicode line breaks inside a line
     summary = coverage(spec, lines)
+    summary["order_pairs"] = order_summary
     summary["fingerprint"] = _fingerprint(spec)
     (out_dir / "corpus.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
@@ -347,7 +415,9 @@ def coverage(spec: Spec, lines: list[dict[str, Any]]) -> dict[str, Any]:
     classes = Counter(line["class"] for line in lines)
     targeted = Counter(line["covers"][0] for line in lines if line["class"] == "targeted")
     mixed = Counter(code for line in lines if line["class"] == "mixed" for code in line["covers"])
-    per_invariant = {inv.id: {"targeted": targeted[inv.id], "mixed": mixed[inv.id]} for inv in spec.invariants}
+    ordered = Counter(code for line in lines if line["class"] == "order" for code in line["covers"])
+    per_invariant = {inv.id: {"targeted": targeted[inv.id], "mixed": mixed[inv.id], "order": ordered[inv.id]}
+                     for inv in spec.invariants}
     return {
         "spec_version": spec.spec_version,
         "cases": len(lines),
@@ -355,6 +425,7 @@ def coverage(spec: Spec, lines: list[dict[str, Any]]) -> dict[str, Any]:
         "boundary": classes["boundary"],
         "invalid_targeted": classes["targeted"],
         "mixed": classes["mixed"],
+        "order": classes["order"],
         "invariants": len(spec.invariants),
         "min_cases_per_invariant": min(targeted[inv.id] for inv in spec.invariants),
         "per_invariant": per_invariant,

@@ -9,18 +9,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from sc_neurocore.transfer import (
-    CheckpointError,
-    SNNCheckpoint,
-    TransferConfig,
-    apply_transfer_config,
-    freeze_layers,
-    load_checkpoint,
-    save_checkpoint,
-    unfreeze_layers,
-)
+import sc_neurocore.transfer
+from sc_neurocore.transfer import SNNCheckpoint, TransferConfig, save_checkpoint
 
 from . import _hostvalue
 
@@ -68,19 +61,21 @@ def _save(op: Mapping[str, Any], checkpoint: SNNCheckpoint | None) -> dict[str, 
     return {"saved": {"npz": _file(Path(out + ".npz")), "json": _file(Path(out + ".json"))}}
 
 
-def _config(op: Mapping[str, Any]) -> TransferConfig:
-    return TransferConfig(**_hostvalue.decode(op.get("config", {})))
+def _config(op: Mapping[str, Any], api: ModuleType) -> TransferConfig:
+    config: TransferConfig = api.TransferConfig(**_hostvalue.decode(op.get("config", {})))
+    return config
 
 
-def _run(op: Mapping[str, Any], root: Path, checkpoint: SNNCheckpoint | None) -> tuple[SNNCheckpoint | None, dict[str, Any]]:
+def _run(op: Mapping[str, Any], root: Path, checkpoint: SNNCheckpoint | None,
+         api: ModuleType) -> tuple[SNNCheckpoint | None, dict[str, Any]]:
     """Execute one operation; returns the (new) checkpoint and the accepted result's payload."""
     name = op["op"]
     if name == "load":
-        checkpoint = load_checkpoint(root / op["base"])
+        checkpoint = api.load_checkpoint(root / op["base"])
     elif name == "construct":
-        checkpoint = SNNCheckpoint(**_hostvalue.decode(op["state"]))
+        checkpoint = api.SNNCheckpoint(**_hostvalue.decode(op["state"]))
     elif name == "transfer_config":
-        config = _config(op)
+        config = _config(op, api)
         return checkpoint, {"config": {
             "freeze_until": config.freeze_until,
             "lr_backbone": float(config.lr_backbone),
@@ -91,29 +86,30 @@ def _run(op: Mapping[str, Any], root: Path, checkpoint: SNNCheckpoint | None) ->
     elif checkpoint is None:
         raise ValueError(f"{name!r} needs a checkpoint: a case starts with load or construct")
     elif name == "freeze_layers":
-        freeze_layers(checkpoint, **_hostvalue.decode(op.get("args", {})))
+        api.freeze_layers(checkpoint, **_hostvalue.decode(op.get("args", {})))
     elif name == "unfreeze_layers":
-        unfreeze_layers(checkpoint, **_hostvalue.decode(op.get("args", {})))
+        api.unfreeze_layers(checkpoint, **_hostvalue.decode(op.get("args", {})))
     elif name == "apply_transfer_config":
-        checkpoint, rates = apply_transfer_config(checkpoint, _config(op))
+        checkpoint, rates = api.apply_transfer_config(checkpoint, _config(op, api))
         return checkpoint, {"state": {**observe(checkpoint), "learning_rates": rates}}
     else:
         raise ValueError(f"unknown operation {name!r}")
     return checkpoint, {"state": observe(checkpoint)}
 
 
-def execute_case(case: Mapping[str, Any], root: Path) -> dict[str, Any]:
+def execute_case(case: Mapping[str, Any], root: Path, api: ModuleType = sc_neurocore.transfer) -> dict[str, Any]:
     """Run ``case["ops"]`` in order, stopping at the first rejection.
 
     Returns ``{"results": [...]}`` as in a testee's ``run`` answer (without ``seq`` and ``id``).
     Anything other than a :class:`CheckpointError` propagates: it is a bug, not a verdict.
+    ``api`` is the package to run (the order oracle passes a rewritten copy of the reference).
     """
     results: list[dict[str, Any]] = []
     checkpoint: SNNCheckpoint | None = None
     for op in case["ops"]:
         try:
-            checkpoint, payload = _run(op, root, checkpoint)
-        except CheckpointError as error:
+            checkpoint, payload = _run(op, root, checkpoint, api)
+        except api.CheckpointError as error:
             results.append({"op": op["op"], "verdict": "reject", "code": error.code, "message": str(error)})
             break
         results.append({"op": op["op"], "verdict": "accept", **payload})

@@ -63,12 +63,14 @@ def _zip_break(how: str, case: CaseModel, draw: Draw) -> None:
         archive.disk_number = draw(st.integers(1, 3))
     elif how == "overlapping_entries":
         archive.extend_first_entry_by_next = True
+    elif how == "same_local_header":
+        archive.repeat_entry = draw(st.integers(0, len(archive.members) - 1))
     else:
         raise ValueError(f"unknown corrupt_zip how {how!r}")
 
 
 _ZIP_NEEDS = {"bad_local_signature": 1, "local_name_mismatch": 1, "data_past_directory": 1,
-              "overlapping_entries": 2}
+              "overlapping_entries": 2, "same_local_header": 1}
 
 
 @operator("archive", "load", requires=lambda params: layers(_ZIP_NEEDS.get(params["how"], 0))(params))
@@ -83,19 +85,27 @@ def duplicate_member(case: CaseModel, params: Params, invariant: dict[str, Any],
     members.insert(draw(st.integers(0, len(members))), twin)
 
 
-def _member_name(template: str, case: CaseModel, draw: Draw) -> bytes:
+def _member_name(template: str, case: CaseModel, draw: Draw, encoding: str) -> bytes:
     index = pick(draw, range(case.n_layers)) if "{i}" in template else 0
-    return template.format(n=case.n_layers, i=index).encode()
+    return template.format(n=case.n_layers, i=index).encode(encoding)
 
 
-@operator("archive", "load", requires=lambda params: layers(1 if "{i}" in params["name"] else 0)(params))
+def _templates(params: Params) -> list[str]:
+    name = params["name"]
+    return name if isinstance(name, list) else [name]
+
+
+@operator("archive", "load",
+          requires=lambda params: layers(1 if any("{i}" in n for n in _templates(params)) else 0)(params))
 def add_member(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    name = _member_name(params["name"], case, draw)
-    payload: Npy | bytes = (
-        Npy.of(np.zeros((1, 1))) if name.endswith(b".npy") else pickle.dumps({"payload": [1.0]})
-    )
-    members = case.archive.members
-    members.insert(draw(st.integers(0, len(members))), ZipMember(name, payload))
+    # Several names add several members; "encoding: latin-1" writes bytes that are not UTF-8.
+    for template in _templates(params):
+        name = _member_name(template, case, draw, params.get("encoding", "utf-8"))
+        payload: Npy | bytes = (
+            Npy.of(np.zeros((1, 1))) if name.endswith(b".npy") else pickle.dumps({"payload": [1.0]})
+        )
+        members = case.archive.members
+        members.insert(draw(st.integers(0, len(members))), ZipMember(name, payload))
 
 
 @operator("archive", "load", requires=layers(1))
@@ -125,9 +135,8 @@ def set_flag(case: CaseModel, params: Params, invariant: dict[str, Any], draw: D
 def corrupt_member(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
     member = case.member(pick(draw, range(case.n_layers)))
     how = params["how"]
-    member.method = {"stored_size_mismatch": 0, "deflate_garbage": 8, "deflate_trailing": 8}.get(
-        how, member.method
-    )
+    member.method = {"stored_size_mismatch": 0, "deflate_garbage": 8, "deflate_trailing": 8,
+                     "declared_size_zip64": 8}.get(how, member.method)
     content, stream = member.content(), member.stream()
     if how == "crc":
         member.crc = zlib.crc32(content) ^ (1 << draw(st.integers(0, 31)))
@@ -144,5 +153,10 @@ def corrupt_member(case: CaseModel, params: Params, invariant: dict[str, Any], d
         member.compressed = draw(st.binary(min_size=len(stream), max_size=len(stream)))
     elif how == "deflate_trailing":
         member.compressed = stream + draw(st.binary(min_size=1, max_size=8))
+    elif how == "declared_size_zip64":
+        # Sizes a 64-bit reader overflows on (declared + 1 as its inflate cap), in a zip64 extra.
+        case.archive.zip64 = True
+        member.numpy_style = True  # the local header too carries the sizes in a zip64 extra field
+        member.uncompressed_size = pick(draw, [2**63 - 1, 2**63, 2**64 - 1])
     else:
         raise ValueError(f"unknown corrupt_member how {how!r}")

@@ -55,6 +55,17 @@ def _metadata(case: CaseModel) -> dict[str, Any]:
     return metadata
 
 
+def _put(case: CaseModel, key: str, value: Any) -> None:
+    """Add a metadata member, also to metadata that another edit turned into :class:`Pairs`."""
+    document = case.document
+    assert isinstance(document, dict), "metadata edits need a plain document"
+    metadata = document["metadata"]
+    if isinstance(metadata, Pairs):
+        document["metadata"] = Pairs([*metadata.items, (key, value)])
+    else:
+        document["metadata"] = {**metadata, key: value}
+
+
 @operator("text", "load")
 def nest_deep(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
     # metadata sits at depth 2, so a value nesting `levels` containers reaches depth levels + 2.
@@ -69,7 +80,7 @@ def nest_deep(case: CaseModel, params: Params, invariant: dict[str, Any], draw: 
         text = '[{"a":' * pairs + "0" + "}]" * pairs
     else:
         text = "[" * levels
-    _metadata(case)["deep"] = Raw(text)
+    _put(case, "deep", Raw(text))
 
 
 def _truncate(draw: Draw) -> Callable[[bytes], bytes]:
@@ -113,18 +124,18 @@ def break_syntax(case: CaseModel, params: Params, invariant: dict[str, Any], dra
     how = params["how"]
     if how == "lone_surrogate":
         surrogate = pick(draw, ['"\\ud800"', '"\\udc00x"', '"\\ud800\\u0041"', '"a\\udbff"'])
-        _metadata(case)["s"] = Raw(surrogate)
+        _put(case, "s", Raw(surrogate))
     else:
         case.text_edits.append(_SYNTAX_BREAKS[how](draw))
 
 
 def _raw_at(case: CaseModel, where: str, text: str) -> None:
     if where == "metadata":
-        _metadata(case)["value"] = Raw(text)
+        _put(case, "value", Raw(text))
     elif where == "metadata_nested":
-        _metadata(case)["nested"] = {"inner": {"value": Raw(text)}}
+        _put(case, "nested", {"inner": {"value": Raw(text)}})
     elif where == "metadata_array":
-        _metadata(case)["values"] = [0, [Raw(text)], 1]
+        _put(case, "values", [0, [Raw(text)], 1])
     else:
         assert isinstance(case.document, dict)
         case.document[where] = Raw(text)

@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .._casemodel import CaseModel
-from .._fixturefiles import Npy
+from .._fixturefiles import Npy, npy_header_text
 from ._registry import Draw, Params, Requirement, layers, locate, operator, pick
 
 # ----------------------------------------------------------------------------- .npy members
@@ -50,6 +50,9 @@ def bad_npy_header(case: CaseModel, params: Params, invariant: dict[str, Any], d
     if how == "no_newline":
         npy.newline = " "
         return
+    if how == "tab_before_brace":
+        npy.header_text = "\t" + npy_header_text(npy.descr, npy.fortran_order, npy.shape)
+        return
     if how == "missing_key":
         del entries[pick(draw, sorted(entries))]
     elif how == "extra_key":
@@ -64,6 +67,10 @@ def bad_npy_header(case: CaseModel, params: Params, invariant: dict[str, Any], d
                                         "__import__('os').getpid()"])
     elif how == "negative_dimension":
         entries["shape"] = f"(-{npy.shape[0]}, {npy.shape[1]})"
+    elif how == "long_dimension":
+        # More digits than npy.header_grammar allows: refused whatever the value.
+        long = params["literal"]
+        entries["shape"] = f"({long}, {npy.shape[1]})" if draw(st.booleans()) else f"({npy.shape[0]}, {long})"
     elif how == "structured_descr":
         entries["descr"] = f"[('w', {npy.descr!r})]"
     else:
@@ -74,7 +81,9 @@ def bad_npy_header(case: CaseModel, params: Params, invariant: dict[str, Any], d
 @operator("member", "load", requires=layers(1))
 def pickled_array(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
     npy = case.npy(_any_layer(case, draw))
-    npy.descr = "|O"
+    npy.descr = params.get("descr", "|O")
+    if "version" in params:
+        npy.version = (params["version"][0], params["version"][1])
     npy.data = pickle.dumps([[1.0] * npy.shape[1]] * npy.shape[0], protocol=3)
 
 
