@@ -133,7 +133,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from snnconform.core._render import terminal_summary
     from snnconform.core._report import Extras, build_document, corpus_summary
     from snnconform.core._runner import RunOptions, run_suite
-    from snnconform.core._steps import run_json
 
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -152,17 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = ProgressBar(len(cases) * (len(impls) + (reference is not None)),
                            enabled=not args.quiet)
 
-    def prepared(run: Any) -> None:
-        for step in ("setup", "build", "unit_tests"):
-            result = getattr(run, step)
-            if result.status in ("passed", "failed"):
-                progress.note(f"{run.impl.name}: {step} {result.status} in {result.seconds:.1f} s")
-        if run.problem:
-            progress.note(f"{run.impl.name}: {run.problem}")
-            progress.drop(len(cases))
-
-    suite = run_suite(config, impls, cases, options, reference=reference,
-                      spec_version=spec.spec_version, progress=progress, on_prepared=prepared)
+    suite = run_suite(config, impls, cases, options, reference=reference, spec_version=spec.spec_version,
+                      progress=progress, on_prepared=_report_preparation(progress, len(cases)))
     progress.close()
     judgments, divergence_problems = apply_divergences(suite.judgments, divergences)
     ran = {run.impl.name for run in suite.runs if run.runnable}
@@ -171,16 +161,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_dir = None if args.no_write else args.results or (
         None if selection.is_filtered else config.results
     )
-    benchmarks: dict[str, Any] = {}
-    bench_problems: list[str] = []
-    if write_dir is not None and not args.no_bench:
-        for name, command in config.benchmarks.items():
-            progress.note(f"benchmark {name}: {command}")
-            value, problem = run_json(config.expand(command), config.root, timeout=600)
-            if value is None:
-                bench_problems.append(f"benchmark {name}: {problem}")
-            else:
-                benchmarks[name] = value
+    benchmarks, bench_problems = ({}, []) if write_dir is None or args.no_bench else \
+        _run_benchmarks(config, progress.note)
     extras = Extras(
         spec_version=spec.spec_version,
         invariants=spec.invariants,
@@ -204,10 +186,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = terminal_summary(doc)
     if excluded:
         summary = f"excluded: {', '.join(excluded)}\n{summary}"
-    if write_dir is not None:
-        summary += f"\nresults: {write_dir / RESULTS_NAME}"
-    _emit(args, doc, summary)
+    _emit(args, doc, summary + (f"\nresults: {write_dir / RESULTS_NAME}" if write_dir else ""))
     return exit_code(doc)
+
+
+def _report_preparation(progress: Any, cases: int) -> Callable[[Any], None]:
+    """What to say once an implementation is set up, built and tested (or failed to be)."""
+    def prepared(run: Any) -> None:
+        for step in ("setup", "build", "unit_tests"):
+            result = getattr(run, step)
+            if result.status in ("passed", "failed"):
+                progress.note(f"{run.impl.name}: {step} {result.status} in {result.seconds:.1f} s")
+        if run.problem:
+            progress.note(f"{run.impl.name}: {run.problem}")
+            progress.drop(cases)
+
+    return prepared
+
+
+def _run_benchmarks(config: Config, note: Any) -> tuple[dict[str, Any], list[str]]:
+    """The configured benchmark commands: each prints one JSON object (or is a problem)."""
+    from snnconform.core._steps import run_json
+
+    benchmarks: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, command in config.benchmarks.items():
+        note(f"benchmark {name}: {command}")
+        value, problem = run_json(config.expand(command), config.root, timeout=600)
+        if value is None:
+            problems.append(f"benchmark {name}: {problem}")
+        else:
+            benchmarks[name] = value
+    return benchmarks, problems
 
 
 def _add_suites(extras: Any, config: Config, suite: Any, reference: Any, options: Any,
