@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SNNCONFORM := $(VENV)/bin/snnconform
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup conformance conformance-shard merge test unit-tests fixtures typecheck architecture browser \
+.PHONY: setup conformance conformance-shard merge test unit-tests fixtures typecheck architecture browser mutation \
 	workflow-check clean
 
 # The venv is rebuilt only when pyproject.toml changes.
@@ -79,6 +79,13 @@ architecture: $(INSTALLED)
 	$(VENV)/bin/lint-imports --no-cache
 
 test: unit-tests typecheck architecture workflow-check conformance
+
+# The mutation self-test (not part of `make test`: it rebuilds an implementation per mutant).
+# Applies each mutants/<impl>/*.patch in a scratch copy, rebuilds, runs the corpus, and writes
+# benchmarks/results/mutation.json; fails unless every mutant is killed and every invariant has
+# one. `make mutation IMPL=rust` runs one implementation.
+mutation: $(INSTALLED)
+	$(SNNCONFORM) mutation $(if $(IMPL),--impl $(IMPL))
 
 # Regenerates fixtures/ from spec/checkpoint.yaml; deterministic (same spec and versions give
 # the same bytes).

@@ -118,8 +118,19 @@ def _write_results(write_dir: Path, doc: dict[str, Any], config: Config,
 
     write_dir.mkdir(parents=True, exist_ok=True)
     (write_dir / RESULTS_NAME).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    (write_dir / MARKDOWN_NAME).write_text(markdown(doc), "utf-8")
+    (write_dir / MARKDOWN_NAME).write_text(markdown(doc) + _mutation_section(config), "utf-8")
     write_html(write_dir / HTML_NAME, doc, cases, config.fixtures)
+
+
+def _mutation_section(config: Config) -> str:
+    """The last mutation self-test's results (committed beside the results), if any."""
+    from snnconform.core._mutation import RESULTS_NAME as MUTATION, markdown as mutation_markdown
+
+    try:
+        document = json.loads((config.results / MUTATION).read_text("utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return "\n" + "\n".join(mutation_markdown(document))
 
 
 # -------------------------------------------------------------------------------- commands
@@ -275,6 +286,33 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
+def cmd_mutation(args: argparse.Namespace) -> int:
+    from snnconform.core._domain import load_spec_info
+    from snnconform.core._mutation import Tally, mutate_implementation, record
+
+    config = _config(args)
+    impls, _ = _implementations(config, args)
+    spec = load_spec_info(config)
+    cases = load_cases(config.fixtures / "cases.jsonl")
+    tallies: dict[str, Tally] = {}
+    for impl in impls:
+        if impl.mutation:
+            note = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
+            tallies[impl.name] = mutate_implementation(
+                config, impl, cases, spec.invariants, spec.spec_version, args.mutant, note,
+                args.timeout or config.timeout)
+    document = {"implementations": {name: tally.as_dict() for name, tally in tallies.items()}}
+    if args.mutant == "*":
+        document = record(config.results, spec.spec_version, tallies)
+    lines = [f"{name}: {entry['killed']}/{entry['mutants']} killed, survived {entry['survived'] or 'none'}"
+             + (f", stale {entry['stale']}" if entry["stale"] else "")
+             + (f", uncovered {entry['uncovered_invariants']}" if entry["uncovered_invariants"] else "")
+             + (f", {entry['baseline_problem']}" if entry["baseline_problem"] else "")
+             for name, entry in document["implementations"].items() if name in tallies]
+    _emit(args, document, "\n".join(lines))
+    return 0 if tallies and all(tally.perfect for tally in tallies.values()) else 1
+
+
 def cmd_fixtures(args: argparse.Namespace) -> int:
     from snnconform.core._domain import load_spec_info, write_corpus
 
@@ -410,6 +448,14 @@ def build_parser() -> argparse.ArgumentParser:
     check_group.add_argument("--require-accept", action="store_true",
                              help="also fail (exit 1) when any input is refused")
     check_group.add_argument("--quiet", action="store_true", help="no progress output")
+    mutation = add("mutation", cmd_mutation, "the mutation self-test: apply each mutant of "
+                   "mutants/<impl>/ in a scratch copy, rebuild, run the corpus (must kill it)", [])
+    mutation_group = mutation.add_argument_group("mutation")
+    _add_impl_options(mutation_group)
+    mutation_group.add_argument("--mutant", default="*", metavar="GLOB",
+                                help="only these mutants (then mutation.json is not written)")
+    mutation_group.add_argument("--timeout", type=float, metavar="SECONDS", help="per case")
+    mutation_group.add_argument("--quiet", action="store_true", help="no progress output")
     add("fixtures", cmd_fixtures, "regenerate the corpus from the spec and print its coverage",
         []).add_argument("--out", type=Path, help="corpus folder (default: configured fixtures)")
     report = add("report", cmd_report, "summarise a saved results document", [])

@@ -33,6 +33,10 @@ class Implementation:
     setup: str | None = None
     build: str | None = None
     unit_tests: str | None = None
+    # The quickest build that makes the testee (the mutation self-test rebuilds per mutant).
+    mutation_build: str | None = None
+    # False: the mutation self-test skips it (e.g. the same code as another implementation).
+    mutation: bool = True
     startup_timeout: float = 60.0
     build_timeout: float = 3600.0
 
@@ -108,7 +112,7 @@ def _number(table: Mapping[str, Any], key: str, where: str, default: float) -> f
     return float(value)
 
 
-_IMPL_KEYS = {"name", "probe", "setup", "build", "unit_tests", "testee", "install",
+_IMPL_KEYS = {"name", "probe", "setup", "build", "unit_tests", "testee", "install", "mutation_build", "mutation",
               "startup_timeout", "build_timeout"}
 
 
@@ -140,6 +144,8 @@ def load_config(path: Path) -> Config:
             setup=_optional(table, "setup", where),
             build=_optional(table, "build", where),
             unit_tests=_optional(table, "unit_tests", where),
+            mutation_build=_optional(table, "mutation_build", where),
+            mutation=bool(table.get("mutation", True)),
             startup_timeout=_number(table, "startup_timeout", where, 60.0),
             build_timeout=_number(table, "build_timeout", where, 3600.0),
         )
