@@ -87,9 +87,10 @@ def test_the_python_blocks_run_in_order(python_run: tuple[Path, str]) -> None:
     assert readout_digest(printed)
 
 
-@pytest.mark.slow
-def test_the_rust_blocks_run_against_the_crate(python_run: tuple[Path, str]) -> None:
-    folder, printed = python_run
+@pytest.fixture(scope="module")
+def rust_output(python_run: tuple[Path, str]) -> str:
+    """What the Rust blocks printed, each compiled against the crate and run in the folder."""
+    folder, _ = python_run
     project = folder.parent / "rust-project"
     (project / "src").mkdir(parents=True, exist_ok=True)
     crate = ROOT / "rust" / "snn_checkpoint"
@@ -99,11 +100,24 @@ def test_the_rust_blocks_run_against_the_crate(python_run: tuple[Path, str]) -> 
     shutil.copy(ROOT / "rust" / "Cargo.lock", project / "Cargo.lock")  # the crate's versions
     env = {"CARGO_TARGET_DIR": str(ROOT / "build" / "tutorial" / "cargo-target")}
     assert blocks("rust")
+    printed = []
     for code in blocks("rust"):
         (project / "src" / "main.rs").write_text(code)
         done = run(["cargo", "run", "--quiet", "--manifest-path", str(project / "Cargo.toml")],
                    folder, timeout=1800, env=env)
-        assert readout_digest(done.stdout) == readout_digest(printed)
+        printed.append(done.stdout)
+    return "".join(printed)
+
+
+@pytest.mark.slow
+def test_the_rust_blocks_run_against_the_crate(python_run: tuple[Path, str], rust_output: str,
+                                               ) -> None:
+    folder, printed = python_run
+    assert readout_digest(rust_output) == readout_digest(printed)
+    # What Rust saved, Python reads as the same checkpoint.
+    from sc_neurocore.transfer import load_checkpoint
+
+    assert load_checkpoint(folder / "from_rust").weight_sha256()[2] == readout_digest(printed)
 
 
 @pytest.mark.slow
@@ -141,8 +155,9 @@ def test_the_mojo_command_in_the_text_is_the_one_tested() -> None:
 
 
 @pytest.mark.slow
-def test_the_shell_blocks_pass(python_run: tuple[Path, str]) -> None:
-    """``snnconform check`` on the tutorial's files: every available implementation agrees."""
+def test_the_shell_blocks_pass(python_run: tuple[Path, str], rust_output: str) -> None:
+    """``snnconform check`` on the tutorial's files (Rust's copy included): every available
+    implementation agrees."""
     folder, _ = python_run
     assert blocks("sh")
     path = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
