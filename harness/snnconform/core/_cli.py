@@ -1,4 +1,4 @@
-"""The ``snnconform`` command: run, check, fixtures, report, merge, compare, divergences, impls.
+"""The ``snnconform`` command: run, check, fuzz, fixtures, report, merge, compare, divergences, impls.
 
 Every subcommand returns an exit code: 0 pass, 1 the gate failed (or something regressed),
 2 the command could not do its job (bad arguments, configuration, corpus).
@@ -17,6 +17,7 @@ from snnconform.core._cases import CorpusError, Selection, load_cases, parse_sha
 from snnconform.core._config import Config, ConfigError, Implementation, find_config, load_config
 from snnconform.core._divergences import DivergenceError, load_divergences
 from snnconform.core._domain import InputError
+from snnconform.core._regressions import corpus_bytes, corpus_cases, pending_problems
 from snnconform.core._report import exit_code
 
 RESULTS_NAME = "bench_transfer.json"
@@ -74,6 +75,8 @@ def _execution() -> argparse.ArgumentParser:
                             "configured folder, for runs without case filters)")
     group.add_argument("--no-write", action="store_true", help="write no result files")
     group.add_argument("--no-bench", action="store_true", help="skip the reference benchmarks")
+    group.add_argument("--no-fuzz", action="store_true",
+                       help="skip the fuzz pass that ends a full run (conformance.toml [fuzz])")
     group.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
@@ -105,7 +108,7 @@ def _results_doc(path: Path) -> dict[str, Any]:
 def _corpus_cases(config: Config) -> list[Any] | None:
     """The corpus's cases for the HTML report of a saved run; None when there is none."""
     try:
-        return load_cases(config.fixtures / "cases.jsonl")
+        return corpus_cases(config)
     except CorpusError:
         return None
 
@@ -150,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     impls, excluded = _implementations(config, args)
     spec = load_spec_info(config)
-    all_cases = load_cases(config.fixtures / "cases.jsonl", validate=args.validate_protocol)
+    all_cases = corpus_cases(config, validate=args.validate_protocol)  # then the regressions
     selection = Selection(tuple(args.case), tuple(args.invariant), args.shard)
     cases = selection.apply(all_cases)
     divergences = load_divergences(config.known_divergences)
@@ -169,6 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     ran = {run.impl.name for run in suite.runs if run.runnable}
     if not selection.is_filtered:
         divergence_problems += unused_entries(judgments, divergences, ran)
+        divergence_problems += pending_problems(config)
     write_dir = None if args.no_write else args.results or (
         None if selection.is_filtered else config.results
     )
@@ -185,10 +189,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         benchmark_problems=bench_problems,
         options={"jobs": options.jobs, "timeout": options.timeout, "build": options.build,
                  "validate_protocol": options.validate_protocol},
-        corpus_sha256=hashlib.sha256((config.fixtures / "cases.jsonl").read_bytes()).hexdigest(),
+        corpus_sha256=hashlib.sha256(corpus_bytes(config)).hexdigest(),
     )
     if not selection.is_filtered:
         _add_suites(extras, config, suite, reference, options, spec.spec_version, progress.note)
+        if config.fuzz.enabled and not args.no_fuzz:
+            _add_fuzz(extras, config, suite, reference, spec, options.timeout, args.quiet)
     doc = build_document(suite, judgments, extras)
     if write_dir is not None:
         _write_results(write_dir, doc, config, all_cases)
@@ -241,6 +247,37 @@ def _add_suites(extras: Any, config: Config, suite: Any, reference: Any, options
     reports = run_suites(context)
     extras.suites = {name: {**r.summary, "markdown": list(r.markdown)} for name, r in reports.items()}
     extras.suite_problems = [problem for r in reports.values() for problem in r.problems]
+
+
+def _add_fuzz(extras: Any, config: Config, suite: Any, reference: Any, spec: Any, timeout: float,
+              quiet: bool) -> None:
+    """The bounded, fixed-seed fuzz pass of a full run (``[fuzz]``), stored as ``fuzz`` beside
+    the suites; every finding fails the gate. It writes no regression: ``snnconform fuzz`` with
+    the same seed reproduces and records what it finds."""
+    from snnconform.core._domain import fuzz_source
+    from snnconform.core._fuzz import FuzzOptions, markdown, run_fuzz
+
+    runs = [run for run in suite.runs if run.runnable and run.started is not None]
+    if reference is None:
+        raise ConfigError("[fuzz] needs [domain] reference: the reference is the fuzz's yardstick")
+    settings = config.fuzz
+    options = FuzzOptions(seed=settings.seed, seconds=settings.seconds, cases=settings.cases,
+                          jobs=settings.jobs, timeout=timeout, write=False)
+    report = run_fuzz(config, [run.impl for run in runs], spec=spec.spec,
+                      spec_version=spec.spec_version, reference=reference,
+                      factory=fuzz_source(config), options=options,
+                      divergences=load_divergences(config.known_divergences),
+                      stream=None if quiet else sys.stderr)
+    figures = report.to_json()
+    summary = {key: figures[key] for key in ("cases", "cases_per_second", "findings", "seed",
+                                             "seconds", "executions", "executions_per_second",
+                                             "implementations")}
+    summary["finding_details"] = figures["finding_details"]
+    extras.suites = {**extras.suites, "fuzz": {**summary, "markdown": markdown(report)}}
+    rerun = f"snnconform fuzz --seed {settings.seed} --cases {max(report.cases, 1)}"
+    extras.suite_problems = [*extras.suite_problems, *report.problems] + [
+        f"fuzz: {'; '.join(p.describe() for p in f.problems)} (first in {f.case_id}; "
+        f"reproduce and record it: {rerun})" for f in report.findings]
 
 
 def _config_for_check(args: argparse.Namespace) -> Config:
@@ -314,15 +351,67 @@ def cmd_mutation(args: argparse.Namespace) -> int:
 
 
 def cmd_fixtures(args: argparse.Namespace) -> int:
-    from snnconform.core._domain import load_spec_info, write_corpus
+    from snnconform.core._domain import load_spec_info, reference_executor, write_corpus
+    from snnconform.core._regressions import refresh
 
     config = _config(args)
     out = args.out or config.fixtures
     summary = dict(write_corpus(config, load_spec_info(config), out))
     keys = ("cases", "valid", "invalid_targeted", "mixed", "invariants", "min_cases_per_invariant")
     text = "\n".join(f"{k:>24}: {summary.get(k)}" for k in keys) + f"\n{'written to':>24}: {out}"
+    reference = reference_executor(config)
+    if args.out is None and reference is not None and config.regressions is not None:
+        # The regression cases follow the reference too (their files are never rewritten).
+        summary["regressions"] = refreshed = refresh(config, reference)
+        text += (f"\n{'regressions':>24}: {refreshed['cases']} case(s), "
+                 f"{refreshed['changed']} expectation(s) changed, {refreshed['pending']} pending")
     _emit(args, summary, text)
     return 0
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    import random
+
+    from snnconform.core._domain import fuzz_source, load_spec_info, reference_executor
+    from snnconform.core._fuzz import FuzzOptions, render, run_fuzz
+    from snnconform.core._steps import probe
+
+    for name in ("seconds", "timeout"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
+            raise UsageError(f"--{name} must be positive")
+    for name in ("cases", "jobs"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise UsageError(f"--{name} must be at least 1")
+    config = _config(args)
+    impls, excluded = _implementations(config, args)
+    spec = load_spec_info(config)
+    reference = reference_executor(config)
+    if reference is None:
+        raise ConfigError("conformance.toml [domain] has no reference: fuzzing needs a yardstick")
+    factory = fuzz_source(config)
+    chosen, problems, notes = [], [], [f"excluded: {name}" for name in excluded]
+    for impl in impls:
+        available, toolchain = probe(config.expand(impl.probe) if impl.probe else None, config.root)
+        if available:
+            chosen.append(impl)
+        elif args.impl:
+            problems.append(f"{impl.name}: not available ({toolchain}): {impl.install}")
+        else:
+            notes.append(f"{impl.name}: left out, not available ({toolchain})")
+    seconds = args.seconds if args.seconds is not None or args.cases is not None else 60.0
+    options = FuzzOptions(
+        seed=args.seed if args.seed is not None else random.SystemRandom().randrange(2**31),
+        seconds=seconds, cases=args.cases, jobs=args.jobs, timeout=args.timeout or config.timeout,
+        write=not args.no_write, validate_protocol=args.validate_protocol,
+    )
+    report = run_fuzz(config, chosen, spec=spec.spec, spec_version=spec.spec_version,
+                      reference=reference, factory=factory, options=options,
+                      divergences=load_divergences(config.known_divergences),
+                      stream=None if args.quiet else sys.stderr)
+    report.problems[:0] = problems
+    report.notes[:0] = notes
+    _emit(args, report.to_json(), render(report))
+    return 0 if report.passed else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -456,6 +545,24 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="only these mutants (then mutation.json is not written)")
     mutation_group.add_argument("--timeout", type=float, metavar="SECONDS", help="per case")
     mutation_group.add_argument("--quiet", action="store_true", help="no progress output")
+    fuzz = add("fuzz", cmd_fuzz, "draw cases, run them on every implementation at once, and shrink "
+               "and record every disagreement, crash or hang", [])
+    fuzz_group = fuzz.add_argument_group("fuzz")
+    _add_impl_options(fuzz_group)
+    fuzz_group.add_argument("--seconds", type=float, metavar="N",
+                            help="fuzz this long (default 60 when --cases is not given either)")
+    fuzz_group.add_argument("--cases", type=int, metavar="N", help="stop after N drawn cases")
+    fuzz_group.add_argument("--seed", type=int, metavar="N",
+                            help="random seed (default: a fresh one, printed in the summary)")
+    fuzz_group.add_argument("--jobs", type=int, default=1, metavar="N",
+                            help="parallel lanes, each with its own testees (default 1)")
+    fuzz_group.add_argument("--timeout", type=float, metavar="SECONDS",
+                            help="per case and implementation (default: conformance.toml, else 10)")
+    fuzz_group.add_argument("--no-write", action="store_true",
+                            help="report findings without writing them to the regression corpus")
+    fuzz_group.add_argument("--validate-protocol", action="store_true",
+                            help="check every protocol message against the JSON Schemas")
+    fuzz_group.add_argument("--quiet", action="store_true", help="no progress output")
     add("fixtures", cmd_fixtures, "regenerate the corpus from the spec and print its coverage",
         []).add_argument("--out", type=Path, help="corpus folder (default: configured fixtures)")
     report = add("report", cmd_report, "summarise a saved results document", [])
