@@ -120,33 +120,59 @@ def test_the_rust_blocks_run_against_the_crate(python_run: tuple[Path, str], rus
     assert load_checkpoint(folder / "from_rust").weight_sha256()[2] == readout_digest(printed)
 
 
-@pytest.mark.slow
-def test_the_julia_blocks_run_with_the_package(python_run: tuple[Path, str]) -> None:
-    folder, printed = python_run
+@pytest.fixture(scope="module")
+def julia_output(python_run: tuple[Path, str]) -> str:
+    """What the Julia blocks printed, run by julia/julia.sh with the package on the load path."""
+    folder, _ = python_run
     assert blocks("julia")
     env = {"JULIA_LOAD_PATH": f"{ROOT / 'julia'}:"}  # the package first, then the defaults
+    printed = []
     for index, code in enumerate(blocks("julia")):
         script = folder.parent / f"tutorial-{index + 1}.jl"
         script.write_text(code)
         done = run([str(ROOT / "julia" / "julia.sh"), "--startup-file=no", str(script)], folder,
                    timeout=900, env=env)
-        assert readout_digest(done.stdout) == readout_digest(printed)
+        printed.append(done.stdout)
+    return "".join(printed)
+
+
+@pytest.mark.slow
+def test_the_julia_blocks_run_with_the_package(python_run: tuple[Path, str], julia_output: str,
+                                               ) -> None:
+    folder, printed = python_run
+    assert readout_digest(julia_output) == readout_digest(printed)
+    from sc_neurocore.transfer import load_checkpoint
+
+    assert load_checkpoint(folder / "from_julia").weight_sha256()[2] == readout_digest(printed)
 
 
 # `mojo run` compiles just in time and finds system libraries only on an explicit -L.
 MOJO_LINK = ["-Xlinker", "-L/usr/lib/x86_64-linux-gnu", "-Xlinker", "-lz", "-Xlinker", "-lcrypto"]
 
 
-@pytest.mark.slow
-def test_the_mojo_blocks_run_with_the_sources(python_run: tuple[Path, str]) -> None:
-    folder, printed = python_run
+@pytest.fixture(scope="module")
+def mojo_output(python_run: tuple[Path, str]) -> str:
+    """What the Mojo blocks printed, each run by ``mojo run -I mojo/src``."""
+    folder, _ = python_run
     assert blocks("mojo")
+    printed = []
     for index, code in enumerate(blocks("mojo")):
         script = folder.parent / f"tutorial_{index + 1}.mojo"
         script.write_text(code)
         done = run([str(ROOT / ".venv" / "bin" / "mojo"), "run", "-I", str(ROOT / "mojo" / "src"),
                     *MOJO_LINK, str(script)], folder, timeout=900)
-        assert readout_digest(done.stdout) == readout_digest(printed)
+        printed.append(done.stdout)
+    return "".join(printed)
+
+
+@pytest.mark.slow
+def test_the_mojo_blocks_run_with_the_sources(python_run: tuple[Path, str], mojo_output: str,
+                                              ) -> None:
+    folder, printed = python_run
+    assert readout_digest(mojo_output) == readout_digest(printed)
+    from sc_neurocore.transfer import load_checkpoint
+
+    assert load_checkpoint(folder / "from_mojo").weight_sha256()[2] == readout_digest(printed)
 
 
 def test_the_mojo_command_in_the_text_is_the_one_tested() -> None:
@@ -155,17 +181,21 @@ def test_the_mojo_command_in_the_text_is_the_one_tested() -> None:
 
 
 @pytest.mark.slow
-def test_the_shell_blocks_pass(python_run: tuple[Path, str], rust_output: str) -> None:
-    """``snnconform check`` on the tutorial's files (Rust's copy included): every available
-    implementation agrees."""
+def test_the_shell_blocks_pass(python_run: tuple[Path, str], rust_output: str,
+                               julia_output: str, mojo_output: str) -> None:
+    """``snnconform check`` on the tutorial's files (the copies Rust, Julia and Mojo saved
+    included): every available implementation agrees."""
     folder, _ = python_run
+    assert {f"from_{language}.json" for language in ("rust", "julia", "mojo")} <= {
+        p.name for p in folder.iterdir()}
     assert blocks("sh")
     path = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
     for code in blocks("sh"):
         assert "snnconform check" in code
         before = sorted(p.name for p in folder.iterdir())
         done = run(["sh", "-e", "-c", code], folder, timeout=1800, env={"PATH": path})
-        assert "status: PASS" in done.stdout
+        assert done.stdout.count("status: PASS") == code.count("snnconform check")
+        assert re.search(r"^\S*torn +yes +reject archive\.digest", done.stdout, re.M)
         assert sorted(p.name for p in folder.iterdir()) == before  # it only read the files
 
 
