@@ -37,7 +37,7 @@ def test_a_moved_limit_is_found_and_shrunk_to_the_minimal_case(
     fuzzable(toy).add("good").add("sloppy", "limit_37")
     code, report = fuzz(toy, capsys, "--seed", "1", "--cases", "300")
     assert code == 1 and report["cases"] == 300
-    finding = next(f for f in report["finding_details"] if f["problems"] == ["sloppy: toy.overflow"])
+    finding = next(f for f in report["finding_details"] if f["problems"] == ["sloppy: refuses with toy.overflow"])
     assert finding["status"] == "written" and finding["occurrences"] > 1
     line = next(line for line in regressions(toy) if line["id"] == finding["regression"])
     # The one minimal program: one operation, the smallest value above the moved limit.
@@ -45,7 +45,7 @@ def test_a_moved_limit_is_found_and_shrunk_to_the_minimal_case(
     assert line["id"].startswith("regression-counter-")  # the reference accepts: named by kind
     assert line["expect"]["results"] == [{"op": "set", "verdict": "accept",
                                           "state": {"value": 38, "half": 19.0}}]
-    assert line["class"] == "regression" and line["origin"]["problems"] == ["sloppy: toy.overflow"]
+    assert line["class"] == "regression" and line["origin"]["problems"] == ["sloppy: refuses with toy.overflow"]
     assert all(p.startswith("sloppy") for f in report["finding_details"] for p in f["problems"])
 
 
@@ -123,7 +123,7 @@ def test_a_full_run_ends_with_the_configured_fuzz_pass(toy: ToyRepo) -> None:
     code, doc = toy.run()
     assert code == 1 and doc["fuzz"]["cases"] == 150 and doc["fuzz"]["findings"] >= 1
     assert "fuzz" in doc["suites"] and doc["fuzz"]["cases_per_second"] > 0
-    assert any(check.startswith("fuzz: sloppy: toy.overflow") and "--seed 5 --cases 150" in check
+    assert any(check.startswith("fuzz: sloppy: refuses with toy.overflow") and "--seed 5 --cases 150" in check
                for check in doc["failed_checks"])
     assert not (toy.root / "fixtures" / "regressions").exists()  # the gate records nothing
     code, doc = toy.run("--no-fuzz")

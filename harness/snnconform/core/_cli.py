@@ -262,10 +262,10 @@ def _add_fuzz(extras: Any, config: Config, suite: Any, reference: Any, spec: Any
         raise ConfigError("[fuzz] needs [domain] reference: the reference is the fuzz's yardstick")
     settings = config.fuzz
     options = FuzzOptions(seed=settings.seed, seconds=settings.seconds, cases=settings.cases,
-                          jobs=settings.jobs, timeout=timeout, write=False)
+                          jobs=settings.jobs, timeout=timeout, write=False, shrink=False)
     report = run_fuzz(config, [run.impl for run in runs], spec=spec.spec,
                       spec_version=spec.spec_version, reference=reference,
-                      factory=fuzz_source(config), options=options,
+                      factory=fuzz_source(config), options=options, invariants=spec.invariants,
                       divergences=load_divergences(config.known_divergences),
                       stream=None if quiet else sys.stderr)
     figures = report.to_json()
@@ -406,6 +406,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     )
     report = run_fuzz(config, chosen, spec=spec.spec, spec_version=spec.spec_version,
                       reference=reference, factory=factory, options=options,
+                      invariants=spec.invariants,
                       divergences=load_divergences(config.known_divergences),
                       stream=None if args.quiet else sys.stderr)
     report.problems[:0] = problems

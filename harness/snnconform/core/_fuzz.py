@@ -17,6 +17,7 @@ random stream; lane ``i`` of seed ``S`` draws the same cases on every run.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import shutil
@@ -100,6 +101,7 @@ class FuzzOptions:
     jobs: int = 1
     timeout: float = 10.0
     write: bool = True
+    shrink: bool = True  # False: only report findings (the gate's pass, which has a time budget)
     shrink_seconds: float = 120.0
     validate_protocol: bool = False
 
@@ -154,8 +156,16 @@ def _state_path(difference: Difference, results: Sequence[Mapping[str, Any]]) ->
     return f"{op} {'/'.join(parts[2:4])}".strip()
 
 
-def _problem(name: str, outcome: Outcome, expected: list[dict[str, Any]]) -> tuple[Problem | None, str]:
-    """The problem of one answer (None when it agrees) and a line that says it to people."""
+def _problem(name: str, outcome: Outcome, expected: list[dict[str, Any]],
+             order: Mapping[str, int]) -> tuple[Problem | None, str]:
+    """The problem of one answer (None when it agrees) and a line that says it to people.
+
+    A wrong verdict or code is named by the check in question: the earlier of the two
+    rejections (by operation, then by the spec's order of ``order``). When the reference's
+    comes first the testee *misses* that check, whatever it answered instead; when the
+    testee's comes first (or the reference accepts) it *refuses* with a check the reference
+    did not apply there. A dropped check and a moved limit are then one finding each, not
+    one per code that happened to come next."""
     if outcome.kind != "answered" or outcome.answer is None:
         return Problem(name, outcome.kind), outcome.detail
     got = [r.comparable() for r in outcome.answer.results]
@@ -164,16 +174,18 @@ def _problem(name: str, outcome: Outcome, expected: list[dict[str, Any]]) -> tup
         return None, ""
     detail = (f"answered {_summary(got)} where the reference says {_summary(expected)} "
               f"({difference.describe()})")
-    (verdict, index, code), (_, want_index, want_code) = summarize(got), summarize(expected)
+    (_, index, code), (_, want_index, want_code) = summarize(got), summarize(expected)
     if (index, code) == (want_index, want_code):
-        what = f"state differs at {_state_path(difference, got)}"
-    elif verdict == "accept":
-        what = f"accept (the reference: {want_code})"
-    elif code == want_code:
-        what = f"{code} at {'an earlier' if want_index is None or index < want_index else 'a later'} operation"  # type: ignore[operator]
-    else:
-        what = str(code)
-    return Problem(name, "disagreed", what), detail
+        return Problem(name, "disagreed", f"state differs at {_state_path(difference, got)}"), detail
+
+    def rank(op_index: int | None, rejection: str | None) -> tuple[float, float]:
+        if op_index is None:
+            return math.inf, math.inf
+        return op_index, order.get(rejection or "", len(order))
+
+    if rank(index, code) < rank(want_index, want_code):
+        return Problem(name, "disagreed", f"refuses with {code}"), detail
+    return Problem(name, "disagreed", f"misses {want_code}"), detail
 
 
 # ------------------------------------------------------------------------------ findings
@@ -312,7 +324,7 @@ class _Lane:
                                     and _canonical([r.comparable() for r in outcome.answer.results])
                                     == canonical):
                 continue  # no yardstick (the reference's failure is the finding), or agreed
-            problem, detail = _problem(name, outcome, expected)
+            problem, detail = _problem(name, outcome, expected, self.fuzzer.order)
             if problem is not None and not self.fuzzer.known(name, case, outcome, expected):
                 problems.add(problem)
                 details[name] = detail
@@ -375,8 +387,9 @@ class _Fuzzer:
     def __init__(self, config: Config, impls: Sequence[Implementation], spec: Any,
                  spec_version: int | None, reference: Reference, factory: SourceFactory,
                  options: FuzzOptions, divergences: Sequence[Divergence], stream: TextIO | None,
-                 scratch: Path) -> None:
+                 scratch: Path, invariants: Sequence[str] = ()) -> None:
         self.config, self.impls, self.spec, self.spec_version = config, impls, spec, spec_version
+        self.order = {invariant: rank for rank, invariant in enumerate(invariants)}
         self.reference, self.factory, self.options = reference, factory, options
         self.divergences = divergences
         self.stream = stream
@@ -462,14 +475,16 @@ class _Fuzzer:
             self.by_signature[signature] = finding
             self.report.findings.append(finding)
             known = self.known_regressions.get(signature)
-            shrink = known is None and len(self.report.findings) <= MAX_SHRUNK
+            shrink = known is None and len(self.report.findings) <= MAX_SHRUNK and self.options.shrink
         self.say(f"finding in {case.id}: " + "; ".join(p.describe() for p in finding.problems))
         if known is not None:
             finding.status, finding.regression = "known", known
             finding.note = f"already in the regression corpus as {known}"
             return
         if not shrink:
-            finding.status, finding.note = "not_written", f"more than {MAX_SHRUNK} new findings"
+            finding.status = "not_written"
+            finding.note = (f"more than {MAX_SHRUNK} new findings" if self.options.shrink
+                            else "not shrunk in this pass")
             return
         self._shrink(lane, case, finding, signature)
 
@@ -562,11 +577,13 @@ def _scratch_root() -> Path:
 
 def run_fuzz(config: Config, impls: Sequence[Implementation], *, spec: Any, spec_version: int | None,
              reference: Reference, factory: SourceFactory, options: FuzzOptions,
-             divergences: Sequence[Divergence] = (), stream: TextIO | None = sys.stderr) -> FuzzReport:
-    """Fuzz ``impls`` until the time or case budget is spent; every finding is in the report."""
+             invariants: Sequence[str] = (), divergences: Sequence[Divergence] = (),
+             stream: TextIO | None = sys.stderr) -> FuzzReport:
+    """Fuzz ``impls`` until the time or case budget is spent; every finding is in the report.
+    ``invariants`` are the spec's invariant IDs in order (they name disagreements)."""
     scratch = _scratch_root()
     fuzzer = _Fuzzer(config, impls, spec, spec_version, reference, factory, options, divergences,
-                     stream, scratch)
+                     stream, scratch, invariants)
     lanes: list[_Lane] = []
     try:
         lanes = [_Lane(fuzzer, index) for index in range(options.jobs)]
