@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SNNCONFORM := $(VENV)/bin/snnconform
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup conformance conformance-shard merge test unit-tests fixtures typecheck architecture browser \
+.PHONY: setup conformance conformance-shard merge test unit-tests fixtures typecheck architecture browser mutation tutorial \
 	workflow-check clean
 
 # The venv is rebuilt only when pyproject.toml changes.
@@ -64,9 +64,11 @@ browser:
 	  $$SUDO apt-get update && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
 
-# pytest exits 5 when it collects nothing: say so instead of a bare status.
+# pytest exits 5 when it collects nothing: say so instead of a bare status. The tutorial's
+# tests run the Rust, Julia and Mojo blocks, so they come after `conformance` has installed and
+# built every implementation (`tutorial`).
 unit-tests: $(INSTALLED) browser
-	$(PY) -m pytest -q; status=$$?; \
+	$(PY) -m pytest -q --ignore=tests/tutorial; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: check [tool.pytest.ini_options] testpaths" >&2; fi; \
 	exit $$status
 
@@ -78,7 +80,18 @@ typecheck: $(INSTALLED)
 architecture: $(INSTALLED)
 	$(VENV)/bin/lint-imports --no-cache
 
-test: unit-tests typecheck architecture workflow-check conformance
+# Every code block of docs/tutorial.md, in its own language (needs the built implementations).
+tutorial: $(INSTALLED)
+	$(PY) -m pytest -q tests/tutorial
+
+test: unit-tests typecheck architecture workflow-check conformance tutorial
+
+# The mutation self-test (not part of `make test`: it rebuilds an implementation per mutant).
+# Applies each mutants/<impl>/*.patch in a scratch copy, rebuilds, runs the corpus, and writes
+# benchmarks/results/mutation.json; fails unless every mutant is killed and every invariant has
+# one. `make mutation IMPL=rust` runs one implementation.
+mutation: $(INSTALLED)
+	$(SNNCONFORM) mutation $(if $(IMPL),--impl $(IMPL))
 
 # Regenerates fixtures/ from spec/checkpoint.yaml; deterministic (same spec and versions give
 # the same bytes).

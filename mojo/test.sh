@@ -17,11 +17,17 @@ if ! ls build/test_* >/dev/null 2>&1; then
     exit 1
 fi
 
-# Protocol smoke test: hello, a construct, a rejected freeze, a request that is not JSON, stop.
+# Protocol smoke test: hello, a construct, a rejected freeze, a request that is not JSON, a save
+# (into a scratch folder), a refused save, stop.
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+state='{"weights": [[[1.0]]], "layer_names": ["a"], "layer_sizes": [[1, 1]]}'
 answers="$(printf '%s\n' \
     '{"cmd": "hello", "protocol": 1}' \
-    '{"cmd": "run", "seq": 7, "case": {"id": "smoke", "root": "/nonexistent", "ops": [{"op": "construct", "state": {"weights": [[[1.0]]], "layer_names": ["a"], "layer_sizes": [[1, 1]]}}, {"op": "freeze_layers", "args": {}}]}}' \
+    '{"cmd": "run", "seq": 7, "case": {"id": "smoke", "root": "/nonexistent", "ops": [{"op": "construct", "state": '"$state"'}, {"op": "freeze_layers", "args": {}}]}}' \
     'not json' \
+    '{"cmd": "run", "seq": 8, "case": {"id": "save", "root": "/nonexistent", "ops": [{"op": "save", "state": '"$state"', "out": "'"$scratch"'/a/b", "compression": "stored"}]}}' \
+    '{"cmd": "run", "seq": 9, "case": {"id": "refused", "root": "/nonexistent", "ops": [{"op": "save", "state": {"weights": [], "layer_names": ["a"], "layer_sizes": [[1, 1]]}, "out": "'"$scratch"'/c/d"}]}}' \
     '{"cmd": "stop"}' | ./build/snn-testee)"
 rc=$?
 expect_line() {
@@ -35,7 +41,13 @@ expect_line 1 '"implementation": "mojo"'
 expect_line 2 '"seq": 7, "id": "smoke", "results": [{"op": "construct", "verdict": "accept"'
 expect_line 2 '"code": "transfer.selector.missing"'
 expect_line 3 '"errored"'
-expect_line 4 '{"stopped": true}'
+expect_line 4 '"saved": {"npz": {"sha256": "'
+expect_line 5 '"code": "checkpoint.weights.count"'
+expect_line 6 '{"stopped": true}'
+if [ ! -f "$scratch/a/b.npz" ] || [ ! -f "$scratch/a/b.json" ] || [ -e "$scratch/c" ]; then
+    echo "FAILED: the saves left $(ls -R "$scratch")" >&2
+    status=1
+fi
 [ "$rc" -eq 0 ] || { echo "FAILED: testee exit status $rc" >&2; status=1; }
 [ "$status" -eq 0 ] && echo "mojo unit tests and protocol smoke test passed"
 exit $status

@@ -9,7 +9,7 @@ module SNNCheckpoints
 
 import SHA
 
-export CheckpointError, ErrorCode, code_id, SNNCheckpoint, load_checkpoint, n_layers, total_params,
+export CheckpointError, ErrorCode, code_id, SNNCheckpoint, load_checkpoint, save_checkpoint, n_layers, total_params,
        weight_sha256, TransferConfig, freeze_layers!, unfreeze_layers!, apply_transfer_config!
 
 const VERSION_STRING = "0.1.0"
@@ -19,12 +19,12 @@ const SPEC_VERSION = 2
 include("errors.jl")        # the one error type: codes (spec IDs, in spec order), message templates
 include("limits.jl")        # the spec's limits and accepted dtypes
 include("json.jl")          # strict reader of the metadata document (json.*)
-include("json_write.jl")    # the JSON writer (answers, observable state)
-include("zip.jl")           # central-directory zip reader and the archive phase (archive.*)
+include("json_write.jl")    # the JSON writer (answers, observable state, the checkpoint document)
+include("zip.jl")           # zip reader and the archive phase (archive.*); the zip writer
 include("hostvalue.jl")     # the protocol's host values (tuples, sets, arrays, ...)
 include("fields.jl")        # schema.* and checkpoint.*, shared by load and construct
-include("npy.jl")           # .npy headers, dtypes, widening and the array phase (array.*)
-include("checkpoint.jl")    # SNNCheckpoint, construct, load_checkpoint (the phases in order)
+include("npy.jl")           # .npy headers, dtypes, widening and the array phase (array.*); the header writer
+include("checkpoint.jl")    # SNNCheckpoint, construct, load_checkpoint (the phases in order), save_checkpoint
 include("fine_tune.jl")     # freeze/unfreeze, TransferConfig (transfer.*)
 include("testee.jl")        # the JSON Lines protocol loop (docs/protocol.md)
 

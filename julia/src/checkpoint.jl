@@ -1,7 +1,8 @@
-# The in-memory checkpoint, constructing it (fields.jl's construct invariants), and
+# The in-memory checkpoint, constructing it (fields.jl's construct invariants),
 # load_checkpoint(base), which runs the spec's load phases in order: json (json.jl), schema and
-# checkpoint (fields.jl), archive (zip.jl), array (npy.jl). Internal functions return
-# Union{T, CheckpointError}; the public entry points (SNNCheckpoint, load_checkpoint) throw.
+# checkpoint (fields.jl), archive (zip.jl), array (npy.jl), and save_checkpoint(checkpoint, base)
+# (spec `save`). Internal functions return Union{T, CheckpointError}; the public entry points
+# (SNNCheckpoint, load_checkpoint, save_checkpoint) throw.
 
 """
     SNNCheckpoint
@@ -45,6 +46,13 @@ Every construct invariant in spec order. `values` is a JObject with `weights`, `
 `layer_sizes` and optionally `neuron_types`, `metadata`, `frozen_layers`.
 """
 function construct_checkpoint(values::JObject)
+    checked = check_state(construct_values(values))
+    checked isa CheckpointError && return checked
+    return make_checkpoint(checked...)
+end
+
+"The constructor's arguments with the optional ones defaulted; throws when a required one is absent."
+function construct_values(values::JObject)
     full = JObject(copy(values.pairs))
     for (key, default) in (("neuron_types", Any[]), ("metadata", JObject()), ("frozen_layers", Any[]))
         haskey(full, key) || push!(full.pairs, key => default)
@@ -52,9 +60,14 @@ function construct_checkpoint(values::JObject)
     for key in ("weights", "layer_names", "layer_sizes")
         haskey(full, key) || throw(ArgumentError("SNNCheckpoint needs $key"))
     end
-    checked = check_state(full)
-    checked isa CheckpointError && return checked
-    return make_checkpoint(checked...)
+    return full
+end
+
+"The checkpoint's fields as constructor arguments (what save validates: they may have changed)."
+function construct_values(c::SNNCheckpoint)
+    return JObject(Pair{String,Any}["weights" => c.weights, "layer_names" => c.layer_names,
+                                    "layer_sizes" => c.layer_sizes, "neuron_types" => c.neuron_types,
+                                    "metadata" => c.metadata, "frozen_layers" => c.frozen_layers])
 end
 
 """
@@ -84,6 +97,9 @@ function read_regular_file(path::String)
     end
 end
 
+"BASE.json and BASE.npz: the suffixes are appended, never substituted (\"model.v1\" -> \"model.v1.json\")."
+pair_paths(base::AbstractString) = (string(base, ".json"), string(base, ".npz"))
+
 """
     load_checkpoint_result(base) -> SNNCheckpoint or CheckpointError
 
@@ -91,7 +107,7 @@ Reads BASE.json and BASE.npz (suffixes appended, never substituted), phase by ph
 order; the archive is not read before the document has passed.
 """
 function load_checkpoint_result(base::AbstractString)
-    json_path, archive_path = string(base, ".json"), string(base, ".npz")
+    json_path, archive_path = pair_paths(base)
     document = decode_document(read_regular_file(json_path), json_path)          # json.*
     document isa CheckpointError && return document
     fields = check_fields(document, :load)                                       # schema.*, checkpoint.*
@@ -111,3 +127,129 @@ Loads and validates the pair BASE.json + BASE.npz; throws `CheckpointError` with
 violated load invariant in spec order.
 """
 load_checkpoint(base::AbstractString) = unwrap(load_checkpoint_result(base))
+
+# ------------------------------------------------------------------ save
+
+"""
+    save_checkpoint(checkpoint, base; compression = "deflate") -> (npz = (sha256, size), json = (sha256, size))
+
+Writes BASE.npz then BASE.json (suffixes appended), each atomically, creating parent folders:
+the spec's deterministic zip (`"deflate"`, the default, or `"stored"`, whose archive is
+byte-identical across conforming writers) and the canonical document, which records the
+archive's SHA-256 so that a pair torn by a crash between the two renames loads as
+archive.digest. Returns the digest and size of each file as written. Throws `CheckpointError`
+when the checkpoint no longer satisfies the construct invariants (nothing is written then),
+`ArgumentError` for an unknown compression, and the system's error when a file cannot be written
+(the previous pair is left as it was).
+"""
+function save_checkpoint(c::SNNCheckpoint, base::AbstractString; compression::AbstractString = "deflate")
+    return unwrap(save_checkpoint_result(construct_values(c), base, compression))
+end
+
+"""
+    save_checkpoint_result(values, base, compression; write_file = write_atomically)
+
+save_checkpoint over constructor arguments (`values`, as construct takes them), validated here
+first. `write_file(produce, path)` writes one file (tests inject failures through it).
+"""
+function save_checkpoint_result(values::JObject, base::AbstractString, compression::AbstractString;
+                                write_file = write_atomically)
+    method = compression == "deflate" ? DEFLATED : compression == "stored" ? STORED :
+        throw(ArgumentError("compression must be \"deflate\" or \"stored\", not $(repr(compression))"))
+    checked = check_state(values)
+    checked isa CheckpointError && return checked
+    fields = first(checked)
+    json_path, archive_path = pair_paths(base)
+    mkpath(dirname(json_path))
+    archive = write_file(io -> write_archive(io, fields.weights, method), archive_path)
+    text = document_text(fields, archive.sha256)
+    write_file(io -> write(io, text), json_path)
+    return (npz = archive, json = (sha256 = bytes2hex(SHA.sha256(text)), size = sizeof(text)))
+end
+
+"The archive (save.writer.archive): `layer_{i}.npy` per layer, from each weight's row-major values."
+function write_archive(io::IO, weights::Vector{Tuple{Vector{Int},Vector{Float64}}}, method::UInt16)
+    w = ArchiveWriter(io, method)
+    for (i, (shape, values)) in enumerate(weights)
+        with_le_bytes(values) do data
+            add_member!(w, Vector{UInt8}(codeunits(layer_member(i))), [npy_header_bytes(shape...), data])
+        end
+    end
+    return close!(w)
+end
+
+"The canonical document (save.writer.document): keys in spec order, archive_sha256 last."
+function document_text(f::Fields, archive_sha256::String)
+    document = JObject(Pair{String,Any}[
+        "layer_names" => f.layer_names,
+        "layer_sizes" => f.layer_sizes,
+        "neuron_types" => f.neuron_types,
+        "frozen_layers" => f.frozen_layers,
+        "n_layers" => length(f.layer_names),
+        "total_params" => params_total(f.layer_sizes),
+        "metadata" => f.metadata,
+        "archive_sha256" => archive_sha256])
+    return json_string(document, 2)
+end
+
+"""
+    write_atomically(produce, path) -> produce's result
+
+`produce(io)` writes to a temporary file ".NAME.<random>.tmp" beside `path`, which is flushed,
+fsynced and renamed over `path` (rename(2): readers see the old file or the new one), then the
+folder is fsynced so that the rename survives a crash. On any failure the temporary file is
+removed and `path` is left as it was.
+"""
+function write_atomically(produce, path::String)
+    folder = isempty(dirname(path)) ? "." : dirname(path)
+    temporary, io = create_temporary(folder, basename(path))
+    local result
+    try
+        result = produce(io)
+        flush(io)
+        check_call(ccall(:fsync, Cint, (Cint,), fd(io)), "fsync", temporary)
+        close(io)
+        # Not Base.rename or mv: on failure rename falls back to copy + remove, and mv(force=true)
+        # removes `path` first; either would leave a window without a file.
+        check_call(ccall(:rename, Cint, (Cstring, Cstring), temporary, path), "rename", temporary)
+    catch
+        close(io)
+        rm(temporary; force = true)
+        rethrow()
+    end
+    fsync_folder(folder)
+    return result
+end
+
+"Throws the system's error when a libc call returned -1 (errno is read before anything allocates)."
+function check_call(rc::Cint, what::String, path::String)
+    rc == -1 || return nothing
+    errno = Libc.errno()
+    systemerror("$what $path", errno)
+end
+
+const TEMPORARY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+"A new temporary file \".NAME.<random>.tmp\" in `folder`, created exclusively: (path, io). Its
+mode is that of any new file (0666 less the umask, which open(2) applies), kept by the rename."
+function create_temporary(folder::String, name::String)
+    flags = Base.Filesystem.JL_O_WRONLY | Base.Filesystem.JL_O_CREAT | Base.Filesystem.JL_O_EXCL
+    while true
+        path = joinpath(folder, ".$name.$(String(rand(TEMPORARY_CHARS, 8))).tmp")
+        handle = ccall(:open, Cint, (Cstring, Cint, Cuint...), path, flags, 0o666)
+        handle >= 0 && return path, fdio(path, handle, true)
+        errno = Libc.errno()
+        errno == Libc.EEXIST || systemerror("creating $path", errno)
+    end
+end
+
+"fsync of a folder, opened read-only: makes the renames inside it durable."
+function fsync_folder(folder::String)
+    handle = ccall(:open, Cint, (Cstring, Cint), folder, Base.Filesystem.JL_O_RDONLY)
+    check_call(handle, "open", folder)
+    try
+        check_call(ccall(:fsync, Cint, (Cint,), handle), "fsync", folder)
+    finally
+        ccall(:close, Cint, (Cint,), handle)
+    end
+end

@@ -1,7 +1,8 @@
-# The JSON writer: the protocol's answers and observable state. Julia 1.5's standard library has
-# no JSON module. Strings are ASCII-only (\u escapes, as Python's json.dumps writes them),
-# integers exact, floats the shortest text that reads back to the same bits, with a '.' or an
-# exponent (docs/protocol.md).
+# The JSON writer: the protocol's answers and observable state (compact), and the checkpoint
+# document (save.writer.document: json.dumps(doc, indent=2, ensure_ascii=True)). Julia 1.5's
+# standard library has no JSON module. Strings are ASCII-only (\u escapes, as Python's
+# json.dumps writes them), integers exact, floats Python's repr: the shortest text that reads
+# back to the same bits, with a '.' or an exponent (docs/protocol.md).
 
 "Writes `s` as a JSON string: ASCII only, surrogate code points (WTF-8) as \\u escapes,
 malformed bytes as U+FFFD."
@@ -27,9 +28,9 @@ function write_json_string(io::IO, s::AbstractString)
             write(io, "\\b")
         elseif u == 0x0c
             write(io, "\\f")
-        elseif u < 0x20 || 0x80 <= u <= 0xffff
+        elseif u < 0x20 || 0x7f <= u <= 0xffff        # U+007F too: json.dumps keeps only ' '..'~'
             write(io, "\\u", string(u, base = 16, pad = 4))
-        elseif u < 0x80
+        elseif u < 0x7f
             write(io, c)
         else
             v = u - 0x10000
@@ -77,43 +78,50 @@ function shortest_digits(x::Float64)
     return isempty(digits) ? ("0", 1) : (String(digits), point)
 end
 
-write_json(io::IO, ::Nothing) = write(io, "null")
-write_json(io::IO, b::Bool) = write(io, b ? "true" : "false")
-write_json(io::IO, i::Integer) = write(io, string(i))
-write_json(io::IO, x::AbstractFloat) = write(io, format_float(Float64(x)))
-write_json(io::IO, s::AbstractString) = write_json_string(io, s)
-write_json(io::IO, s::Symbol) = write_json_string(io, string(s))
-function write_json(io::IO, v::Union{AbstractVector,Tuple})
-    write(io, '[')
-    first = true
-    for x in v
-        first || write(io, ',')
-        first = false
-        write_json(io, x)
+# write_json(io, v, indent, level): `indent` 0 is the protocol's compact form; 2 is json.dumps's
+# indent=2 layout, `level` the depth of `v`. Scalars are spelled the same either way.
+write_json(io::IO, v) = write_json(io, v, 0, 0)
+write_json(io::IO, v, ::Int, ::Int) = write_scalar(io, v)
+write_scalar(io::IO, ::Nothing) = write(io, "null")
+write_scalar(io::IO, b::Bool) = write(io, b ? "true" : "false")
+write_scalar(io::IO, i::Integer) = write(io, string(i))
+write_scalar(io::IO, x::AbstractFloat) = write(io, format_float(Float64(x)))
+write_scalar(io::IO, s::AbstractString) = write_json_string(io, s)
+write_scalar(io::IO, s::Symbol) = write_json_string(io, string(s))
+
+function write_json(io::IO, v::Union{AbstractVector,Tuple}, indent::Int, level::Int)
+    write_items(io, v, "[]", indent, level) do x
+        write_json(io, x, indent, level + 1)
     end
-    write(io, ']')
 end
-write_json(io::IO, o::JObject) = write_json_members(io, o.pairs)
-write_json(io::IO, d::AbstractDict) = write_json_members(io, collect(d))
-function write_json(io::IO, nt::NamedTuple)
-    write_json_members(io, [string(k) => v for (k, v) in pairs(nt)])
-end
-function write_json_members(io::IO, members)
-    write(io, '{')
-    first = true
-    for (k, v) in members
-        first || write(io, ',')
-        first = false
+function write_json(io::IO, o::Union{JObject,AbstractDict,NamedTuple}, indent::Int, level::Int)
+    write_items(io, json_members(o), "{}", indent, level) do (k, v)
         write_json_string(io, string(k))
-        write(io, ':')
-        write_json(io, v)
+        write(io, indent > 0 ? ": " : ":")
+        write_json(io, v, indent, level + 1)
     end
-    write(io, '}')
+end
+json_members(o::JObject) = o.pairs
+json_members(d::AbstractDict) = collect(d)
+json_members(nt::NamedTuple) = [string(k) => v for (k, v) in pairs(nt)]
+
+"The brackets around `items`, each written by `each` and separated by commas; with `indent`,
+each item on its own line (\"[]\" or \"{}\" when empty, as json.dumps writes them)."
+function write_items(each, io::IO, items, brackets::String, indent::Int, level::Int)
+    isempty(items) && return write(io, brackets)
+    write(io, brackets[1])
+    for (k, item) in enumerate(items)
+        k > 1 && write(io, ',')
+        indent > 0 && write(io, '\n', ' '^(indent * (level + 1)))
+        each(item)
+    end
+    indent > 0 && write(io, '\n', ' '^(indent * level))
+    write(io, brackets[2])
 end
 
-"One value as compact JSON text."
-function json_string(v)
+"One value as JSON text: compact, or with `indent` as json.dumps(v, indent=indent) lays it out."
+function json_string(v, indent::Int = 0)
     io = IOBuffer()
-    write_json(io, v)
+    write_json(io, v, indent, 0)
     return String(take!(io))
 end

@@ -1,6 +1,7 @@
 # NumPy .npy members as spec `npy` says: magic and version, the strict header grammar, the
 # accepted dtypes widened to float64, byte order and Fortran order. The data length is compared
-# with the header's shape before anything is allocated for the values.
+# with the header's shape before anything is allocated for the values. Writing: the header
+# numpy writes for a C-ordered float64 matrix, and the data's little-endian bytes.
 
 const NPY_MAGIC = UInt8[0x93, UInt8('N'), UInt8('U'), UInt8('M'), UInt8('P'), UInt8('Y')]
 
@@ -208,6 +209,32 @@ end
 
 "Expected number of data bytes for a header (shape product times item size)."
 npy_expected_length(h::NpyHeader) = reduce(*, h.shape; init = BigInt(1)) * sizeof(ACCEPTED_DTYPES[h.descr])
+
+# ------------------------------------------------------------------ writing (save.writer.npy_header)
+
+"""
+    npy_header_bytes(rows, cols) -> Vector{UInt8}
+
+Version 1.0, `<f8`, C order, padded with spaces and ended by a newline so that the data starts
+at a multiple of 64 bytes: exactly what numpy.lib.format.write_array writes.
+"""
+function npy_header_bytes(rows::Integer, cols::Integer)
+    text = "{'descr': '<f8', 'fortran_order': False, 'shape': ($rows, $cols), }"
+    unpadded = length(NPY_MAGIC) + 2 + 2 + length(text) + 1
+    text *= " "^mod(-unpadded, 64) * "\n"
+    return vcat(NPY_MAGIC, UInt8[1, 0], reinterpret(UInt8, [htol(UInt16(length(text)))]), codeunits(text))
+end
+
+"""
+    with_le_bytes(f, values) -> f's result
+
+Calls `f` with the little-endian bytes of `values` as a byte vector: on a little-endian host it
+aliases `values` (a 64 MB matrix is not copied again), which stay alive while `f` runs.
+"""
+function with_le_bytes(f, values::Vector{Float64})
+    le = ENDIAN_BOM == 0x04030201 ? values : htol.(values)
+    return GC.@preserve le f(unsafe_wrap(Array, Ptr{UInt8}(pointer(le)), sizeof(le)))
+end
 
 # ------------------------------------------------------------------ the array phase
 

@@ -3,7 +3,7 @@
 # harness sees.
 
 const CAPABILITIES = ["load", "construct", "freeze_layers", "unfreeze_layers",
-                      "transfer_config", "apply_transfer_config"]
+                      "transfer_config", "apply_transfer_config", "save"]
 
 "The observable state of an accepted operation."
 function observe(c::SNNCheckpoint)
@@ -62,6 +62,8 @@ function run_op(op::JObject, root::String, ckpt)
             "freeze_until" => cfg.freeze_until,
             "lr_backbone" => Float64(cfg.lr_backbone),
             "lr_head" => Float64(cfg.lr_head)])]
+    elseif name == "save"
+        return save_op(op, ckpt)
     end
     ckpt === nothing && throw(ArgumentError("$(repr(name)) needs a checkpoint: a case starts with load or construct"))
     if name == "freeze_layers"
@@ -85,6 +87,24 @@ function run_op(op::JObject, root::String, ckpt)
     end
     r isa CheckpointError && return r
     return ckpt, Pair{String,Any}["state" => observe(ckpt)]
+end
+
+"""
+The `save` operation: the current checkpoint, or the `state` given inline, built without
+validation so that the writer's own validation is what refuses it. Nothing changes.
+"""
+function save_op(op::JObject, ckpt)
+    if haskey(op, "state")
+        state = decode_host_value(op["state"])
+        state isa JObject || throw(ArgumentError("save state must be an object"))
+        values = construct_values(state)
+    else
+        ckpt === nothing && throw(ArgumentError("\"save\" needs a checkpoint or a state"))
+        values = construct_values(ckpt)
+    end
+    saved = save_checkpoint_result(values, op["out"], get(op, "compression", "deflate"))
+    saved isa CheckpointError && return saved
+    return ckpt, Pair{String,Any}["saved" => saved]
 end
 
 function run_case(case::JObject)
@@ -165,14 +185,21 @@ function precompile_workload()
             "\"metadata\":{\"k\":[1,2.5,null,true,\"s\",18446744073709551615,{\"\$set\":[1]}]}}"
     good = replace(state, "{\"\$float\":\"NaN\"}" => "-0.25")
     good = replace(good, ",{\"\$set\":[1]}" => "")
+    out = mktempdir()
     requests = """
         {"cmd":"hello","protocol":1}
         {"cmd":"run","seq":1,"case":{"id":"w1","root":$(json_string(data)),"ops":[{"op":"load","base":"tiny"},{"op":"freeze_layers","args":{"layer_names":["hidden"],"until_index":0}},{"op":"unfreeze_layers","args":{"all_layers":true}},{"op":"apply_transfer_config","config":{"freeze_until":"hidden","lr_backbone":0,"lr_head":0.5}},{"op":"transfer_config","config":{"freeze_until":-2}}]}}
         {"cmd":"run","seq":2,"case":{"id":"w2","root":$(json_string(data)),"ops":[{"op":"load","base":"missing"}]}}
         {"cmd":"run","seq":3,"case":{"id":"w3","root":"/","ops":[{"op":"construct","state":$state}]}}
         {"cmd":"run","seq":4,"case":{"id":"w4","root":"/","ops":[{"op":"construct","state":$good},{"op":"unfreeze_layers","args":{"layer_names":["zz"]}}]}}
+        {"cmd":"run","seq":5,"case":{"id":"w5","root":"/","ops":[{"op":"construct","state":$good},{"op":"save","out":$(json_string(out * "/s")),"compression":"stored"},{"op":"save","out":$(json_string(out * "/d"))}]}}
+        {"cmd":"run","seq":6,"case":{"id":"w6","root":"/","ops":[{"op":"save","out":$(json_string(out * "/r")),"state":$state}]}}
         {"cmd":"stop"}
         """
-    serve(IOBuffer(requests), IOBuffer())
+    try
+        serve(IOBuffer(requests), IOBuffer())
+    finally
+        rm(out; recursive = true, force = true)
+    end
     return nothing
 end

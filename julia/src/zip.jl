@@ -2,6 +2,7 @@
 # headers whose sizes are 0xFFFFFFFF placeholders), structure_rules checked up front, members
 # stored or deflated through zlib, sizes and CRC-32 checked. Nothing is allocated from a
 # declared size: stored data is a view of the file, inflated data grows as zlib produces it.
+# Writing (ArchiveWriter, at the end): the spec's deterministic zip (save.writer.archive).
 
 const LIBZ = "libz.so.1"
 
@@ -231,21 +232,26 @@ ZStream() = ZStream(C_NULL, 0, 0, C_NULL, 0, 0, C_NULL, C_NULL, C_NULL, C_NULL, 
 const Z_OK = Cint(0)
 const Z_STREAM_END = Cint(1)
 const Z_BUF_ERROR = Cint(-5)
+const Z_NO_FLUSH = Cint(0)
+const Z_FINISH = Cint(4)
 
-"zlib's CRC-32 (the zip one, not CRC-32C)."
-function crc32(data::AbstractVector{UInt8})
-    crc = ccall((:crc32, LIBZ), Culong, (Culong, Ptr{UInt8}, Cuint), 0, C_NULL, 0)
+"The version string the *Init2_ calls check against the library's."
+zlib_version() = ccall((:zlibVersion, LIBZ), Cstring, ())
+
+"zlib's CRC-32 (the zip one, not CRC-32C) of `data`, continuing from `crc`."
+function crc32(data::AbstractVector{UInt8}, crc::UInt32 = UInt32(0))
+    c = Culong(crc)
     GC.@preserve data begin
         ptr = pointer(data)
         left = length(data)
         while left > 0
             chunk = min(left, 1 << 30)
-            crc = ccall((:crc32, LIBZ), Culong, (Culong, Ptr{UInt8}, Cuint), crc, ptr, chunk)
+            c = ccall((:crc32, LIBZ), Culong, (Culong, Ptr{UInt8}, Cuint), c, ptr, chunk)
             ptr += chunk
             left -= chunk
         end
     end
-    return UInt32(crc)
+    return UInt32(c)
 end
 
 """
@@ -256,8 +262,7 @@ within `data` and use all of it, and produce exactly `declared` bytes.
 """
 function inflate_raw(data::AbstractVector{UInt8}, declared::Int64)
     z = ZStream()
-    version = ccall((:zlibVersion, LIBZ), Cstring, ())
-    rc = ccall((:inflateInit2_, LIBZ), Cint, (Ref{ZStream}, Cint, Cstring, Cint), z, -15, version, sizeof(ZStream))
+    rc = ccall((:inflateInit2_, LIBZ), Cint, (Ref{ZStream}, Cint, Cstring, Cint), z, -15, zlib_version(), sizeof(ZStream))
     rc == Z_OK || error("zlib inflateInit2 failed ($rc)")
     cap = declared + 1
     out = Vector{UInt8}(undef, Int(min(cap, 1 << 16)))
@@ -384,4 +389,155 @@ function layer_members(entries::Vector{ZipEntry}, names::Vector{String})
         haskey(by_name, member) || return CheckpointError(ARCHIVE_MEMBERS_MISSING; member = String(copy(member)), name = name)
     end
     return [by_name[m] for m in expected]
+end
+
+# ------------------------------------------------------------------ writing (save.writer.archive)
+
+const DOS_TIME = 0x0000           # 1980-01-01 00:00:00: archives never depend on the clock
+const DOS_DATE = 0x0021
+const VERSION_NEEDED = 0x0014     # 2.0
+const VERSION_ZIP64 = 0x002d      # 4.5
+const U32_MAX = 0xffffffff
+
+"""
+    ArchiveWriter(io, method)
+
+Writes the spec's deterministic zip to `io` one member at a time (at most one member's
+compressed bytes are held in memory), hashing every byte with SHA-256 on the way. `add_member!`
+each member in order, then `close!`.
+"""
+mutable struct ArchiveWriter{T<:IO}
+    io::T
+    method::UInt16
+    sha::SHA.SHA256_CTX
+    offset::Int64
+    entries::Vector{ZipEntry}
+end
+ArchiveWriter(io::IO, method::UInt16) = ArchiveWriter(io, method, SHA.SHA256_CTX(), Int64(0), ZipEntry[])
+
+function emit!(w::ArchiveWriter, data::Vector{UInt8})
+    write(w.io, data)
+    SHA.update!(w.sha, data)
+    w.offset += length(data)
+    return nothing
+end
+
+"The little-endian bytes of each value at its own width (UInt16, UInt32 or UInt64)."
+function pack_le(values::Unsigned...)
+    buf = IOBuffer()
+    foreach(v -> write(buf, htol(v)), values)
+    return take!(buf)
+end
+
+"A zip64 extra field (id 0x0001) holding `values` as uint64."
+zip64_extra_bytes(values) = isempty(values) ? UInt8[] :
+    vcat(pack_le(0x0001, UInt16(8 * length(values))), pack_le(UInt64.(values)...))
+
+"""
+    add_member!(writer, name, parts)
+
+One member whose uncompressed bytes are the concatenation of `parts`: the local header (zip64
+only when a size reaches 0xFFFFFFFF), then the data, stored or as one raw deflate stream.
+"""
+function add_member!(w::ArchiveWriter, name::Vector{UInt8}, parts::Vector{Vector{UInt8}})
+    size = Int64(mapreduce(length, +, parts; init = 0))
+    crc = foldl((c, part) -> crc32(part, c), parts; init = UInt32(0))
+    payload = w.method == DEFLATED ? [deflate_raw(parts)] : parts
+    csize = Int64(mapreduce(length, +, payload; init = 0))
+    big = size >= U32_MAX || csize >= U32_MAX
+    extra = zip64_extra_bytes(big ? [size, csize] : Int64[])
+    header = pack_le(SIG_LOCAL, big ? VERSION_ZIP64 : VERSION_NEEDED, 0x0000, w.method, DOS_TIME, DOS_DATE,
+                     crc, big ? U32_MAX : UInt32(csize), big ? U32_MAX : UInt32(size),
+                     UInt16(length(name)), UInt16(length(extra)))
+    push!(w.entries, ZipEntry(name, 0x0000, w.method, crc, csize, size, w.offset,
+                              w.offset + length(header) + length(name) + length(extra)))
+    emit!(w, vcat(header, name, extra))
+    foreach(part -> emit!(w, part), payload)
+    return nothing
+end
+
+"One central-directory entry: zip64 fields only for the values that reach 0xFFFFFFFF."
+function central_entry_bytes(e::ZipEntry)
+    values = (e.uncompressed_size, e.compressed_size, e.local_offset)     # the zip64 extra's order
+    wide = [v for v in values if v >= U32_MAX]
+    narrow = [v >= U32_MAX ? U32_MAX : UInt32(v) for v in values]
+    extra = zip64_extra_bytes(wide)
+    version = isempty(wide) ? VERSION_NEEDED : VERSION_ZIP64
+    header = pack_le(SIG_CENTRAL, version, version, 0x0000, e.method, DOS_TIME, DOS_DATE, e.crc32,
+                     narrow[2], narrow[1], UInt16(length(e.name)), UInt16(length(extra)),
+                     0x0000, 0x0000, 0x0000, 0x00000000, narrow[3])
+    return vcat(header, e.name, extra)
+end
+
+"""
+    close!(writer) -> (sha256 = hex, size = bytes)
+
+The central directory and the end record, with a zip64 end record and locator before it only
+when the entry count or the directory's size or offset overflow; the archive's digest and size.
+"""
+function close!(w::ArchiveWriter)
+    start = w.offset
+    foreach(e -> emit!(w, central_entry_bytes(e)), w.entries)
+    size, count = w.offset - start, length(w.entries)
+    if count >= 0xffff || size >= U32_MAX || start >= U32_MAX
+        record = w.offset
+        emit!(w, pack_le(SIG_ZIP64_EOCD, UInt64(44), VERSION_ZIP64, VERSION_ZIP64, 0x00000000, 0x00000000,
+                         UInt64(count), UInt64(count), UInt64(size), UInt64(start)))
+        emit!(w, pack_le(SIG_ZIP64_LOCATOR, 0x00000000, UInt64(record), 0x00000001))
+    end
+    emit!(w, pack_le(SIG_EOCD, 0x0000, 0x0000, UInt16(min(count, 0xffff)), UInt16(min(count, 0xffff)),
+                     UInt32(min(size, U32_MAX)), UInt32(min(start, U32_MAX)), 0x0000))
+    return (sha256 = bytes2hex(SHA.digest!(w.sha)), size = w.offset)
+end
+
+"""
+    deflate_raw(parts, level = 6) -> Vector{UInt8}
+
+One raw deflate stream (RFC 1951, zlib with windowBits -15, memLevel 8, default strategy) of
+the parts' concatenation, fed to zlib in place, without joining them first.
+"""
+function deflate_raw(parts::Vector{Vector{UInt8}}, level::Integer = 6)
+    z = ZStream()
+    rc = ccall((:deflateInit2_, LIBZ), Cint, (Ref{ZStream}, Cint, Cint, Cint, Cint, Cint, Cstring, Cint),
+               z, level, 8, -15, 8, 0, zlib_version(), sizeof(ZStream))
+    rc == Z_OK || error("zlib deflateInit2 failed ($rc)")
+    total = mapreduce(length, +, parts; init = 0)
+    out = Vector{UInt8}(undef, ccall((:deflateBound, LIBZ), Culong, (Ref{ZStream}, Culong), z, total))
+    produced = 0
+    try
+        for part in parts
+            consumed = 0
+            while consumed < length(part)
+                n = min(length(part) - consumed, 1 << 30)
+                rc, used, made = GC.@preserve part deflate_call!(z, pointer(part) + consumed, n, out, produced, Z_NO_FLUSH)
+                consumed += used
+                produced += made
+            end
+        end
+        while rc != Z_STREAM_END
+            rc, _, made = deflate_call!(z, Ptr{UInt8}(C_NULL), 0, out, produced, Z_FINISH)
+            produced += made
+        end
+    finally
+        ccall((:deflateEnd, LIBZ), Cint, (Ref{ZStream},), z)
+    end
+    return resize!(out, produced)
+end
+
+"One call of zlib's deflate on `n` bytes at `input`, output appended to `out` after
+`produced` bytes (grown when full): (return code, bytes consumed, bytes produced)."
+function deflate_call!(z::ZStream, input::Ptr{UInt8}, n::Int, out::Vector{UInt8}, produced::Int, flush::Cint)
+    produced == length(out) && resize!(out, 2 * length(out) + 64)   # deflateBound makes this rare
+    room = min(length(out) - produced, 1 << 30)
+    z.next_in = input
+    z.avail_in = n
+    rc = GC.@preserve out begin
+        z.next_out = pointer(out) + produced
+        z.avail_out = room
+        ccall((:deflate, LIBZ), Cint, (Ref{ZStream}, Cint), z, flush)
+    end
+    used, made = n - Int(z.avail_in), room - Int(z.avail_out)
+    # Z_BUF_ERROR (no progress) cannot happen with input or Z_FINISH pending and room to write.
+    rc == Z_OK || rc == Z_STREAM_END || error("zlib deflate failed ($rc)")
+    return rc, used, made
 end

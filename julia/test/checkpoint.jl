@@ -1,5 +1,32 @@
 # checkpoint.jl: load_checkpoint runs the phases in spec order and builds the state; construct
-# normalizes its arguments; the public entry points throw.
+# normalizes its arguments; save_checkpoint validates, then writes the pair atomically; the
+# public entry points throw.
+
+# data/golden.{json,npz} were written once by the Python reference, from the repository root:
+#   .venv/bin/python -c 'import numpy as np
+#   from sc_neurocore.transfer import SNNCheckpoint, save_checkpoint
+#   save_checkpoint(SNNCheckpoint(
+#       weights=[np.array([[1.0, 2.0], [3.0, -0.0], [1e-05, 1e16]]), np.array([[0.1, 5e-324, 1.7976931348623157e308]])],
+#       layer_names=["hidden", "out\u00e9\x7f"], layer_sizes=[(2, 3), (3, 1)], neuron_types=["LIF", "LIF"],
+#       frozen_layers=["out\u00e9\x7f", "hidden"],
+#       metadata={"task": "mnist", "seed": 18446744073709551615, "neg": -9223372036854775808,
+#                 "f": [1.0, 0.0001, 123.0, -0.0, 2.5e-05, 1e+22, {"a": {}}, []], "e": "\U0001F600\n\"", "n": None, "t": True}),
+#       "julia/test/data/golden", compression="stored")'
+"The checkpoint of data/golden.{json,npz}, built here."
+function golden_checkpoint()
+    md = S.read_json_protocol("""{"task": "mnist", "seed": 18446744073709551615, "neg": -9223372036854775808,
+        "f": [1.0, 0.0001, 123.0, -0.0, 2.5e-05, 1e+22, {"a": {}}, []], "e": "\\ud83d\\ude00\\n\\"", "n": null, "t": true}""")
+    return SNNCheckpoint([[1.0 2.0; 3.0 -0.0; 1e-5 1e16], [0.1 5e-324 1.7976931348623157e308]], ["hidden", "out\u00e9\x7f"],
+                         [(2, 3), (3, 1)]; neuron_types = ["LIF", "LIF"], metadata = md, frozen_layers = ["out\u00e9\x7f", "hidden"])
+end
+
+"The temporary files left in a folder (a save must never leave any)."
+temporaries(dir) = filter(f -> endswith(f, ".tmp"), readdir(dir))
+pair_bytes(base) = (read(base * ".json"), read(base * ".npz"))
+"The observable state of a checkpoint, as compact JSON text (compares metadata exactly)."
+state_text(c) = S.json_string(S.observe(c))
+"The process's umask (read by setting it and setting it back)."
+const UMASK = (m = ccall(:umask, Cuint, (Cuint,), 0o022); ccall(:umask, Cuint, (Cuint,), m); m)
 
 @testset "checkpoint" begin
     @testset "load: the valid pair" begin
@@ -82,5 +109,120 @@
         err = try SNNCheckpoint([W1, W2], ["hidden", "hidden"], [(2, 3), (3, 1)]) catch e; e end
         @test code_id(err) == "checkpoint.layer_names.unique" && occursin("hidden", err.message)
         @test_throws CheckpointError SNNCheckpoint([trues(3, 2), W2], ["hidden", "out"], [(2, 3), (3, 1)])
+    end
+    @testset "save: round trip and the suffix rule" begin
+        c = SNNCheckpoint([W1, W2], ["hidden", "out"], [(2, 3), (3, 1)]; neuron_types = ["LIF", "ALIF"],
+                          metadata = Dict("seed" => typemax(UInt64), "lr" => 1e-5), frozen_layers = ["out"])
+        for compression in ("stored", "deflate")
+            dir = mktempdir()
+            base = joinpath(dir, "new", "sub", "model.v1")         # parent folders are created
+            saved = save_checkpoint(c, base; compression = compression)
+            @test readdir(dirname(base)) == ["model.v1.json", "model.v1.npz"]    # appended, not substituted
+            @test filemode(base * ".json") & 0o777 == filemode(base * ".npz") & 0o777 == 0o666 & ~UMASK
+            json, npz = pair_bytes(base)
+            @test saved == (npz = (sha256 = bytes2hex(S.SHA.sha256(npz)), size = length(npz)),
+                            json = (sha256 = bytes2hex(S.SHA.sha256(json)), size = length(json)))
+            @test endswith(String(copy(json)), "\n  \"archive_sha256\": \"$(saved.npz.sha256)\"\n}")
+            back = S.load_checkpoint(base)
+            @test back.weights == c.weights && S.weight_sha256(back) == S.weight_sha256(c)
+            @test state_text(back) == state_text(c)
+            # Saving again over the pair replaces it (stored: with the same bytes).
+            save_checkpoint(back, base; compression = compression)
+            compression == "stored" && @test pair_bytes(base) == (json, npz)
+            @test isempty(temporaries(dirname(base)))
+        end
+        # The files get the permissions of any new file: 0666 less the umask.
+        previous = ccall(:umask, Cuint, (Cuint,), 0o027)
+        try
+            base = joinpath(mktempdir(), "masked")
+            save_checkpoint(c, base)
+            @test filemode(base * ".json") & 0o777 == filemode(base * ".npz") & 0o777 == 0o640
+        finally
+            ccall(:umask, Cuint, (Cuint,), previous)
+        end
+        # A base without a folder is relative to the working folder; an empty checkpoint saves.
+        cd(mktempdir()) do
+            save_checkpoint(SNNCheckpoint(Matrix{Float64}[], String[], Tuple{Int,Int}[]), "empty")
+            @test readdir() == ["empty.json", "empty.npz"] && S.n_layers(S.load_checkpoint("empty")) == 0
+        end
+    end
+    @testset "save: byte-identical to the Python reference (stored)" begin
+        golden = joinpath(@__DIR__, "data", "golden")
+        base = joinpath(mktempdir(), "golden")
+        save_checkpoint(golden_checkpoint(), base; compression = "stored")
+        @test pair_bytes(base) == pair_bytes(golden)
+        # What is loaded from the reference's pair saves to the same bytes.
+        save_checkpoint(S.load_checkpoint(golden), base; compression = "stored")
+        @test pair_bytes(base) == pair_bytes(golden)
+        # Deflated: the same document but for the digest line, and the same state loads.
+        save_checkpoint(golden_checkpoint(), base)
+        digest_line = r"\n  \"archive_sha256\": \"[0-9a-f]{64}\""
+        @test replace(String(read(base * ".json")), digest_line => "") == replace(String(read(golden * ".json")), digest_line => "")
+        @test state_text(S.load_checkpoint(base)) == state_text(S.load_checkpoint(golden))
+    end
+    @testset "save: refusal writes nothing" begin
+        dir = mktempdir()
+        base = joinpath(dir, "pair")
+        save_checkpoint(golden_checkpoint(), base)
+        before = pair_bytes(base)
+        "The code of saving `c` to a new folder and over `base`; nothing may appear or change."
+        function refused(c)
+            fresh = joinpath(mktempdir(), "not", "created")
+            err = try save_checkpoint(c, fresh) catch e; e end
+            @test !ispath(dirname(fresh))
+            @test (try save_checkpoint(c, base) catch e; e end) isa CheckpointError
+            @test pair_bytes(base) == before && readdir(dir) == ["pair.json", "pair.npz"]
+            return err isa CheckpointError ? code_id(err) : err
+        end
+        # Fields changed after construction are judged again, with the construct codes in spec order.
+        c = golden_checkpoint(); c.layer_names[2] = "hidden"
+        @test refused(c) == "checkpoint.layer_names.unique"
+        c = golden_checkpoint(); c.weights[2][1, 2] = NaN
+        @test refused(c) == "array.finite"
+        c = golden_checkpoint(); c.weights[1] = W2
+        @test refused(c) == "array.shape.match"
+        c = golden_checkpoint(); push!(c.frozen_layers, "nowhere")
+        @test refused(c) == "checkpoint.frozen_layers.references"
+        c = golden_checkpoint(); push!(c.metadata.pairs, "big" => big(2)^64)
+        @test refused(c) == "schema.metadata.type"
+        c = golden_checkpoint(); c.layer_sizes[1] = (0, 3)
+        @test refused(c) == "checkpoint.layer_sizes.range"
+        # Unvalidated constructor arguments (the testee's save with a state) are refused the same way.
+        r = S.save_checkpoint_result(S.construct_values(hv(state(names = """["hidden"]"""))), joinpath(dir, "x"), "stored")
+        @test r isa CheckpointError && code_id(r) == "checkpoint.layer_sizes.count" && readdir(dir) == ["pair.json", "pair.npz"]
+        @test_throws ArgumentError save_checkpoint(golden_checkpoint(), joinpath(dir, "x"); compression = "zstd")
+        @test readdir(dir) == ["pair.json", "pair.npz"]
+    end
+    @testset "save: a failed save leaves the previous pair and no temporary file" begin
+        dir = mktempdir()
+        base = joinpath(dir, "pair")
+        old = golden_checkpoint()
+        save_checkpoint(old, base)
+        before = pair_bytes(base)
+        new = SNNCheckpoint([W1, W2], ["hidden", "out"], [(2, 3), (3, 1)])
+        # A destination that cannot be created: a folder on the way is a regular file.
+        blocker = joinpath(dir, "file")
+        write(blocker, "x")
+        @test_throws Base.IOError save_checkpoint(new, joinpath(blocker, "sub", "pair"))
+        # "The write fails half-way" for one of the two files, through an injected writer.
+        failing(suffix) = (produce, path) -> S.write_atomically(path) do io
+            result = produce(io)
+            endswith(path, suffix) && error("disk full (forced)")
+            return result
+        end
+        values = S.construct_values(new)
+        @test_throws ErrorException S.save_checkpoint_result(values, base, "deflate"; write_file = failing(".npz"))
+        @test pair_bytes(base) == before && readdir(dir) == ["file", "pair.json", "pair.npz"]
+        # A failure between the two renames: the new archive beside the old document, which
+        # archive_sha256 turns into archive.digest instead of the wrong weights.
+        @test_throws ErrorException S.save_checkpoint_result(values, base, "deflate"; write_file = failing(".json"))
+        @test read(base * ".json") == before[1] && read(base * ".npz") != before[2]
+        @test readdir(dir) == ["file", "pair.json", "pair.npz"]
+        @test load_code(base) == "archive.digest"
+        # The rename itself fails (the document's name is taken by a folder): its temporary goes too.
+        rm(base * ".json"); mkpath(joinpath(base * ".json", "inside"))
+        @test_throws SystemError save_checkpoint(old, base)
+        @test isempty(temporaries(dir)) && isdir(base * ".json")
+        @test load_code(base) == "json.file.present"
     end
 end

@@ -3,27 +3,6 @@
 
 const S = SNNCheckpoints
 
-"Raw deflate (windowBits -15) through zlib, as numpy.savez_compressed writes members."
-function deflate_raw(data::Vector{UInt8})
-    z = S.ZStream()
-    version = ccall((:zlibVersion, S.LIBZ), Cstring, ())
-    rc = ccall((:deflateInit2_, S.LIBZ), Cint, (Ref{S.ZStream}, Cint, Cint, Cint, Cint, Cint, Cstring, Cint),
-               z, 6, 8, -15, 8, 0, version, sizeof(S.ZStream))
-    rc == 0 || error("deflateInit2 failed")
-    out = Vector{UInt8}(undef, length(data) + length(data) ÷ 100 + 128)
-    GC.@preserve data out begin
-        z.next_in = isempty(data) ? C_NULL : pointer(data)
-        z.avail_in = length(data)
-        z.next_out = pointer(out)
-        z.avail_out = length(out)
-        rc = ccall((:deflate, S.LIBZ), Cint, (Ref{S.ZStream}, Cint), z, 4)
-    end
-    rc == 1 || error("deflate did not finish ($rc)")
-    n = length(out) - z.avail_out
-    ccall((:deflateEnd, S.LIBZ), Cint, (Ref{S.ZStream},), z)
-    return out[1:n]
-end
-
 u16(x) = collect(reinterpret(UInt8, [htol(UInt16(x))]))
 u32(x) = collect(reinterpret(UInt8, [htol(UInt32(x))]))
 u64(x) = collect(reinterpret(UInt8, [htol(UInt64(x))]))
@@ -53,7 +32,7 @@ function build_zip(members::Vector{Member}; zip64_local = true, zip64_central = 
     locals = Int[]
     infos = []
     for m in members
-        comp = m.method == 8 ? deflate_raw(m.data) : copy(m.data)
+        comp = m.method == 8 ? S.deflate_raw([m.data]) : copy(m.data)
         crc = S.crc32(m.data)
         push!(locals, length(out))
         extra = zip64_local ? vcat(u16(1), u16(16), u64(length(m.data)), u64(length(comp))) : UInt8[]

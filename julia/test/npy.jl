@@ -1,4 +1,5 @@
-# npy.jl: magic, header grammar, dtypes, byte order, Fortran order, and the array phase.
+# npy.jl: magic, header grammar, dtypes, byte order, Fortran order, and the array phase; the
+# writer's header and data bytes.
 
 "The array phase's verdict for two layers (hidden 2->3, out 3->1 unless `sizes` says otherwise)."
 function lcode(m1, m2 = npy_matrix(W2); sizes = [(2, 3), (3, 1)])
@@ -136,5 +137,22 @@ hdr(d) = npy_bytes(d, zeros(UInt8, 48))
         f32 = Float32.(W1)
         m0 = npy_bytes("{'descr': '>f4', 'fortran_order': True, 'shape': (3, 2), }", collect(reinterpret(UInt8, hton.(vec(f32)))))
         @test S.decode_layers(AbstractVector{UInt8}[m0, npy_matrix(W2)], ["hidden", "out"], [(2, 3), (3, 1)])[1] == Float64.(f32)
+    end
+    @testset "the writer's header and data (save.writer.npy_header)" begin
+        # numpy.lib.format.write_array_header_1_0 for a (3, 2) float64 C-ordered matrix.
+        @test S.npy_header_bytes(3, 2) == vcat(S.NPY_MAGIC, UInt8[1, 0, 118, 0],
+            Vector{UInt8}(codeunits("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }" * " "^58 * "\n")))
+        for (rows, cols) in ((1, 1), (12, 1234567), (999_999_999_999_999_999, 999_999_999_999_999_999))
+            h = S.npy_header_bytes(rows, cols)
+            @test length(h) % 64 == 0 && h[end] == UInt8('\n')
+            parsed = S.read_npy_header(h)
+            @test parsed.shape == [rows, cols] && parsed.descr == "<f8" && !parsed.fortran_order
+            @test parsed.data_start == length(h) + 1
+        end
+        # The data: little-endian float64 in the order given (the caller passes row-major values).
+        values = [1.5, -0.0, 5e-324]
+        @test S.with_le_bytes(copy, values) == reinterpret(UInt8, htol.(values))
+        @test S.widen_npy_data(vcat(S.npy_header_bytes(1, 3), S.with_le_bytes(copy, values)),
+                               S.read_npy_header(S.npy_header_bytes(1, 3))) == reshape(values, 1, 3)
     end
 end

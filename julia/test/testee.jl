@@ -34,4 +34,28 @@ end
     # An operation the testee does not know is its own failure, never a verdict.
     answer = serve_lines("""{"cmd": "run", "seq": 1, "case": {"id": "c2", "root": "/", "ops": [{"op": "explode"}]}}""")[1]
     @test haskey(answer, "errored") && !haskey(answer, "results")
+    # save: the files' digests and sizes as written; the checkpoint stays the current one.
+    @test "save" in hello["capabilities"]
+    out = joinpath(mktempdir(), "new", "ckpt")
+    ops = [S.JObject(Pair{String,Any}["op" => "load", "base" => "tiny"]),
+           S.JObject(Pair{String,Any}["op" => "save", "out" => out, "compression" => "stored"]),
+           S.JObject(Pair{String,Any}["op" => "save", "out" => out * ".deflated"]),
+           S.JObject(Pair{String,Any}["op" => "freeze_layers", "args" => S.JObject(Pair{String,Any}["until_index" => 0])])]
+    case = S.JObject(Pair{String,Any}["id" => "c5", "root" => data, "ops" => ops])
+    results = serve_lines("""{"cmd": "run", "seq": 5, "case": $(S.json_string(case))}""")[1]["results"]
+    @test [r["verdict"] for r in results] == ["accept", "accept", "accept", "accept"]
+    for (result, base) in zip(results[2:3], (out, out * ".deflated")), suffix in ("npz", "json")
+        bytes = read("$base.$suffix")
+        @test result["saved"][suffix] == S.JObject(Pair{String,Any}["sha256" => bytes2hex(S.SHA.sha256(bytes)), "size" => length(bytes)])
+    end
+    @test results[4]["state"]["frozen_layers"] == ["hidden"]
+    @test S.json_string(S.observe(S.load_checkpoint(out))) == S.json_string(results[1]["state"])
+    # With a state, the writer validates it: refused with the construct code, nothing written.
+    out = joinpath(mktempdir(), "refused", "ckpt")
+    bad = """{"op": "save", "out": $(S.json_string(out)), "state": $(state(names = "[\"hidden\", \"\"]"))}"""
+    answer = serve_lines("""{"cmd": "run", "seq": 6, "case": {"id": "c6", "root": "/", "ops": [$bad]}}""")[1]
+    @test answer["results"][1]["code"] == "checkpoint.layer_names.nonempty" && !ispath(dirname(out))
+    good = """{"op": "save", "out": $(S.json_string(out)), "state": $(state())}"""
+    answer = serve_lines("""{"cmd": "run", "seq": 7, "case": {"id": "c7", "root": "/", "ops": [$good]}}""")[1]
+    @test answer["results"][1]["verdict"] == "accept" && isfile(out * ".json") && isfile(out * ".npz")
 end

@@ -1,19 +1,23 @@
 """The in-memory checkpoint (SNNCheckpoint): construction from host values, loading from a
-BASE.json / BASE.npz pair, and the observable state the testee reports.
+BASE.json / BASE.npz pair, saving one, and the observable state the testee reports.
 
-Both entry points raise the first violated invariant of their surface in spec order; the
-checks themselves live in the modules of their phase (json, fields, zip, npy).
+Construct and load raise the first violated invariant of their surface in spec order; the
+checks themselves live in the modules of their phase (json, fields, zip, npy). Saving validates
+the construct invariants again, then writes each file atomically through libc (the standard
+library has no fsync, rename or exclusive create).
 """
 
+from std.ffi import external_call
+from std.os import makedirs
 from std.os.path import isfile
 
 from errors import CheckpointError, JSON_FILE_PRESENT, ARCHIVE_FILE_PRESENT, ARCHIVE_DIGEST
-from fields import Fields, LOAD, check_fields, check_state, sorted_unique
+from fields import Fields, LOAD, check_fields, check_state, check_checkpoint, sorted_unique
 from json import Tree, K_OBJECT, parse_document
-from json_write import write_value, write_string
-from npy import read_layers
-from sha256 import sha256_hex, sha256_hex_float64
-from zip import layer_members
+from json_write import write_value, write_string, write_document
+from npy import read_layers, header_bytes
+from sha256 import Sha256, sha256_hex, sha256_hex_float64, float64_bytes
+from zip import ByteSink, ArchiveWriter, STORED, DEFLATED, layer_members, layer_member_name
 
 
 # ===----------------------------------------------------------------------=== #
@@ -200,3 +204,172 @@ def _check_digest(archive: List[UInt8], digest: String, path: String) raises Che
         raise CheckpointError(ARCHIVE_DIGEST, String(
             "Checkpoint archive does not match its metadata (torn pair: archive_sha256 differs): ",
             path))
+
+
+# ===----------------------------------------------------------------------=== #
+# Save
+# ===----------------------------------------------------------------------=== #
+
+
+@fieldwise_init
+struct SaveError(Copyable, Movable, Writable):
+    """Why save_checkpoint did not save.
+
+    Either the checkpoint violates a construct invariant (`code` is its ID; nothing was
+    written, not even a folder), or the compression is unknown or a file operation failed
+    (`code` is ""; any temporary file was removed, the previous files are as they were).
+    """
+
+    var code: String
+    var message: String
+
+    def write_to(self, mut writer: Some[Writer]):
+        writer.write(self.message)
+        if self.code:
+            writer.write(" [", self.code, "]")
+
+
+def save_checkpoint(
+    checkpoint: Checkpoint, base: String, compression: String = "deflate"
+) raises SaveError:
+    """Write BASE.npz then BASE.json (suffixes appended, nothing stripped), each atomically,
+    creating BASE's parent folders: the spec's save.writer rules, the document recording the
+    archive's SHA-256 (archive_sha256), computed while the archive is written. Members are
+    streamed to the temporary file: at most one layer's compressed bytes are held in memory.
+
+    `compression` is "deflate" (one raw deflate stream per member) or "stored" (byte-identical
+    across conforming writers).
+
+    Raises:
+        SaveError: The first violated construct invariant (nothing written), or an unknown
+            compression or a failed file operation.
+    """
+    if compression != "deflate" and compression != "stored":
+        raise SaveError("", String("compression must be 'deflate' or 'stored', not '",
+                                   compression, "'"))
+    ref cp = checkpoint
+    try:
+        check_checkpoint(cp.layer_names, cp.inputs, cp.outputs, cp.neuron_types,
+                         cp.frozen_layers, cp.metadata, cp.metadata_root, cp.weights)
+    except err:
+        raise SaveError(err.code, err.message)
+    try:
+        var archive_path = base + ".npz"
+        makedirs(_folder_of(archive_path), exist_ok=True)
+        var method = DEFLATED if compression == "deflate" else STORED
+        var digest = _write_archive(cp, archive_path, method)
+        var document = String()
+        write_document(document, cp.layer_names, cp.inputs, cp.outputs, cp.neuron_types,
+                       sorted_unique(cp.frozen_layers), cp.metadata, cp.metadata_root, digest)
+        var file = _AtomicFile(base + ".json")
+        file.put(document.as_bytes())
+        file.commit()
+    except err:
+        raise SaveError("", String(err))
+
+
+def _write_archive(cp: Checkpoint, path: String, method: Int) raises -> String:
+    """Write the archive atomically; its SHA-256, computed on the way."""
+    var file = _AtomicFile(path)
+    var archive = ArchiveWriter(method)
+    for i in range(len(cp.weights)):
+        archive.add(file, layer_member_name(i), Span(header_bytes(cp.outputs[i], cp.inputs[i])),
+                    float64_bytes(cp.weights[i]))
+    archive.close(file)
+    var digest = file.hasher.hexdigest()
+    file.commit()
+    return digest^
+
+
+def _folder_of(path: String) -> String:
+    """The folder a path's file lies in (Python's Path.parent): "." for a bare name."""
+    var slash = path.rfind("/")
+    if slash < 0:
+        return String(".")
+    return String(path[byte=0 : max(slash, 1)])
+
+
+def _c_string(text: String) -> List[UInt8]:
+    var out = List[UInt8](capacity=text.byte_length() + 1)
+    out.extend(text.as_bytes())
+    out.append(0)
+    return out^
+
+
+def _os_error(what: String, path: String) -> Error:
+    """An Error naming the failed call, the file and errno's text (read right after the call)."""
+    var code = external_call["__errno_location", Pointer[Int32, MutAnyOrigin]]()[]
+    var text = external_call["strerror", Pointer[UInt8, ImmutAnyOrigin]](code)
+    return Error(String(what, " failed for ", path, ": ", String(unsafe_from_utf8_ptr=text)))
+
+
+struct _AtomicFile(ByteSink):
+    """A temporary file ".NAME.<random>.tmp" beside `path` that becomes `path` on commit (write,
+    fsync, rename, fsync the folder). Destroyed without a commit, e.g. when an error passes,
+    it removes the temporary file, so `path` keeps its previous content. Hashes what it writes.
+    """
+
+    var path: String
+    var temporary: String
+    var fd: Int32
+    var hasher: Sha256
+    var committed: Bool
+
+    def __init__(out self, path: String) raises:
+        self.path = path
+        var folder = _folder_of(path)
+        var name = String(path[byte = path.rfind("/") + 1 :])
+        # mkstemps replaces the XXXXXX with random characters and creates the file exclusively.
+        var template = _c_string(String(folder, "/.", name, ".XXXXXX.tmp"))
+        var fd = external_call["mkstemps", Int32](template.unsafe_ptr(), Int32(4))
+        if fd < 0:
+            raise _os_error("creating a temporary file", folder)
+        var temporary = String(unsafe_from_utf8=Span(template)[0 : len(template) - 1])
+        self.fd = fd
+        self.temporary = temporary^
+        self.hasher = Sha256()
+        self.committed = False
+
+    def put(mut self, data: Span[UInt8, _]) raises:
+        var done = 0
+        while done < len(data):
+            var at = data.unsafe_ptr().unsafe_offset(done)
+            var wrote = external_call["write", Int](self.fd, at, len(data) - done)
+            if wrote < 0:
+                raise _os_error("write", self.temporary)
+            done += wrote
+        self.hasher.update(data)
+
+    def commit(mut self) raises:
+        """Flush the file to disk, rename it over `path`, then flush the folder's entry."""
+        if external_call["fsync", Int32](self.fd) != 0:
+            raise _os_error("fsync", self.temporary)
+        var fd = self.fd
+        self.fd = -1
+        if external_call["close", Int32](fd) != 0:
+            raise _os_error("close", self.temporary)
+        var source = _c_string(self.temporary)
+        var target = _c_string(self.path)
+        if external_call["rename", Int32](source.unsafe_ptr(), target.unsafe_ptr()) != 0:
+            raise _os_error("rename", self.path)
+        self.committed = True
+        _sync_folder(_folder_of(self.path))
+
+    def __deinit__(deinit self):
+        if self.fd >= 0:
+            _ = external_call["close", Int32](self.fd)
+        if not self.committed:
+            var name = _c_string(self.temporary)
+            _ = external_call["unlink", Int32](name.unsafe_ptr())
+
+
+def _sync_folder(folder: String) raises:
+    var name = _c_string(folder)
+    # O_RDONLY. "open64": the standard library declares "open" with another signature.
+    var fd = external_call["open64", Int32](name.unsafe_ptr(), Int32(0), Int32(0))
+    if fd < 0:
+        raise _os_error("opening the folder", folder)
+    var rc = external_call["fsync", Int32](fd)
+    _ = external_call["close", Int32](fd)
+    if rc != 0:
+        raise _os_error("fsync", folder)

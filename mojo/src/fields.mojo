@@ -142,10 +142,8 @@ def check_fields(
 
     check_layers(fields.layer_names, fields.inputs, fields.outputs, fields.size_literals,
                  fields.neuron_types, frozen)
-    if surface == CONSTRUCT and len(fields.weight_shapes) != len(fields.layer_names):
-        raise CheckpointError(CHECKPOINT_WEIGHTS_COUNT, String(
-            "Checkpoint has ", len(fields.weight_shapes), " weight matrices but there are ",
-            len(fields.layer_names), " layers"))
+    if surface == CONSTRUCT:
+        _check_weights_count(len(fields.weight_shapes), len(fields.layer_names))
     if surface == LOAD:
         _check_counts(values, node, fields)
     fields.frozen_layers = sorted_unique(frozen)
@@ -159,6 +157,46 @@ def check_state(values: Tree, state: Int) raises CheckpointError -> Fields:
     check_shapes(fields.layer_names, fields.inputs, fields.outputs, fields.weight_shapes)
     check_finite(fields.layer_names, fields.inputs, fields.weights)
     return fields^
+
+
+def check_checkpoint(
+    layer_names: List[String],
+    inputs: List[Int],
+    outputs: List[Int],
+    neuron_types: List[String],
+    frozen_layers: List[String],
+    metadata: Tree,
+    metadata_root: Int,
+    weights: List[List[Float64]],
+) raises CheckpointError:
+    """Every invariant of the construct surface, in spec order, over a checkpoint's typed
+    fields: the writer's own validation, since the fields may have changed after construction.
+
+    The types hold by construction; of schema.* what remains is the strings' content and the
+    metadata. A matrix is its row-major values, so a wrong number of them is array.shape.match.
+    """
+    string_texts(layer_names, SCHEMA_LAYER_NAMES_TYPE, "layer_names")
+    string_texts(neuron_types, SCHEMA_NEURON_TYPES_TYPE, "neuron_types")
+    string_texts(frozen_layers, SCHEMA_FROZEN_LAYERS_TYPE, "frozen_layers")
+    _check_metadata(metadata, metadata_root, CONSTRUCT)
+    var literals = List[String]()
+    for i in range(min(len(inputs), len(outputs))):
+        literals.append(String(inputs[i]))
+        literals.append(String(outputs[i]))
+    check_layers(layer_names, inputs, outputs, literals, neuron_types, frozen_layers)
+    _check_weights_count(len(weights), len(layer_names))
+    for i in range(len(layer_names)):
+        if len(weights[i]) != inputs[i] * outputs[i]:
+            raise CheckpointError(ARRAY_SHAPE_MATCH, String(
+                "Checkpoint layer ", quote(layer_names[i]), " weights have ", len(weights[i]),
+                " values, expected (", outputs[i], ", ", inputs[i], ")"))
+    check_finite(layer_names, inputs, weights)
+
+
+def _check_weights_count(n_weights: Int, n_layers: Int) raises CheckpointError:
+    if n_weights != n_layers:
+        raise CheckpointError(CHECKPOINT_WEIGHTS_COUNT, String(
+            "Checkpoint has ", n_weights, " weight matrices but there are ", n_layers, " layers"))
 
 
 def _check_document_keys(values: Tree, root: Int, path: String) raises CheckpointError:
@@ -175,6 +213,15 @@ def _check_document_keys(values: Tree, root: Int, path: String) raises Checkpoin
         if key not in known:
             raise CheckpointError(SCHEMA_KEYS_KNOWN, String(
                 "Checkpoint metadata has unknown key ", quote(key), " in ", path))
+
+
+def string_texts(items: List[String], code: String, field: String) raises CheckpointError:
+    """In-memory strings hold Unicode scalar values only (schema.*.type of a list of strings)."""
+    for i in range(len(items)):
+        if not is_scalar_text(items[i]):
+            raise CheckpointError(code, String(
+                "Checkpoint ", field, " must be a list of strings: item ", i,
+                " is a string with a lone surrogate"))
 
 
 def string_list(
@@ -294,10 +341,11 @@ def check_layers(
             raise CheckpointError(CHECKPOINT_LAYER_NAMES_UNIQUE, String(
                 "Checkpoint layer_names must be unique: ", quote(name), " appears more than once"))
         seen[name] = True
-    if len(inputs) != len(names):
+    # (A typed checkpoint keeps inputs and outputs apart: both must have one entry per layer.)
+    if len(inputs) != len(names) or len(outputs) != len(names):
         raise CheckpointError(CHECKPOINT_LAYER_SIZES_COUNT, String(
-            "Checkpoint layer_sizes has ", len(inputs), " entries but there are ", len(names),
-            " layers"))
+            "Checkpoint layer_sizes has ", max(len(inputs), len(outputs)),
+            " entries but there are ", len(names), " layers"))
     for i in range(len(names)):
         for side in range(2):
             var value = inputs[i] if side == 0 else outputs[i]

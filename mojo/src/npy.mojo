@@ -399,3 +399,26 @@ def to_float64(member: Span[UInt8, _], header: NpyHeader) -> List[Float64]:
         else:
             values[i] = v
     return values^
+
+
+# ===----------------------------------------------------------------------=== #
+# The writer's header
+# ===----------------------------------------------------------------------=== #
+
+
+def header_bytes(rows: Int, cols: Int) -> List[UInt8]:
+    """The spec's writer header (save.writer.npy_header), as numpy.lib.format writes it for a
+    C-ordered float64 matrix: version 1.0, padded with spaces so that the data starts at a
+    multiple of 64 bytes."""
+    var text = String("{'descr': '<f8', 'fortran_order': False, 'shape': (", rows, ", ", cols, "), }")
+    # magic (6) + version (2) + length (2) + text + "\n"
+    var unpadded = 10 + text.byte_length() + 1
+    for _ in range((64 - unpadded % 64) % 64):
+        text += " "
+    text += "\n"
+    var length = text.byte_length()
+    var out: List[UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0]
+    out.append(UInt8(length & 0xFF))
+    out.append(UInt8(length >> 8))
+    out.extend(text.as_bytes())
+    return out^

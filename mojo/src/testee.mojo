@@ -6,12 +6,13 @@ first line of piped input, and file reads block until a full buffer arrives.
 
 from std.ffi import external_call
 
-from checkpoint import Checkpoint, load_checkpoint, construct_checkpoint
+from checkpoint import Checkpoint, SaveError, load_checkpoint, construct_checkpoint, save_checkpoint
 from errors import CheckpointError
 from fine_tune import transfer_config, apply_transfer_config, freeze_layers, unfreeze_layers
 from hostvalue import decode, DecodeError
 from json import Tree, K_STRING, K_INT, K_OBJECT, K_ARRAY, parse_message
 from json_write import write_float, write_string, write_value
+from sha256 import sha256_hex
 
 comptime VERSION = "0.1.0"
 comptime RUNTIME = "mojo 1.2.0"
@@ -36,7 +37,7 @@ def _hello() -> String:
     return String(
         '{"implementation": "mojo", "version": "', VERSION, '", "runtime": "', RUNTIME,
         '", "spec_version": 2, "protocol": 1, "capabilities": ["load", "construct", ',
-        '"freeze_layers", "unfreeze_layers", "transfer_config", "apply_transfer_config"]}',
+        '"freeze_layers", "unfreeze_layers", "transfer_config", "apply_transfer_config", "save"]}',
     )
 
 
@@ -72,17 +73,30 @@ def _run_case(values: Tree, case_node: Int, mut results: String) raises _Failure
             results += ", "
         results += '{"op": '
         write_string(results, name)
-        try:
-            results += _execute(cp, values, op, name, root)
-            have = have or name == "load" or name == "construct"
-            results += "}"
-        except err:
+        var body = String()
+        var rejected = CheckpointError("", "")
+        if name == "save":
+            try:
+                body = _save(cp, values, op)
+            except err:
+                if not err.code:
+                    raise _Failure(err.message, name)
+                rejected = CheckpointError(err.code, err.message)
+        else:
+            try:
+                body = _execute(cp, values, op, name, root)
+                have = have or name == "load" or name == "construct"
+            except err:
+                rejected = err^
+        if rejected.code:
             results += ', "verdict": "reject", "code": '
-            write_string(results, err.code)
+            write_string(results, rejected.code)
             results += ', "message": '
-            write_string(results, err.message)
+            write_string(results, rejected.message)
             results += "}"
             return
+        results += body
+        results += "}"
 
 
 def _operation(values: Tree, op: Int, i: Int, have: Bool) raises _Failure -> String:
@@ -96,17 +110,60 @@ def _operation(values: Tree, op: Int, i: Int, have: Bool) raises _Failure -> Str
     if (name == "freeze_layers" or name == "unfreeze_layers"
             or name == "apply_transfer_config") and not have:
         raise _Failure(String(name, " before any load or construct"), name)
+    if name == "save" and not have and (state < 0 or values.kind(state) != K_OBJECT):
+        raise _Failure("save needs a checkpoint or a state object", name)
     if (name != "load" and name != "construct" and name != "transfer_config"
             and name != "freeze_layers" and name != "unfreeze_layers"
-            and name != "apply_transfer_config"):
+            and name != "apply_transfer_config" and name != "save"):
         raise _Failure(String("unsupported operation ", name), "run")
     return name
+
+
+def _save(cp: Checkpoint, values: Tree, op: Int) raises SaveError -> String:
+    """`save`: the current checkpoint, or the op's `state`, to `out`; the accepted result's
+    members after "op": the files' SHA-256 and sizes as written.
+
+    Mojo's Checkpoint is typed, so a state cannot be held without checking its types: the
+    state is constructed (the same construct invariants, in the same order) and the writer
+    then validates the typed checkpoint again; either refusal writes nothing.
+    """
+    var out = _text(values, values.get(op, "out"))
+    var compression = String("deflate")
+    if values.get(op, "compression") >= 0:
+        compression = _text(values, values.get(op, "compression"))
+    var state = values.get(op, "state")
+    if state >= 0:
+        var given: Checkpoint
+        try:
+            given = construct_checkpoint(values, state)
+        except err:
+            raise SaveError(err.code, err.message)
+        save_checkpoint(given, out, compression)
+    else:
+        save_checkpoint(cp, out, compression)
+    var body = String(', "verdict": "accept", "saved": {"npz": ')
+    _file_figures(body, out + ".npz")
+    body += ', "json": '
+    _file_figures(body, out + ".json")
+    body += "}"
+    return body^
+
+
+def _file_figures(mut out: String, path: String) raises SaveError:
+    """{"sha256": ..., "size": ...} of a file as it is on disk."""
+    var data: List[UInt8]
+    try:
+        with open(path, "r") as f:
+            data = f.read_bytes()
+    except e:
+        raise SaveError("", String("reading back ", path, ": ", e))
+    out += String('{"sha256": "', sha256_hex(Span(data)), '", "size": ', len(data), "}")
 
 
 def _execute(
     mut cp: Checkpoint, values: Tree, op: Int, name: String, root: String
 ) raises CheckpointError -> String:
-    """Run one operation on `cp`; the accepted result's members after "op"."""
+    """Run one operation other than save on `cp`; the accepted result's members after "op"."""
     var body = String()
     if name == "load":
         cp = load_checkpoint(root + "/" + _text(values, values.get(op, "base")))

@@ -32,8 +32,16 @@ comptime U32_MAX = 0xFFFFFFFF
 # zlib
 comptime Z_OK = 0
 comptime Z_STREAM_END = 1
+comptime Z_BUF_ERROR = -5
+comptime Z_NO_FLUSH = 0
+comptime Z_FINISH = 4
 comptime Z_STREAM_SIZE = 112  # sizeof(z_stream) on LP64
 comptime CHUNK = 65536
+
+
+def _zlib_version() -> List[UInt8]:
+    """The zlib version the z_stream layout is declared for, as a C string."""
+    return [0x31, 0x2E, 0x32, 0x2E, 0x31, 0x33, 0]  # "1.2.13"
 
 
 @fieldwise_init
@@ -403,10 +411,10 @@ def _check_local_headers(
 # ===----------------------------------------------------------------------=== #
 
 
-def crc32(data: Span[UInt8, _]) -> Int:
-    """zip's CRC-32 (zlib's crc32_z)."""
-    var crc = external_call["crc32_z", UInt64](UInt64(0), data.unsafe_ptr(), UInt64(len(data)))
-    return Int(crc)
+def crc32(data: Span[UInt8, _], crc: Int = 0) -> Int:
+    """zip's CRC-32 (zlib's crc32_z), continuing from the CRC-32 `crc` of preceding bytes."""
+    var out = external_call["crc32_z", UInt64](UInt64(crc), data.unsafe_ptr(), UInt64(len(data)))
+    return Int(out)
 
 
 def extract(data: Span[UInt8, _], entry: ZipEntry, path: String) raises CheckpointError -> List[UInt8]:
@@ -438,7 +446,7 @@ def _inflate(raw: Span[UInt8, _], entry: ZipEntry, path: String) raises Checkpoi
     # z_stream as 14 machine words: next_in, avail_in, total_in, next_out, avail_out, total_out,
     # msg, state, zalloc, zfree, opaque, data_type, adler, reserved (LP64 layout).
     var stream = List[Int](length=Z_STREAM_SIZE // 8, fill=0)
-    var version: List[UInt8] = [0x31, 0x2E, 0x32, 0x2E, 0x31, 0x33, 0]  # "1.2.13"
+    var version = _zlib_version()
     var rc = external_call["inflateInit2_", Int32](
         stream.unsafe_ptr(), Int32(-15), version.unsafe_ptr(), Int32(Z_STREAM_SIZE)
     )
@@ -490,3 +498,220 @@ def _inflate(raw: Span[UInt8, _], entry: ZipEntry, path: String) raises Checkpoi
         raise _integrity(path, entry, String("inflates to ", len(out), " bytes, the directory says ",
                                              declared))
     return out^
+
+
+# ===----------------------------------------------------------------------=== #
+# The writer (the spec's save.writer.archive)
+# ===----------------------------------------------------------------------=== #
+
+comptime STORED = 0
+comptime DEFLATED = 8
+# The writer's fixed header fields: versions needed, and 1980-01-01 00:00:00 so that archives do
+# not depend on the clock.
+comptime _VERSION = 20
+comptime _VERSION_ZIP64 = 45
+comptime _DOS_TIME = 0x0000
+comptime _DOS_DATE = 0x0021
+comptime _DEFLATE_LEVEL = 6
+
+
+trait ByteSink(Movable, Deinitable):
+    """Where ArchiveWriter puts the archive's bytes, in order (a file that hashes them, in the
+    checkpoint writer)."""
+
+    def put(mut self, data: Span[UInt8, _]) raises:
+        ...
+
+
+@fieldwise_init
+struct _Written(Copyable, Movable):
+    """A member already written, for its central directory entry."""
+
+    var name: String
+    var method: Int
+    var crc32: Int
+    var compressed_size: Int
+    var uncompressed_size: Int
+    var offset: Int
+
+
+def _le(mut out: List[UInt8], value: Int, width: Int):
+    for k in range(width):
+        out.append(UInt8((value >> (8 * k)) & 0xFF))
+
+
+def _zip64_extra(mut out: List[UInt8], values: List[Int]):
+    _le(out, 0x0001, 2)
+    _le(out, 8 * len(values), 2)
+    for v in values:
+        _le(out, v, 8)
+
+
+def _local_header(entry: _Written) -> List[UInt8]:
+    """The member's local header: both sizes 0xFFFFFFFF and a zip64 extra field holding them
+    when either reaches 0xFFFFFFFF."""
+    var big = entry.uncompressed_size >= U32_MAX or entry.compressed_size >= U32_MAX
+    var out = List[UInt8]()
+    _le(out, SIG_LOCAL, 4)
+    _le(out, _VERSION_ZIP64 if big else _VERSION, 2)
+    _le(out, 0, 2)
+    _le(out, entry.method, 2)
+    _le(out, _DOS_TIME, 2)
+    _le(out, _DOS_DATE, 2)
+    _le(out, entry.crc32, 4)
+    _le(out, U32_MAX if big else entry.compressed_size, 4)
+    _le(out, U32_MAX if big else entry.uncompressed_size, 4)
+    _le(out, entry.name.byte_length(), 2)
+    _le(out, 20 if big else 0, 2)
+    out.extend(entry.name.as_bytes())
+    if big:
+        _zip64_extra(out, [entry.uncompressed_size, entry.compressed_size])
+    return out^
+
+
+def _central_entry(entry: _Written) -> List[UInt8]:
+    """The member's central directory entry; zip64 values in an extra field where needed."""
+    var values: List[Int] = [entry.uncompressed_size, entry.compressed_size, entry.offset]
+    var wide = List[Int]()
+    for v in values:
+        if v >= U32_MAX:
+            wide.append(v)
+    var version = _VERSION_ZIP64 if len(wide) > 0 else _VERSION
+    var out = List[UInt8]()
+    _le(out, SIG_CENTRAL, 4)
+    _le(out, version, 2)
+    _le(out, version, 2)
+    _le(out, 0, 2)
+    _le(out, entry.method, 2)
+    _le(out, _DOS_TIME, 2)
+    _le(out, _DOS_DATE, 2)
+    _le(out, entry.crc32, 4)
+    _le(out, min(entry.compressed_size, U32_MAX), 4)
+    _le(out, min(entry.uncompressed_size, U32_MAX), 4)
+    _le(out, entry.name.byte_length(), 2)
+    _le(out, 4 + 8 * len(wide) if len(wide) > 0 else 0, 2)
+    _le(out, 0, 6)  # comment length, disk, internal attributes
+    _le(out, 0, 4)  # external attributes
+    _le(out, min(entry.offset, U32_MAX), 4)
+    out.extend(entry.name.as_bytes())
+    if len(wide) > 0:
+        _zip64_extra(out, wide)
+    return out^
+
+
+struct ArchiveWriter(Movable):
+    """Writes the spec's deterministic zip to a ByteSink, one member at a time: at most one
+    member's compressed bytes are held in memory. Members as local header, name, data; then the
+    central directory and the end record; zip64 records only where a value needs them."""
+
+    var method: Int
+    var offset: Int
+    var entries: List[_Written]
+
+    def __init__(out self, method: Int):
+        self.method = method
+        self.offset = 0
+        self.entries = List[_Written]()
+
+    def _emit(mut self, mut sink: Some[ByteSink], data: Span[UInt8, _]) raises:
+        sink.put(data)
+        self.offset += len(data)
+
+    def add(
+        mut self, mut sink: Some[ByteSink], name: String, head: Span[UInt8, _], body: Span[UInt8, _]
+    ) raises:
+        """Add a member whose uncompressed bytes are `head` then `body`."""
+        var size = len(head) + len(body)
+        var crc = crc32(body, crc32(head))
+        var packed = List[UInt8]()
+        if self.method == DEFLATED:
+            packed = deflate_raw(head, body, _DEFLATE_LEVEL)
+        var entry = _Written(name, self.method, crc, len(packed) if self.method == DEFLATED else size,
+                             size, self.offset)
+        self._emit(sink, Span(_local_header(entry)))
+        self.entries.append(entry^)
+        if self.method == DEFLATED:
+            self._emit(sink, Span(packed))
+        else:
+            self._emit(sink, head)
+            self._emit(sink, body)
+
+    def close(mut self, mut sink: Some[ByteSink]) raises:
+        """Write the central directory and the end record (zip64 records only when needed)."""
+        var start = self.offset
+        for i in range(len(self.entries)):
+            self._emit(sink, Span(_central_entry(self.entries[i])))
+        var size = self.offset - start
+        var count = len(self.entries)
+        var out = List[UInt8]()
+        if count > U16_MAX - 1 or size >= U32_MAX or start >= U32_MAX:
+            _le(out, SIG_ZIP64_END, 4)
+            _le(out, 44, 8)
+            _le(out, _VERSION_ZIP64, 2)
+            _le(out, _VERSION_ZIP64, 2)
+            _le(out, 0, 8)  # this disk, the directory's disk
+            _le(out, count, 8)
+            _le(out, count, 8)
+            _le(out, size, 8)
+            _le(out, start, 8)
+            _le(out, SIG_ZIP64_LOCATOR, 4)
+            _le(out, 0, 4)
+            _le(out, self.offset, 8)  # where the zip64 end record starts
+            _le(out, 1, 4)
+        _le(out, SIG_END, 4)
+        _le(out, 0, 4)  # disks
+        _le(out, min(count, U16_MAX), 2)
+        _le(out, min(count, U16_MAX), 2)
+        _le(out, min(size, U32_MAX), 4)
+        _le(out, min(start, U32_MAX), 4)
+        _le(out, 0, 2)
+        self._emit(sink, Span(out))
+
+
+def deflate_raw(head: Span[UInt8, _], body: Span[UInt8, _], level: Int) raises -> List[UInt8]:
+    """`head` then `body` as one raw deflate stream (RFC 1951; zlib, windowBits -15)."""
+    # z_stream as 14 machine words, as in _inflate.
+    var stream = List[Int](length=Z_STREAM_SIZE // 8, fill=0)
+    var version = _zlib_version()
+    var rc = external_call["deflateInit2_", Int32](
+        stream.unsafe_ptr(), Int32(level), Int32(DEFLATED), Int32(-15), Int32(8), Int32(0),
+        version.unsafe_ptr(), Int32(Z_STREAM_SIZE),
+    )
+    _ = version^
+    if rc != Z_OK:
+        raise Error(String("zlib refused to start deflating (", rc, ")"))
+    var out = List[UInt8]()
+    var chunk = List[UInt8](length=CHUNK, fill=0)
+    try:
+        _deflate_part(stream, head, False, out, chunk)
+        _deflate_part(stream, body, True, out, chunk)
+    finally:
+        _ = external_call["deflateEnd", Int32](stream.unsafe_ptr())
+    _ = chunk^
+    return out^
+
+
+def _deflate_part(
+    mut stream: List[Int], data: Span[UInt8, _], finish: Bool, mut out: List[UInt8],
+    mut chunk: List[UInt8],
+) raises:
+    # Input is fed in pieces below 4 GiB (avail_in is 32 bits); each piece is consumed whole.
+    var fed = 0
+    while True:
+        var piece = min(len(data) - fed, 1 << 30)
+        stream[0] = Int(data.unsafe_ptr()) + fed
+        stream[1] = piece
+        fed += piece
+        var flush = Z_FINISH if finish and fed == len(data) else Z_NO_FLUSH
+        while True:
+            stream[3] = Int(chunk.unsafe_ptr())
+            stream[4] = CHUNK
+            var rc = Int(external_call["deflate", Int32](stream.unsafe_ptr(), Int32(flush)))
+            var produced = CHUNK - (stream[4] & U32_MAX)
+            if rc != Z_OK and rc != Z_STREAM_END and not (rc == Z_BUF_ERROR and produced > 0):
+                raise Error(String("zlib failed to deflate (", rc, ")"))
+            out.extend(Span(chunk)[0:produced])
+            if rc == Z_STREAM_END or (flush == Z_NO_FLUSH and produced < CHUNK):
+                break
+        if fed == len(data):
+            return

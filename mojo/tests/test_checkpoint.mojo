@@ -1,10 +1,18 @@
-"""Tests for checkpoint.mojo: load and construct run their surface's phases in spec order, and the
-reported state."""
+"""Tests for checkpoint.mojo: load and construct run their surface's phases in spec order, the
+reported state, and save (validation, the files, atomicity).
 
-from std.os import makedirs
-from std.testing import assert_equal, assert_true, TestSuite
+tests/golden holds a pair written by the Python reference from tests/golden/state.json, from the
+repository root:
+    .venv/bin/python -c 'import json, numpy as np; from sc_neurocore.transfer import SNNCheckpoint, save_checkpoint; s = json.load(open("mojo/tests/golden/state.json")); s["weights"] = [np.array(w) for w in s["weights"]]; save_checkpoint(SNNCheckpoint(**s), "mojo/tests/golden/checkpoint", compression="stored")'
+"""
 
-from checkpoint import load_checkpoint, construct_checkpoint
+from std.ffi import external_call
+from std.os import makedirs, listdir, remove
+from std.os.path import exists
+from std.testing import assert_equal, assert_true, assert_false, TestSuite
+
+from checkpoint import Checkpoint, load_checkpoint, construct_checkpoint, save_checkpoint
+from json import K_SET
 from sha256 import sha256_hex
 from support import (
     TMP, Member, stored, build_zip, matrix_npy, npy_bytes, f8_bytes, write_pair, write_file,
@@ -143,6 +151,196 @@ def test_construct_runs_the_construct_surface() raises:
     var out = String()
     construct_checkpoint(values, values.root).write_state(out)
     assert_true(out.find('"metadata": {}') >= 0, out)
+
+
+# ===----------------------------------------------------------------------=== #
+# Save
+# ===----------------------------------------------------------------------=== #
+
+comptime GOLDEN = "tests/golden"  # test.sh runs the tests from mojo/
+
+
+def _read(path: String) raises -> List[UInt8]:
+    with open(path, "r") as f:
+        return f.read_bytes()
+
+
+def _golden() raises -> Checkpoint:
+    var values = host(String(unsafe_from_utf8=Span(_read(String(GOLDEN, "/state.json")))))
+    return construct_checkpoint(values, values.root)
+
+
+def _state(cp: Checkpoint) -> String:
+    var out = String()
+    cp.write_state(out)
+    return out^
+
+
+def _save(cp: Checkpoint, base: String, compression: String = "stored") -> String:
+    """The save's code: "accept", the violated invariant, or "io" when a file operation failed."""
+    try:
+        save_checkpoint(cp, base, compression)
+        return "accept"
+    except e:
+        return e.code if e.code else String("io")
+
+
+def _fresh(name: String) raises -> String:
+    """An empty folder TMP/save/NAME (emptied of files left by an earlier run)."""
+    var folder = String(TMP, "/save/", name)
+    makedirs(folder, exist_ok=True)
+    for entry in listdir(folder):
+        remove(String(folder, "/", entry))
+    return folder^
+
+
+def _entries(folder: String) raises -> List[String]:
+    var names = listdir(folder)
+    sort(names)
+    return names^
+
+
+def test_save_is_byte_identical_to_the_reference() raises:
+    var base = String(_fresh("golden"), "/checkpoint")
+    assert_equal(_save(_golden(), base), "accept")
+    assert_true(_read(base + ".npz") == _read(String(GOLDEN, "/checkpoint.npz")))
+    assert_true(_read(base + ".json") == _read(String(GOLDEN, "/checkpoint.json")))
+
+
+def test_save_then_load_gives_the_same_state() raises:
+    var cp = _golden()
+    for compression in ["stored", "deflate"]:
+        var base = String(_fresh(compression), "/checkpoint")
+        assert_equal(_save(cp, base, compression), "accept")
+        assert_equal(_state(load_checkpoint(base)), _state(cp))
+    # Deflated, the archive is smaller and only the digest line of the document differs.
+    var stored = String(TMP, "/save/stored/checkpoint")
+    var deflated = String(TMP, "/save/deflate/checkpoint")
+    assert_true(len(_read(deflated + ".npz")) < len(_read(stored + ".npz")))
+    var a = String(unsafe_from_utf8=Span(_read(stored + ".json")))
+    var b = String(unsafe_from_utf8=Span(_read(deflated + ".json")))
+    assert_equal(a[byte = 0 : a.find('"archive_sha256"')], b[byte = 0 : b.find('"archive_sha256"')])
+    # An empty checkpoint is a pair too: an archive without members.
+    var empty = String(_fresh("empty"), "/checkpoint")
+    assert_equal(_save(Checkpoint(), empty), "accept")
+    assert_equal(len(_read(empty + ".npz")), 22)
+    assert_equal(load_checkpoint(empty).n_layers(), 0)
+
+
+def test_save_appends_suffixes_and_creates_folders() raises:
+    var folder = String(TMP, "/save/suffix/new/deeper")
+    if exists(folder):
+        for entry in listdir(folder):
+            remove(String(folder, "/", entry))
+    assert_equal(_save(_golden(), String(folder, "/model.v1")), "accept")
+    # "model.v1" -> "model.v1.json": nothing stripped, no temporary file left.
+    var names = _entries(folder)
+    assert_equal(len(names), 2)
+    assert_equal(names[0], "model.v1.json")
+    assert_equal(names[1], "model.v1.npz")
+
+
+def test_save_refuses_an_invalid_checkpoint_and_writes_nothing() raises:
+    for k in range(9):
+        var cp = _golden()
+        if k == 0:
+            cp.layer_names[1] = "hidden"
+        elif k == 1:
+            cp.layer_names[0] = ""
+        elif k == 2:
+            cp.inputs[0] = 0
+        elif k == 3:
+            cp.neuron_types.append("LIF")
+        elif k == 4:
+            cp.frozen_layers.append("nowhere")
+        elif k == 5:
+            _ = cp.weights.pop()
+        elif k == 6:
+            cp.weights[1].append(1.0)
+        elif k == 7:
+            cp.weights[0][2] = 0.0 * (Float64.MAX * 2.0)
+        else:
+            var item = cp.metadata.add_container(K_SET)
+            cp.metadata.set_member(cp.metadata_root, "set", item)
+            cp.layer_names[1] = "hidden"  # the metadata comes first in spec order
+        var codes: List[String] = [
+            "checkpoint.layer_names.unique", "checkpoint.layer_names.nonempty",
+            "checkpoint.layer_sizes.range", "checkpoint.neuron_types.count",
+            "checkpoint.frozen_layers.references", "checkpoint.weights.count", "array.shape.match",
+            "array.finite", "schema.metadata.type",
+        ]
+        var folder = String(TMP, "/save/refused/", k)
+        assert_equal(_save(cp, String(folder, "/checkpoint")), codes[k])
+        assert_false(exists(folder), folder)
+    var surrogate: List[UInt8] = [0x61, 0xED, 0xA0, 0x80]
+    var cp = _golden()
+    cp.neuron_types[0] = String(unsafe_from_utf8=Span(surrogate))
+    assert_equal(_save(cp, String(TMP, "/save/refused/s/checkpoint")), "schema.neuron_types.type")
+    assert_equal(_save(_golden(), String(TMP, "/save/refused/z/checkpoint"), "zstd"), "io")
+    assert_false(exists(String(TMP, "/save/refused")))
+
+
+def _set_file_size_limit(limit: UInt64) -> UInt64:
+    """setrlimit(RLIMIT_FSIZE): a write beyond `limit` bytes then fails with EFBIG (SIGXFSZ is
+    ignored so that it fails rather than kills); returns the previous limit."""
+    comptime RLIMIT_FSIZE = 1
+    comptime SIGXFSZ = 25
+    comptime SIG_IGN = 1
+    _ = external_call["signal", Int](Int32(SIGXFSZ), SIG_IGN)
+    var limits = List[UInt64](length=2, fill=0)
+    _ = external_call["getrlimit", Int32](Int32(RLIMIT_FSIZE), limits.unsafe_ptr())
+    var previous = limits[0]
+    limits[0] = limit
+    _ = external_call["setrlimit", Int32](Int32(RLIMIT_FSIZE), limits.unsafe_ptr())
+    return previous
+
+
+def _big_metadata() raises -> Checkpoint:
+    """The golden checkpoint with another weight and a 6,000-character metadata string: its
+    document is larger than its archive."""
+    var cp = _golden()
+    cp.weights[0][0] = 7.0
+    var values = host(String('{"long": "', "x" * 6000, '"}'))
+    cp.metadata = values^
+    cp.metadata_root = cp.metadata.root
+    return cp^
+
+
+def test_failed_saves_leave_no_temporary_file_and_the_previous_pair() raises:
+    var folder = _fresh("atomic")
+    var base = String(folder, "/checkpoint")
+    assert_equal(_save(_golden(), base), "accept")
+    var npz = _read(base + ".npz")
+    var document = _read(base + ".json")
+    # A write fails inside the archive: nothing changes.
+    var previous = _set_file_size_limit(200)
+    var code = _save(_big_metadata(), base)
+    _ = _set_file_size_limit(previous)
+    assert_equal(code, "io")
+    assert_true(_read(base + ".npz") == npz and _read(base + ".json") == document)
+    assert_equal(len(_entries(folder)), 2)
+    # A folder that cannot be created: nothing is written.
+    assert_equal(_save(_golden(), String(base, ".npz/inside/checkpoint")), "io")
+    assert_true(_read(base + ".npz") == npz)
+    assert_equal(len(_entries(folder)), 2)
+
+
+def test_a_save_failing_between_the_renames_leaves_a_torn_pair() raises:
+    var folder = _fresh("torn")
+    var base = String(folder, "/checkpoint")
+    assert_equal(_save(_golden(), base), "accept")
+    var document = _read(base + ".json")
+    # The new archive fits under the limit and is renamed; the new document does not.
+    var previous = _set_file_size_limit(3000)
+    var code = _save(_big_metadata(), base)
+    _ = _set_file_size_limit(previous)
+    assert_equal(code, "io")
+    assert_true(_read(base + ".json") == document)
+    assert_equal(len(_entries(folder)), 2)
+    assert_equal(load_code(base), "archive.digest")
+    # Saved again in full, the pair is whole.
+    assert_equal(_save(_big_metadata(), base), "accept")
+    assert_equal(_state(load_checkpoint(base)), _state(_big_metadata()))
 
 
 def main() raises:

@@ -3,8 +3,8 @@ array.shape/array.finite checks of in-memory weights."""
 
 from std.testing import assert_equal, assert_true, TestSuite
 
-from fields import LOAD, check_fields, check_state, sorted_unique
-from json import parse_document
+from fields import LOAD, check_fields, check_state, check_checkpoint, sorted_unique
+from json import Tree, K_OBJECT, parse_document
 from support import host, two_layer_document, valid_state
 
 
@@ -204,6 +204,37 @@ def test_construct_checkpoint_and_array_invariants() raises:
     # Rank is checked on every layer before shapes: layer 0 mismatched, layer 1 rank 1.
     assert_equal(_state_code(valid_state("weights", '[[[1, 2], [3, 4], [5, 6]], [0.5, 1.5]]')),
                  "array.shape.rank")
+
+
+def _typed_code(
+    names: List[String], inputs: List[Int], outputs: List[Int], weights: List[List[Float64]],
+    neuron_types: List[String] = [],
+) -> String:
+    """check_checkpoint on typed fields (no frozen layers, empty metadata)."""
+    var metadata = Tree()
+    var root = metadata.add_container(K_OBJECT)
+    try:
+        check_checkpoint(names, inputs, outputs, neuron_types, List[String](), metadata, root, weights)
+        return "accept"
+    except e:
+        return e.code
+
+
+def test_typed_fields_follow_the_construct_order() raises:
+    # Every code is reached through save in test_checkpoint; here the typed-only cases.
+    var one: List[List[Float64]] = [[1.0, 2.0]]
+    assert_equal(_typed_code(["a"], [2], [1], one), "accept")
+    # A string's content is a schema.* type rule, before any checkpoint.* rule.
+    var lone: List[UInt8] = [0xED, 0xB0, 0x80]
+    assert_equal(_typed_code([String(unsafe_from_utf8=Span(lone))], [2], [0], one),
+                 "schema.layer_names.type")
+    # Inputs and outputs are kept apart: each needs one entry per layer.
+    assert_equal(_typed_code(["a"], [2, 3], [1], one), "checkpoint.layer_sizes.count")
+    assert_equal(_typed_code(["a"], [2], List[Int](), one), "checkpoint.layer_sizes.count")
+    assert_equal(_typed_code(["a", "a"], [2], List[Int](), one), "checkpoint.layer_names.unique")
+    # A matrix is its values: a wrong count is a shape mismatch.
+    var three: List[List[Float64]] = [[1.0, 2.0, 3.0]]
+    assert_equal(_typed_code(["a"], [2], [1], three), "array.shape.match")
 
 
 def test_sorted_unique_by_code_point() raises:

@@ -2,7 +2,7 @@
 
 from std.testing import assert_equal, assert_true, TestSuite
 
-from npy import read_layers
+from npy import read_layers, header_bytes
 from support import npy_bytes, npy_code, read_one, matrix_npy, f8_bytes, from_hex, bytes_of
 
 comptime F8_2x3 = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"
@@ -11,6 +11,21 @@ comptime F8_2x3 = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"
 def _six() -> List[UInt8]:
     var values: List[Float64] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     return f8_bytes(values)
+
+
+def test_writer_header_is_what_numpy_writes() raises:
+    # numpy.lib.format.write_array_header_1_0: a 118-byte dict (length 0x0076), 128 bytes in all.
+    var header = header_bytes(2, 3)
+    assert_equal(len(header), 128)
+    assert_true(header == npy_bytes(F8_2x3, List[UInt8]()))
+    assert_equal(Int(header[8]), 0x76)
+    assert_equal(Int(header[9]), 0)
+    # The largest shape still fits in 128 bytes; the reader reads the writer's header back.
+    assert_equal(len(header_bytes(2147483647, 2147483647)), 128)
+    var member = header_bytes(1, 2)
+    member.extend(Span(f8_bytes([0.5, -2.0])))
+    var values = read_one(member, 1, 2)
+    assert_equal(values[1], -2.0)
 
 
 def _header(descr: String, fortran: String, shape: String) -> String:

@@ -1,9 +1,12 @@
 """Tests for zip.mojo: the structure rules (archive.zip.structure), the layer members
-(archive.members.*, archive.member.method) and member integrity."""
+(archive.members.*, archive.member.method), member integrity, and the writer."""
 
 from std.testing import assert_equal, assert_true, TestSuite
 
-from zip import read_directory, extract, crc32, layer_members
+from zip import (
+    read_directory, extract, crc32, layer_members, ByteSink, ArchiveWriter, STORED, DEFLATED,
+    _Written, _local_header, _central_entry,
+)
 from support import (
     Member, stored, build_zip, zip_code, central_offset, put16, put32, bytes_of, from_hex,
 )
@@ -217,6 +220,109 @@ def test_member_names_compare_as_raw_bytes() raises:
     assert_equal(_members_code(build_zip(members), 1), "archive.members.unexpected")
     members.append(stored(String(unsafe_from_utf8=from_hex("78fe")), bytes_of("z")))
     assert_equal(_members_code(build_zip(members), 1), "archive.members.duplicate")
+
+
+# ===----------------------------------------------------------------------=== #
+# The writer
+# ===----------------------------------------------------------------------=== #
+
+
+struct _Memory(ByteSink):
+    """A sink that keeps the bytes."""
+
+    var data: List[UInt8]
+
+    def __init__(out self):
+        self.data = List[UInt8]()
+
+    def put(mut self, data: Span[UInt8, _]) raises:
+        self.data.extend(data)
+
+
+def _u16(data: List[UInt8], at: Int) -> Int:
+    return Int(data[at]) | (Int(data[at + 1]) << 8)
+
+
+def _u32(data: List[UInt8], at: Int) -> Int:
+    return _u16(data, at) | (_u16(data, at + 2) << 16)
+
+
+def _written(method: Int) raises -> List[UInt8]:
+    var sink = _Memory()
+    var archive = ArchiveWriter(method)
+    var body = bytes_of("hello hello hello hello hello hello")
+    archive.add(sink, "layer_0.npy", Span(bytes_of("head:")), Span(body))
+    archive.add(sink, "layer_1.npy", Span(List[UInt8]()), Span(List[UInt8]()))
+    archive.close(sink)
+    return sink.data.copy()
+
+
+def test_writer_round_trips_stored_and_deflated() raises:
+    for method in [STORED, DEFLATED]:
+        var data = _written(method)
+        var entries = read_directory(Span(data), "t.npz")
+        assert_equal(len(entries), 2)
+        assert_equal(entries[0].method, method)
+        var first = extract(Span(data), entries[0], "t.npz")
+        assert_equal(String(unsafe_from_utf8=Span(first)), "head:hello hello hello hello hello hello")
+        assert_equal(len(extract(Span(data), entries[1], "t.npz")), 0)
+        # Fixed fields: version 20, flags 0, time 0, date 1980-01-01, no extra field.
+        assert_equal(_u16(data, 4), 20)
+        assert_equal(_u16(data, 6), 0)
+        assert_equal(_u16(data, 10), 0)
+        assert_equal(_u16(data, 12), 0x21)
+        assert_equal(_u16(data, 28), 0)
+    assert_true(len(_written(DEFLATED)) < len(_written(STORED)))
+
+
+def test_writer_empty_archive_is_one_end_record() raises:
+    var sink = _Memory()
+    var archive = ArchiveWriter(DEFLATED)
+    archive.close(sink)
+    assert_true(sink.data == from_hex("504b0506" + "00" * 18))
+
+
+def test_writer_zip64_only_where_needed() raises:
+    var small = _local_header(_Written("layer_0.npy", DEFLATED, 7, 10, 20, 0))
+    assert_equal(len(small), 30 + 11)
+    assert_equal(_u32(small, 18), 10)
+    # Sizes of 4 GiB: both local sizes 0xFFFFFFFF, the extra field holds uncompressed then
+    # compressed; the central entry adds the offset only when it overflows too.
+    var big = _Written("layer_0.npy", DEFLATED, 7, 0x100000001, 0x100000002, 0x100000003)
+    var local = _local_header(big)
+    assert_equal(_u16(local, 4), 45)
+    assert_equal(_u32(local, 18), 0xFFFFFFFF)
+    assert_equal(_u32(local, 22), 0xFFFFFFFF)
+    assert_equal(_u16(local, 28), 20)
+    assert_equal(_u16(local, 41), 1)
+    assert_equal(_u16(local, 43), 16)
+    assert_equal(_u32(local, 45), 2)  # low word of 0x100000002
+    var central = _central_entry(big)
+    assert_equal(_u16(central, 4), 45)
+    assert_equal(_u16(central, 30), 28)
+    assert_equal(_u32(central, 42), 0xFFFFFFFF)
+    assert_equal(_u32(central, 46 + 11 + 20), 3)  # the offset, third
+    var only_offset = _central_entry(_Written("a", STORED, 0, 5, 5, 0x100000000))
+    assert_equal(_u16(only_offset, 30), 12)
+    assert_equal(_u32(only_offset, 20), 5)
+
+
+def test_writer_zip64_end_record_for_many_members() raises:
+    # 65,535 entries do not fit the end record's 0xFFFE-or-fewer rule: the zip64 end record
+    # and locator come first, and the reader takes the count from them.
+    var sink = _Memory()
+    var archive = ArchiveWriter(STORED)
+    var head = List[UInt8]()
+    var body = List[UInt8]()
+    for i in range(65535):
+        archive.add(sink, String("m", i), Span(head), Span(body))
+    archive.close(sink)
+    ref data = sink.data
+    var end = len(data) - 22
+    assert_equal(_u16(data, end + 10), 0xFFFF)
+    assert_equal(_u32(data, end - 20), 0x07064B50)
+    assert_equal(_u32(data, end - 20 - 56), 0x06064B50)
+    assert_equal(len(read_directory(Span(data), "t.npz")), 65535)
 
 
 def test_member_method() raises:

@@ -39,6 +39,9 @@ class ToyRepo:
         toydomain.write_corpus(toydomain.load_spec(), root / "fixtures")
         self.impls: list[str] = []
         self.divergences = ""
+        self.harness = ""  # extra [harness] lines
+        self.domain = ""  # extra [domain] lines
+        self.tables = ""  # extra tables after [domain], e.g. [fuzz]
 
     def add(self, name: str, miniature: str | None = None, **extra: str) -> ToyRepo:
         self.impls.append(impl_table(name, miniature, **extra))
@@ -49,12 +52,13 @@ class ToyRepo:
         config.write_text(
             "[harness]\n"
             f"timeout = {timeout}\n"
-            'results = "results"\n'
+            'results = "results"\n' + self.harness +
             "[domain]\n"
             'load_spec = "toydomain:load_spec"\n'
             'write_corpus = "toydomain:write_corpus"\n'
             'reference = "toydomain:execute_case"\n'
-            'check_inputs = "toydomain:check_inputs"\n\n' + "\n".join(self.impls)
+            'check_inputs = "toydomain:check_inputs"\n' + self.domain + "\n" + self.tables
+            + "\n".join(self.impls)
         )
         (self.root / "known-divergences.toml").write_text(self.divergences)
         return config

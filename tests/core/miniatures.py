@@ -167,10 +167,35 @@ def no_message(request: dict[str, Any], state: dict[str, Any]) -> bool:
     return True
 
 
+def limit_37(request: dict[str, Any], state: dict[str, Any]) -> bool:
+    """Puts the upper limit at 37 instead of 100: rejects with ``toy.overflow`` any operation
+    that takes the counter above 37 (on every case; ``snnconform fuzz`` must find it)."""
+    reply = answer(request)
+    value = 0
+    for index, op in enumerate(request["case"]["ops"]):
+        value = op["value"] if op["op"] == "set" else value + op["value"]
+        result = reply["results"][index] if index < len(reply["results"]) else None
+        if result is None or result["verdict"] == "reject":
+            break
+        if value > 37:
+            reply["results"][index:] = [{"op": op["op"], "verdict": "reject", "code": "toy.overflow",
+                                         "message": f"{op['op']}: above 37"}]
+            break
+    write(reply)
+    return True
+
+
+def crash_13(request: dict[str, Any], state: dict[str, Any]) -> bool:
+    """Exits with status 3 on any case with an operation whose value is 13 (on every case)."""
+    if any(op["value"] == 13 for op in request["case"]["ops"]):
+        os._exit(3)
+    return False
+
+
 MINIATURES: dict[str, Handler] = {
     f.__name__: f
     for f in (good, chatty, crash, hang, garbage, wrong_seq, out_of_order, lie_verdict, lie_code,
-              lie_state, negative_zero, errored, skips, no_message)
+              lie_state, negative_zero, errored, skips, no_message, limit_37, crash_13)
 }
 
 

@@ -281,3 +281,12 @@ def test_a_failed_save_leaves_no_temporary_file_and_the_previous_pair(
     with pytest.raises(CheckpointError) as torn:
         load_checkpoint(tmp_path / "c")
     assert torn.value.code == "archive.digest"
+
+
+def test_saved_files_get_the_permissions_of_any_new_file(tmp_path: Path) -> None:
+    mask = os.umask(0o022)
+    try:
+        save_checkpoint(_one_layer({}), tmp_path / "c")
+    finally:
+        os.umask(mask)
+    assert {(tmp_path / name).stat().st_mode & 0o777 for name in ("c.json", "c.npz")} == {0o644}

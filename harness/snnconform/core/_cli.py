@@ -1,4 +1,4 @@
-"""The ``snnconform`` command: run, check, fixtures, report, merge, compare, divergences, impls.
+"""The ``snnconform`` command: run, check, fuzz, fixtures, report, merge, compare, divergences, impls.
 
 Every subcommand returns an exit code: 0 pass, 1 the gate failed (or something regressed),
 2 the command could not do its job (bad arguments, configuration, corpus).
@@ -17,6 +17,7 @@ from snnconform.core._cases import CorpusError, Selection, load_cases, parse_sha
 from snnconform.core._config import Config, ConfigError, Implementation, find_config, load_config
 from snnconform.core._divergences import DivergenceError, load_divergences
 from snnconform.core._domain import InputError
+from snnconform.core._regressions import corpus_bytes, corpus_cases, pending_problems
 from snnconform.core._report import exit_code
 
 RESULTS_NAME = "bench_transfer.json"
@@ -74,6 +75,8 @@ def _execution() -> argparse.ArgumentParser:
                             "configured folder, for runs without case filters)")
     group.add_argument("--no-write", action="store_true", help="write no result files")
     group.add_argument("--no-bench", action="store_true", help="skip the reference benchmarks")
+    group.add_argument("--no-fuzz", action="store_true",
+                       help="skip the fuzz pass that ends a full run (conformance.toml [fuzz])")
     group.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
@@ -105,7 +108,7 @@ def _results_doc(path: Path) -> dict[str, Any]:
 def _corpus_cases(config: Config) -> list[Any] | None:
     """The corpus's cases for the HTML report of a saved run; None when there is none."""
     try:
-        return load_cases(config.fixtures / "cases.jsonl")
+        return corpus_cases(config)
     except CorpusError:
         return None
 
@@ -118,8 +121,19 @@ def _write_results(write_dir: Path, doc: dict[str, Any], config: Config,
 
     write_dir.mkdir(parents=True, exist_ok=True)
     (write_dir / RESULTS_NAME).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    (write_dir / MARKDOWN_NAME).write_text(markdown(doc), "utf-8")
+    (write_dir / MARKDOWN_NAME).write_text(markdown(doc) + _mutation_section(config), "utf-8")
     write_html(write_dir / HTML_NAME, doc, cases, config.fixtures)
+
+
+def _mutation_section(config: Config) -> str:
+    """The last mutation self-test's results (committed beside the results), if any."""
+    from snnconform.core._mutation import RESULTS_NAME as MUTATION, markdown as mutation_markdown
+
+    try:
+        document = json.loads((config.results / MUTATION).read_text("utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return "\n" + "\n".join(mutation_markdown(document))
 
 
 # -------------------------------------------------------------------------------- commands
@@ -133,14 +147,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from snnconform.core._render import terminal_summary
     from snnconform.core._report import Extras, build_document, corpus_summary
     from snnconform.core._runner import RunOptions, run_suite
-    from snnconform.core._steps import run_json
 
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     config = _config(args)
     impls, excluded = _implementations(config, args)
     spec = load_spec_info(config)
-    all_cases = load_cases(config.fixtures / "cases.jsonl", validate=args.validate_protocol)
+    all_cases = corpus_cases(config, validate=args.validate_protocol)  # then the regressions
     selection = Selection(tuple(args.case), tuple(args.invariant), args.shard)
     cases = selection.apply(all_cases)
     divergences = load_divergences(config.known_divergences)
@@ -152,35 +165,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = ProgressBar(len(cases) * (len(impls) + (reference is not None)),
                            enabled=not args.quiet)
 
-    def prepared(run: Any) -> None:
-        for step in ("setup", "build", "unit_tests"):
-            result = getattr(run, step)
-            if result.status in ("passed", "failed"):
-                progress.note(f"{run.impl.name}: {step} {result.status} in {result.seconds:.1f} s")
-        if run.problem:
-            progress.note(f"{run.impl.name}: {run.problem}")
-            progress.drop(len(cases))
-
-    suite = run_suite(config, impls, cases, options, reference=reference,
-                      spec_version=spec.spec_version, progress=progress, on_prepared=prepared)
+    suite = run_suite(config, impls, cases, options, reference=reference, spec_version=spec.spec_version,
+                      progress=progress, on_prepared=_report_preparation(progress, len(cases)))
     progress.close()
     judgments, divergence_problems = apply_divergences(suite.judgments, divergences)
     ran = {run.impl.name for run in suite.runs if run.runnable}
     if not selection.is_filtered:
         divergence_problems += unused_entries(judgments, divergences, ran)
+        divergence_problems += pending_problems(config)
     write_dir = None if args.no_write else args.results or (
         None if selection.is_filtered else config.results
     )
-    benchmarks: dict[str, Any] = {}
-    bench_problems: list[str] = []
-    if write_dir is not None and not args.no_bench:
-        for name, command in config.benchmarks.items():
-            progress.note(f"benchmark {name}: {command}")
-            value, problem = run_json(config.expand(command), config.root, timeout=600)
-            if value is None:
-                bench_problems.append(f"benchmark {name}: {problem}")
-            else:
-                benchmarks[name] = value
+    benchmarks, bench_problems = ({}, []) if write_dir is None or args.no_bench else \
+        _run_benchmarks(config, progress.note)
     extras = Extras(
         spec_version=spec.spec_version,
         invariants=spec.invariants,
@@ -192,10 +189,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         benchmark_problems=bench_problems,
         options={"jobs": options.jobs, "timeout": options.timeout, "build": options.build,
                  "validate_protocol": options.validate_protocol},
-        corpus_sha256=hashlib.sha256((config.fixtures / "cases.jsonl").read_bytes()).hexdigest(),
+        corpus_sha256=hashlib.sha256(corpus_bytes(config)).hexdigest(),
     )
     if not selection.is_filtered:
         _add_suites(extras, config, suite, reference, options, spec.spec_version, progress.note)
+        if config.fuzz.enabled and not args.no_fuzz:
+            _add_fuzz(extras, config, suite, reference, spec, options.timeout, args.quiet)
     doc = build_document(suite, judgments, extras)
     if write_dir is not None:
         _write_results(write_dir, doc, config, all_cases)
@@ -204,10 +203,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = terminal_summary(doc)
     if excluded:
         summary = f"excluded: {', '.join(excluded)}\n{summary}"
-    if write_dir is not None:
-        summary += f"\nresults: {write_dir / RESULTS_NAME}"
-    _emit(args, doc, summary)
+    _emit(args, doc, summary + (f"\nresults: {write_dir / RESULTS_NAME}" if write_dir else ""))
     return exit_code(doc)
+
+
+def _report_preparation(progress: Any, cases: int) -> Callable[[Any], None]:
+    """What to say once an implementation is set up, built and tested (or failed to be)."""
+    def prepared(run: Any) -> None:
+        for step in ("setup", "build", "unit_tests"):
+            result = getattr(run, step)
+            if result.status in ("passed", "failed"):
+                progress.note(f"{run.impl.name}: {step} {result.status} in {result.seconds:.1f} s")
+        if run.problem:
+            progress.note(f"{run.impl.name}: {run.problem}")
+            progress.drop(cases)
+
+    return prepared
+
+
+def _run_benchmarks(config: Config, note: Any) -> tuple[dict[str, Any], list[str]]:
+    """The configured benchmark commands: each prints one JSON object (or is a problem)."""
+    from snnconform.core._steps import run_json
+
+    benchmarks: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, command in config.benchmarks.items():
+        note(f"benchmark {name}: {command}")
+        value, problem = run_json(config.expand(command), config.root, timeout=600)
+        if value is None:
+            problems.append(f"benchmark {name}: {problem}")
+        else:
+            benchmarks[name] = value
+    return benchmarks, problems
 
 
 def _add_suites(extras: Any, config: Config, suite: Any, reference: Any, options: Any,
@@ -220,6 +247,37 @@ def _add_suites(extras: Any, config: Config, suite: Any, reference: Any, options
     reports = run_suites(context)
     extras.suites = {name: {**r.summary, "markdown": list(r.markdown)} for name, r in reports.items()}
     extras.suite_problems = [problem for r in reports.values() for problem in r.problems]
+
+
+def _add_fuzz(extras: Any, config: Config, suite: Any, reference: Any, spec: Any, timeout: float,
+              quiet: bool) -> None:
+    """The bounded, fixed-seed fuzz pass of a full run (``[fuzz]``), stored as ``fuzz`` beside
+    the suites; every finding fails the gate. It writes no regression: ``snnconform fuzz`` with
+    the same seed reproduces and records what it finds."""
+    from snnconform.core._domain import fuzz_source
+    from snnconform.core._fuzz import FuzzOptions, markdown, run_fuzz
+
+    runs = [run for run in suite.runs if run.runnable and run.started is not None]
+    if reference is None:
+        raise ConfigError("[fuzz] needs [domain] reference: the reference is the fuzz's yardstick")
+    settings = config.fuzz
+    options = FuzzOptions(seed=settings.seed, seconds=settings.seconds, cases=settings.cases,
+                          jobs=settings.jobs, timeout=timeout, write=False, shrink=False)
+    report = run_fuzz(config, [run.impl for run in runs], spec=spec.spec,
+                      spec_version=spec.spec_version, reference=reference,
+                      factory=fuzz_source(config), options=options, invariants=spec.invariants,
+                      divergences=load_divergences(config.known_divergences),
+                      stream=None if quiet else sys.stderr)
+    figures = report.to_json()
+    summary = {key: figures[key] for key in ("cases", "cases_per_second", "findings", "seed",
+                                             "seconds", "executions", "executions_per_second",
+                                             "implementations")}
+    summary["finding_details"] = figures["finding_details"]
+    extras.suites = {**extras.suites, "fuzz": {**summary, "markdown": markdown(report)}}
+    rerun = f"snnconform fuzz --seed {settings.seed} --cases {max(report.cases, 1)}"
+    extras.suite_problems = [*extras.suite_problems, *report.problems] + [
+        f"fuzz: {'; '.join(p.describe() for p in f.problems)} (first in {f.case_id}; "
+        f"reproduce and record it: {rerun})" for f in report.findings]
 
 
 def _config_for_check(args: argparse.Namespace) -> Config:
@@ -265,16 +323,96 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
+def cmd_mutation(args: argparse.Namespace) -> int:
+    from snnconform.core._domain import load_spec_info
+    from snnconform.core._mutation import Tally, mutate_implementation, record
+
+    config = _config(args)
+    impls, _ = _implementations(config, args)
+    spec = load_spec_info(config)
+    cases = load_cases(config.fixtures / "cases.jsonl")
+    tallies: dict[str, Tally] = {}
+    for impl in impls:
+        if impl.mutation:
+            note = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
+            tallies[impl.name] = mutate_implementation(
+                config, impl, cases, spec.invariants, spec.spec_version, args.mutant, note,
+                args.timeout or config.timeout)
+    document = {"implementations": {name: tally.as_dict() for name, tally in tallies.items()}}
+    if args.mutant == "*":
+        document = record(config.results, spec.spec_version, tallies)
+    lines = [f"{name}: {entry['killed']}/{entry['mutants']} killed, survived {entry['survived'] or 'none'}"
+             + (f", stale {entry['stale']}" if entry["stale"] else "")
+             + (f", uncovered {entry['uncovered_invariants']}" if entry["uncovered_invariants"] else "")
+             + (f", {entry['baseline_problem']}" if entry["baseline_problem"] else "")
+             for name, entry in document["implementations"].items() if name in tallies]
+    _emit(args, document, "\n".join(lines))
+    return 0 if tallies and all(tally.perfect for tally in tallies.values()) else 1
+
+
 def cmd_fixtures(args: argparse.Namespace) -> int:
-    from snnconform.core._domain import load_spec_info, write_corpus
+    from snnconform.core._domain import load_spec_info, reference_executor, write_corpus
+    from snnconform.core._regressions import refresh
 
     config = _config(args)
     out = args.out or config.fixtures
     summary = dict(write_corpus(config, load_spec_info(config), out))
     keys = ("cases", "valid", "invalid_targeted", "mixed", "invariants", "min_cases_per_invariant")
     text = "\n".join(f"{k:>24}: {summary.get(k)}" for k in keys) + f"\n{'written to':>24}: {out}"
+    reference = reference_executor(config)
+    if args.out is None and reference is not None and config.regressions is not None:
+        # The regression cases follow the reference too (their files are never rewritten).
+        summary["regressions"] = refreshed = refresh(config, reference)
+        text += (f"\n{'regressions':>24}: {refreshed['cases']} case(s), "
+                 f"{refreshed['changed']} expectation(s) changed, {refreshed['pending']} pending")
     _emit(args, summary, text)
     return 0
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    import random
+
+    from snnconform.core._domain import fuzz_source, load_spec_info, reference_executor
+    from snnconform.core._fuzz import FuzzOptions, render, run_fuzz
+    from snnconform.core._steps import probe
+
+    for name in ("seconds", "timeout"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
+            raise UsageError(f"--{name} must be positive")
+    for name in ("cases", "jobs"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise UsageError(f"--{name} must be at least 1")
+    config = _config(args)
+    impls, excluded = _implementations(config, args)
+    spec = load_spec_info(config)
+    reference = reference_executor(config)
+    if reference is None:
+        raise ConfigError("conformance.toml [domain] has no reference: fuzzing needs a yardstick")
+    factory = fuzz_source(config)
+    chosen, problems, notes = [], [], [f"excluded: {name}" for name in excluded]
+    for impl in impls:
+        available, toolchain = probe(config.expand(impl.probe) if impl.probe else None, config.root)
+        if available:
+            chosen.append(impl)
+        elif args.impl:
+            problems.append(f"{impl.name}: not available ({toolchain}): {impl.install}")
+        else:
+            notes.append(f"{impl.name}: left out, not available ({toolchain})")
+    seconds = args.seconds if args.seconds is not None or args.cases is not None else 60.0
+    options = FuzzOptions(
+        seed=args.seed if args.seed is not None else random.SystemRandom().randrange(2**31),
+        seconds=seconds, cases=args.cases, jobs=args.jobs, timeout=args.timeout or config.timeout,
+        write=not args.no_write, validate_protocol=args.validate_protocol,
+    )
+    report = run_fuzz(config, chosen, spec=spec.spec, spec_version=spec.spec_version,
+                      reference=reference, factory=factory, options=options,
+                      invariants=spec.invariants,
+                      divergences=load_divergences(config.known_divergences),
+                      stream=None if args.quiet else sys.stderr)
+    report.problems[:0] = problems
+    report.notes[:0] = notes
+    _emit(args, report.to_json(), render(report))
+    return 0 if report.passed else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -400,6 +538,32 @@ def build_parser() -> argparse.ArgumentParser:
     check_group.add_argument("--require-accept", action="store_true",
                              help="also fail (exit 1) when any input is refused")
     check_group.add_argument("--quiet", action="store_true", help="no progress output")
+    mutation = add("mutation", cmd_mutation, "the mutation self-test: apply each mutant of "
+                   "mutants/<impl>/ in a scratch copy, rebuild, run the corpus (must kill it)", [])
+    mutation_group = mutation.add_argument_group("mutation")
+    _add_impl_options(mutation_group)
+    mutation_group.add_argument("--mutant", default="*", metavar="GLOB",
+                                help="only these mutants (then mutation.json is not written)")
+    mutation_group.add_argument("--timeout", type=float, metavar="SECONDS", help="per case")
+    mutation_group.add_argument("--quiet", action="store_true", help="no progress output")
+    fuzz = add("fuzz", cmd_fuzz, "draw cases, run them on every implementation at once, and shrink "
+               "and record every disagreement, crash or hang", [])
+    fuzz_group = fuzz.add_argument_group("fuzz")
+    _add_impl_options(fuzz_group)
+    fuzz_group.add_argument("--seconds", type=float, metavar="N",
+                            help="fuzz this long (default 60 when --cases is not given either)")
+    fuzz_group.add_argument("--cases", type=int, metavar="N", help="stop after N drawn cases")
+    fuzz_group.add_argument("--seed", type=int, metavar="N",
+                            help="random seed (default: a fresh one, printed in the summary)")
+    fuzz_group.add_argument("--jobs", type=int, default=1, metavar="N",
+                            help="parallel lanes, each with its own testees (default 1)")
+    fuzz_group.add_argument("--timeout", type=float, metavar="SECONDS",
+                            help="per case and implementation (default: conformance.toml, else 10)")
+    fuzz_group.add_argument("--no-write", action="store_true",
+                            help="report findings without writing them to the regression corpus")
+    fuzz_group.add_argument("--validate-protocol", action="store_true",
+                            help="check every protocol message against the JSON Schemas")
+    fuzz_group.add_argument("--quiet", action="store_true", help="no progress output")
     add("fixtures", cmd_fixtures, "regenerate the corpus from the spec and print its coverage",
         []).add_argument("--out", type=Path, help="corpus folder (default: configured fixtures)")
     report = add("report", cmd_report, "summarise a saved results document", [])

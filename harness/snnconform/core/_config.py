@@ -33,6 +33,10 @@ class Implementation:
     setup: str | None = None
     build: str | None = None
     unit_tests: str | None = None
+    # The quickest build that makes the testee (the mutation self-test rebuilds per mutant).
+    mutation_build: str | None = None
+    # False: the mutation self-test skips it (e.g. the same code as another implementation).
+    mutation: bool = True
     startup_timeout: float = 60.0
     build_timeout: float = 3600.0
 
@@ -48,6 +52,22 @@ class Domain:
     check_inputs: str | None = None  # `snnconform check`: the user's arguments -> inputs
     # Suites a full run adds beside the corpus: name -> entry point (core/_suites.py).
     suites: Mapping[str, str] = field(default_factory=dict)
+    # `snnconform fuzz`: (spec, corpus folder) -> a source of cases to fuzz with (core/_fuzz.py).
+    fuzz_source: str | None = None
+
+
+@dataclass(frozen=True)
+class FuzzSettings:
+    """``[fuzz]``: the bounded, fixed-seed fuzz pass that ends a full ``snnconform run``.
+
+    ``enabled`` is False when the table is absent: a run then has no fuzz pass.
+    """
+
+    enabled: bool = False
+    seconds: float = 45.0
+    cases: int | None = None
+    seed: int = 2026
+    jobs: int = 1
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,9 @@ class Config:
     domain: Domain
     benchmarks: Mapping[str, str]
     implementations: tuple[Implementation, ...]
+    # Cases the fuzzer found (their own cases.jsonl + cases/), run after the corpus; None: none.
+    regressions: Path | None = None
+    fuzz: FuzzSettings = field(default_factory=FuzzSettings)
 
     def expand(self, command: str) -> str:
         return command.replace("{python}", shlex.quote(sys.executable)).replace(
@@ -108,7 +131,7 @@ def _number(table: Mapping[str, Any], key: str, where: str, default: float) -> f
     return float(value)
 
 
-_IMPL_KEYS = {"name", "probe", "setup", "build", "unit_tests", "testee", "install",
+_IMPL_KEYS = {"name", "probe", "setup", "build", "unit_tests", "testee", "install", "mutation_build", "mutation",
               "startup_timeout", "build_timeout"}
 
 
@@ -116,6 +139,25 @@ def _suites(table: object, where: str) -> dict[str, str]:
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
         raise ConfigError(f'{where} must map names to "module:function" strings')
     return dict(table)
+
+
+def _fuzz_settings(table: object, where: str) -> FuzzSettings:
+    if table is None:
+        return FuzzSettings()
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(table) - {"seconds", "cases", "seed", "jobs"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (known: cases, jobs, seconds, seed)")
+    for key in ("cases", "seed", "jobs"):
+        value = table.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ConfigError(f"{where}: {key!r} must be a non-negative integer")
+    cases, jobs = table.get("cases"), table.get("jobs", 1)
+    if cases == 0 or jobs < 1:
+        raise ConfigError(f"{where}: 'cases' and 'jobs' must be at least 1")
+    return FuzzSettings(True, _number(table, "seconds", where, 45.0), cases,
+                        int(table.get("seed", 2026)), int(jobs))
 
 
 def load_config(path: Path) -> Config:
@@ -140,6 +182,8 @@ def load_config(path: Path) -> Config:
             setup=_optional(table, "setup", where),
             build=_optional(table, "build", where),
             unit_tests=_optional(table, "unit_tests", where),
+            mutation_build=_optional(table, "mutation_build", where),
+            mutation=bool(table.get("mutation", True)),
             startup_timeout=_number(table, "startup_timeout", where, 60.0),
             build_timeout=_number(table, "build_timeout", where, 3600.0),
         )
@@ -150,6 +194,7 @@ def load_config(path: Path) -> Config:
     if not all(isinstance(v, str) for v in benchmarks.values()):
         raise ConfigError(f"{path.name} [benchmarks]: every entry must be a command string")
     spec = domain.get("spec")
+    regressions = _optional(harness, "regressions", f"{path.name} [harness]")
     return Config(
         root=root,
         fixtures=root / harness.get("fixtures", "fixtures"),
@@ -164,9 +209,12 @@ def load_config(path: Path) -> Config:
             reference=domain.get("reference"),
             check_inputs=domain.get("check_inputs"),
             suites=_suites(domain.get("suites", {}), f"{path.name} [domain.suites]"),
+            fuzz_source=_optional(domain, "fuzz_source", f"{path.name} [domain]"),
         ),
         benchmarks=dict(benchmarks),
         implementations=tuple(impls),
+        regressions=root / regressions if regressions else None,
+        fuzz=_fuzz_settings(data.get("fuzz"), f"{path.name} [fuzz]"),
     )
 
 

@@ -117,3 +117,12 @@ def check_inputs(config: Config, arguments: Sequence[str]) -> list[CheckInput]:
         seen.add(entry.id)
         found.append(entry)
     return found
+
+
+def fuzz_source(config: Config) -> Callable[[Any, Path], Any]:
+    """The domain's fuzz-source factory, ``(spec, corpus folder) -> FuzzSource``
+    (``snnconform fuzz``, :mod:`snnconform.core._fuzz`)."""
+    if config.domain.fuzz_source is None:
+        raise ConfigError("conformance.toml [domain] has no fuzz_source = \"module:function\": "
+                          "the domain cannot draw cases to fuzz with")
+    return entry_point(config.domain.fuzz_source, "[domain] fuzz_source")

@@ -184,6 +184,16 @@ def encode(message: Mapping[str, Any]) -> bytes:
     ) + b"\n"
 
 
+def encode_case(case_id: str, root: str, ops: Sequence[Mapping[str, Any]]) -> bytes:
+    """A run request's ``case`` object, encoded once for several testees (:func:`encode_run`)."""
+    return encode({"id": case_id, "root": root, "ops": list(ops)})[:-1]
+
+
+def encode_run(seq: int, case: bytes) -> bytes:
+    """The line ``encode(Run(seq, …).to_json())`` gives, from an :func:`encode_case` object."""
+    return b'{"cmd":"run","seq":%d,"case":%s}\n' % (seq, case)
+
+
 def excerpt(text: str, limit: int = 160) -> str:
     text = text.rstrip("\n")
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"

@@ -27,6 +27,7 @@ from snnconform.core._protocol import (
     Stop,
     decode_line,
     encode,
+    encode_run,
     parse_run_answer,
     parse_started,
     parse_stopped,
@@ -101,6 +102,7 @@ class TesteeSession:
         self.stop_problem: str | None = None
         self._process: TesteeProcess | None = None
         self._seq = 0
+        self._pending: tuple[int, str, float] | None = None  # (seq, case id, sent at)
 
     # ------------------------------------------------------------------------- life cycle
 
@@ -182,7 +184,25 @@ class TesteeSession:
 
     # ------------------------------------------------------------------------------- cases
 
+    @property
+    def waiting(self) -> bool:
+        """A case was submitted and its answer not collected yet."""
+        return self._pending is not None
+
     def run_case(self, case: Sendable, root: Path) -> Outcome:
+        """Send one case and wait for its answer (or its failure)."""
+        early = self.submit(case, root)
+        return early if early is not None else self.collect()
+
+    def submit(self, case: Sendable, root: Path, encoded: bytes | None = None) -> Outcome | None:
+        """Send one case without waiting; :meth:`collect` then waits for the answer.
+
+        Splitting the two lets a caller send one case to several testees before waiting for
+        any of them (``snnconform fuzz``), and ``encoded`` (the request's ``case`` object from
+        :func:`~snnconform.core._protocol.encode_case`) spares encoding it once per testee.
+        Returns the outcome at once when nothing was sent (the testee could not be
+        restarted, or lacks an operation of the case).
+        """
         began = time.perf_counter()
         if self._process is None:
             try:
@@ -194,11 +214,24 @@ class TesteeSession:
         if missing:
             return Outcome("skipped", f"testee lacks operation(s) {', '.join(sorted(missing))}")
         self._seq += 1
-        seq = self._seq
-        request = Run(seq, case.id, str(root), case.ops).to_json()
-        self._check(request, "run_request")
+        if encoded is None or self.validator is not None:
+            request = Run(self._seq, case.id, str(root), case.ops).to_json()
+            self._check(request, "run_request")
+            line = encode(request)
+        else:
+            line = encode_run(self._seq, encoded)
+        self._pending = (self._seq, case.id, began)
         try:
-            self._process.send(encode(request))
+            self._process.send(line)
+        except TesteeExited:
+            pass  # collect() reads the end of the output and reports the crash
+        return None
+
+    def collect(self) -> Outcome:
+        """The answer to the case :meth:`submit` sent (exactly once per submitted case)."""
+        assert self._process is not None and self._pending is not None
+        (seq, case_id, began), self._pending = self._pending, None
+        try:
             line = self._process.receive(self.timeout)
         except TesteeTimeout as exc:
             return Outcome("timed_out", str(exc), stderr=self._discard(), seconds=self.timeout)
@@ -222,8 +255,8 @@ class TesteeSession:
                     f"answered seq {answer.seq} (case {answer.case_id!r}) to request seq {seq}: "
                     "out of order"
                 )
-            if answer.case_id != case.id:
-                raise ProtocolError(f"answered for case {answer.case_id!r}, not {case.id!r}")
+            if answer.case_id != case_id:
+                raise ProtocolError(f"answered for case {answer.case_id!r}, not {case_id!r}")
         except ProtocolError as exc:
             # The stream can no longer be trusted to line up with requests: start afresh.
             return Outcome("malformed", str(exc), stderr=self._discard(), seconds=seconds)

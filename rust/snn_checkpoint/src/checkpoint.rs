@@ -1,17 +1,23 @@
-//! The in-memory checkpoint (`SNNCheckpoint`), its constructor, and `load_checkpoint`, which
-//! runs the spec's load phases in order: json, schema and checkpoint (`fields`), archive, array.
+//! The in-memory checkpoint (`SNNCheckpoint`), its constructor, `load_checkpoint`, which
+//! runs the spec's load phases in order: json, schema and checkpoint (`fields`), archive, array,
+//! and `save_checkpoint`, the writer (spec `save`).
 
+use std::collections::hash_map::RandomState;
 use std::collections::BTreeSet;
 use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::errors::{fail, CheckpointError, Invariant, Result};
+use crate::errors::{fail, CheckpointError, Invariant, Result, SaveError};
 pub use crate::fields::Array;
 use crate::fields::{self, Fields};
 use crate::hostvalue::Host;
 use crate::json::{self, Integer, Json};
+use crate::zip::{member_name, ArchiveWriter, Compression};
 use crate::{npy, zip};
 
 /// A validated checkpoint: weights, layer description, metadata and the frozen set.
@@ -37,15 +43,10 @@ impl SNNCheckpoint {
         metadata: Json,
         frozen_layers: Vec<String>,
     ) -> Result<Self> {
-        let exact = |v: i64| Integer::from(i128::from(v));
-        let layer_sizes: Vec<_> = layer_sizes
-            .iter()
-            .map(|&(i, o)| (exact(i), exact(o)))
-            .collect();
         Self::checked(
             weights,
             layer_names,
-            &layer_sizes,
+            &exact(&layer_sizes),
             neuron_types,
             metadata,
             frozen_layers,
@@ -131,6 +132,47 @@ impl SNNCheckpoint {
         &mut self.frozen_layers
     }
 
+    /// Every construct invariant over the current fields, in spec order (what
+    /// `save_checkpoint` checks before it writes anything).
+    fn check(&self) -> Result<()> {
+        let frozen_layers = self.frozen_layers();
+        fields::check_state(
+            &self.weights,
+            &self.layer_names,
+            &exact(&self.layer_sizes),
+            &self.neuron_types,
+            &self.metadata,
+            &frozen_layers,
+        )
+        .map(drop)
+    }
+
+    /// The metadata document's required members, in the spec's key order
+    /// (`metadata_document.keys`): what a save writes before `archive_sha256`, and the
+    /// observable state but for the weight digests.
+    pub fn document_fields(&self) -> Vec<(String, Json)> {
+        let strings =
+            |items: &[String]| Json::Array(items.iter().cloned().map(Json::String).collect());
+        let sizes = self
+            .layer_sizes
+            .iter()
+            .map(|&(i, o)| Json::Array(vec![Json::int(i), Json::int(o)]))
+            .collect();
+        let members = [
+            ("layer_names", strings(&self.layer_names)),
+            ("layer_sizes", Json::Array(sizes)),
+            ("neuron_types", strings(&self.neuron_types)),
+            ("frozen_layers", strings(&self.frozen_layers())),
+            ("n_layers", Json::int(self.n_layers() as i128)),
+            ("total_params", Json::int(self.total_params())),
+            ("metadata", self.metadata.clone()),
+        ];
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    }
+
     /// Per layer, the lowercase hex SHA-256 of the matrix as little-endian float64 values in
     /// row-major order.
     pub fn weight_sha256(&self) -> Vec<String> {
@@ -145,6 +187,12 @@ impl SNNCheckpoint {
             })
             .collect()
     }
+}
+
+/// Layer sizes as exact integers, as the shared checks take them.
+fn exact(sizes: &[(i64, i64)]) -> Vec<(Integer, Integer)> {
+    let exact = |v: i64| Integer::from(i128::from(v));
+    sizes.iter().map(|&(i, o)| (exact(i), exact(o))).collect()
 }
 
 /// The constructor over untyped host values (None = not given): the `schema.*` types in spec
@@ -237,6 +285,224 @@ fn check_digest(archive: &[u8], fields: &Fields, path: &Path) -> Result<()> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Writes BASE.npz, then BASE.json (spec `save`): checks every construct invariant first (on
+/// a violation nothing at all is written, not even a folder), creates BASE's parent folders,
+/// then writes each file atomically. The archive is the spec's deterministic zip, streamed
+/// and hashed as it is written; the document is the canonical one, with the archive's SHA-256
+/// last. A failure leaves the file being written as it was and no temporary file; a failure
+/// (or a crash) between the two files leaves the new archive beside the old document, which
+/// `archive.digest` refuses to load.
+pub fn save_checkpoint(
+    checkpoint: &SNNCheckpoint,
+    base: impl AsRef<Path>,
+    compression: Compression,
+) -> std::result::Result<(), SaveError> {
+    save_with(checkpoint, base.as_ref(), compression, &mut |from, to| {
+        fs::rename(from, to)
+    })
+}
+
+/// The step that moves a finished temporary file over its destination (a parameter so that
+/// the unit tests can make it fail).
+type Rename<'a> = &'a mut dyn FnMut(&Path, &Path) -> io::Result<()>;
+
+fn save_with(
+    checkpoint: &SNNCheckpoint,
+    base: &Path,
+    compression: Compression,
+    rename: Rename<'_>,
+) -> std::result::Result<(), SaveError> {
+    checkpoint.check()?;
+    let (json_path, archive_path) = paths(base);
+    fs::create_dir_all(folder_of(&json_path))?;
+    let digest = write_atomically(&archive_path, rename, |out| {
+        let mut hashed = Hashed {
+            inner: out,
+            digest: Sha256::new(),
+        };
+        let mut archive = ArchiveWriter::new(&mut hashed, compression);
+        for (index, matrix) in checkpoint.weights.iter().enumerate() {
+            archive.add(member_name(index).as_bytes(), &|out| {
+                npy::write_matrix(matrix, out)
+            })?;
+        }
+        archive.finish()?;
+        Ok(hex(&hashed.digest.finalize()))
+    })?;
+    let mut document = checkpoint.document_fields();
+    document.push(("archive_sha256".into(), Json::String(digest)));
+    let text = Json::Object(document).to_document_text();
+    write_atomically(&json_path, rename, |out| out.write_all(text.as_bytes()))?;
+    Ok(())
+}
+
+/// A writer that passes bytes on while hashing them (SHA-256).
+struct Hashed<W> {
+    inner: W,
+    digest: Sha256,
+}
+
+impl<W: Write> Write for Hashed<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.digest.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The folder a file is in ("." for a bare name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `path` atomically: `produce` fills a temporary file beside it, which is flushed,
+/// fsynced and renamed over `path`; then the folder is fsynced. On any failure the temporary
+/// file is removed and `path` keeps its previous content.
+fn write_atomically<T>(
+    path: &Path,
+    rename: Rename<'_>,
+    produce: impl FnOnce(&mut dyn Write) -> io::Result<T>,
+) -> io::Result<T> {
+    let (temporary, file) = create_temporary(path)?;
+    let written = fill(file, produce).and_then(|value| {
+        rename(&temporary, path)?;
+        Ok(value)
+    });
+    if written.is_err() {
+        // The original error is the one to report; a file that cannot be removed is moot.
+        let _ = fs::remove_file(&temporary);
+    }
+    let value = written?;
+    File::open(folder_of(path))?.sync_all()?;
+    Ok(value)
+}
+
+/// Runs `produce` over a buffered `file`, then flushes and fsyncs it.
+fn fill<T>(file: File, produce: impl FnOnce(&mut dyn Write) -> io::Result<T>) -> io::Result<T> {
+    let mut out = BufWriter::with_capacity(1 << 16, file);
+    let value = produce(&mut out)?;
+    let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+    file.sync_all()?;
+    Ok(value)
+}
+
+/// A new file ".NAME.<random>.tmp" in the folder of `path` (NAME = its file name).
+fn create_temporary(path: &Path) -> io::Result<(PathBuf, File)> {
+    let name = path.file_name().unwrap_or(path.as_os_str());
+    let mut attempt = 0;
+    loop {
+        // RandomState is seeded randomly per process and thread, and differs on every call.
+        let random = RandomState::new().build_hasher().finish();
+        let mut temporary = OsString::from(".");
+        temporary.push(name);
+        temporary.push(format!(".{random:016x}.tmp"));
+        let temporary = folder_of(path).join(temporary);
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)
+        {
+            Ok(file) => return Ok((temporary, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Bytes as lowercase hex digits (how digests are written).
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The failures only a seam can force: a rename that fails (a full disk, a crash) before the
+/// archive is in place, or between the two files. The public surface is tested in
+/// tests/checkpoint.rs.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-layer checkpoint whose weights are all `v`.
+    fn one_layer(v: f64) -> SNNCheckpoint {
+        let weights = vec![Array {
+            shape: vec![1, 2],
+            data: vec![v; 2],
+        }];
+        let metadata = Json::Object(Vec::new());
+        SNNCheckpoint::new(
+            weights,
+            vec!["a".into()],
+            vec![(2, 1)],
+            vec![],
+            metadata,
+            vec![],
+        )
+        .expect("a valid checkpoint")
+    }
+
+    /// Every file in `folder` with its bytes, sorted by name.
+    fn files(folder: &Path) -> Vec<(OsString, Vec<u8>)> {
+        let mut files: Vec<_> = fs::read_dir(folder)
+            .expect("a folder")
+            .map(|e| {
+                let path = e.expect("an entry").path();
+                (
+                    path.file_name().expect("a name").into(),
+                    fs::read(&path).expect("a file"),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Saves `cp` to `base` with the `fail_at`-th rename failing.
+    fn save_failing(cp: &SNNCheckpoint, base: &Path, fail_at: usize) -> io::ErrorKind {
+        let mut renames = 0;
+        let mut rename = |from: &Path, to: &Path| {
+            renames += 1;
+            if renames == fail_at {
+                return Err(io::Error::from(io::ErrorKind::StorageFull));
+            }
+            fs::rename(from, to)
+        };
+        match save_with(cp, base, Compression::Deflate, &mut rename) {
+            Err(SaveError::Io(e)) => e.kind(),
+            other => panic!("the save should fail, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failed_rename_leaves_no_temporary_file_and_the_previous_pair() {
+        let folder = std::env::temp_dir().join(format!("snn-save-seam-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&folder); // a previous run's leftovers
+        let base = folder.join("c");
+        save_checkpoint(&one_layer(1.0), &base, Compression::Deflate).expect("a first save");
+        let before = files(&folder);
+        // The archive's rename fails: the previous pair stays whole.
+        assert_eq!(
+            save_failing(&one_layer(2.0), &base, 1),
+            io::ErrorKind::StorageFull
+        );
+        assert_eq!(files(&folder), before);
+        // The document's rename fails: new archive, old document, refused by the digest.
+        assert_eq!(
+            save_failing(&one_layer(2.0), &base, 2),
+            io::ErrorKind::StorageFull
+        );
+        let after = files(&folder);
+        let names: Vec<_> = after.iter().map(|(name, _)| name.clone()).collect();
+        assert_eq!(names, ["c.json", "c.npz"]);
+        assert_eq!(after[0], before[0]);
+        assert_ne!(after[1], before[1]);
+        let torn = load_checkpoint(&base).expect_err("a torn pair");
+        assert_eq!(torn.code(), "archive.digest");
+        fs::remove_dir_all(&folder).expect("cleaned up");
+    }
 }

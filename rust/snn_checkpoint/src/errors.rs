@@ -1,6 +1,7 @@
 //! The one error type: every rejection names the spec invariant it violates, and its message
 //! fills that invariant's template (the spec's `message`, verbatim; tests/errors.rs keeps the
-//! codes, their order and the templates in step with `spec/checkpoint.yaml`).
+//! codes, their order and the templates in step with `spec/checkpoint.yaml`). A save adds
+//! the one other way to fail, the file system's (`SaveError`).
 
 use std::fmt;
 
@@ -242,6 +243,47 @@ impl fmt::Display for CheckpointError {
 }
 
 impl std::error::Error for CheckpointError {}
+
+/// Why `save_checkpoint` wrote nothing, or did not finish: the checkpoint breaks a construct
+/// invariant (nothing was written), or the file system failed (the file being written keeps
+/// its previous content, and no temporary file is left).
+#[derive(Debug)]
+pub enum SaveError {
+    /// The first violated construct invariant, in spec order.
+    Invalid(CheckpointError),
+    /// Creating a folder, writing, syncing or renaming failed.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for SaveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SaveError::Invalid(e) => e.fmt(f),
+            SaveError::Io(e) => write!(f, "cannot save the checkpoint: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SaveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SaveError::Invalid(e) => Some(e),
+            SaveError::Io(e) => Some(e),
+        }
+    }
+}
+
+impl From<CheckpointError> for SaveError {
+    fn from(e: CheckpointError) -> Self {
+        SaveError::Invalid(e)
+    }
+}
+
+impl From<std::io::Error> for SaveError {
+    fn from(e: std::io::Error) -> Self {
+        SaveError::Io(e)
+    }
+}
 
 /// Shorthand for results of this crate.
 pub type Result<T> = std::result::Result<T, CheckpointError>;

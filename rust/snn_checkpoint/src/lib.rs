@@ -1,4 +1,4 @@
-//! Strict reader and validator for SNN transfer-learning checkpoints.
+//! Strict reader, validator and writer for SNN transfer-learning checkpoints.
 //!
 //! Every rule comes from `spec/checkpoint.yaml`; every rejection is a [`CheckpointError`] whose
 //! [`code`](CheckpointError::code) is the ID of the first violated invariant in spec order.
@@ -8,7 +8,8 @@
 //! ```no_run
 //! let cp = snn_checkpoint::load_checkpoint("models/mnist")?; // models/mnist.json + .npz
 //! println!("{} layers, {} parameters", cp.n_layers(), cp.total_params());
-//! # Ok::<(), snn_checkpoint::CheckpointError>(())
+//! snn_checkpoint::save_checkpoint(&cp, "models/copy", snn_checkpoint::Compression::Stored)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
 
@@ -24,6 +25,7 @@ pub mod npy;
 pub mod testee;
 pub mod zip;
 
-pub use checkpoint::{load_checkpoint, Array, SNNCheckpoint};
-pub use errors::{CheckpointError, Invariant};
+pub use checkpoint::{load_checkpoint, save_checkpoint, Array, SNNCheckpoint};
+pub use errors::{CheckpointError, Invariant, SaveError};
 pub use fine_tune::{FreezeUntil, TransferConfig};
+pub use zip::Compression;

@@ -4,7 +4,10 @@
 //! Python literals, and anything else (expressions, extra keys) must be refused. The data length
 //! is compared with the shape before anything is allocated. Each step runs over every layer
 //! before the next (`decode_layers`), as the spec's evaluation order requires; the checks the
-//! constructor shares (rank, shape, finite values) are in `fields`.
+//! constructor shares (rank, shape, finite values) are in `fields`. The writer's side
+//! (`save.writer.npy_header`) is `header_bytes` and `write_matrix`.
+
+use std::io::{self, Write};
 
 use crate::errors::{fail, repr, Result};
 use crate::fields::{self, Array};
@@ -483,4 +486,43 @@ pub fn to_float64(raw: &[u8], header: &Header, dtype: Dtype) -> Array {
         shape: vec![rows, cols],
         data,
     }
+}
+
+// ---- the writer ----
+
+/// The magic string every `.npy` file starts with.
+const MAGIC: &[u8] = b"\x93NUMPY";
+/// Values converted to bytes per `write` call: the matrix is never copied whole.
+const VALUES_PER_WRITE: usize = 8192;
+
+/// The writer's header (`save.writer.npy_header`): version 1.0, `<f8`, C order, padded with
+/// spaces and ended by a newline so that the data starts at a multiple of 64 bytes, exactly as
+/// `numpy.lib.format.write_array` writes it.
+pub fn header_bytes(rows: usize, cols: usize) -> Vec<u8> {
+    let mut text =
+        format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    // magic, 2 version bytes, 2 length bytes, the text and its newline.
+    let unpadded = MAGIC.len() + 4 + text.len() + 1;
+    text.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    text.push('\n');
+    let length = u16::try_from(text.len()).expect("two dimensions of at most 20 digits");
+    let mut out = Vec::with_capacity(MAGIC.len() + 4 + text.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out
+}
+
+/// Writes a validated weight matrix as a `.npy` file: the header, then its values as
+/// little-endian float64 in row-major order, a slice at a time.
+pub fn write_matrix(matrix: &Array, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(&header_bytes(matrix.shape[0], matrix.shape[1]))?;
+    let mut bytes = Vec::with_capacity(8 * VALUES_PER_WRITE.min(matrix.data.len()));
+    for values in matrix.data.chunks(VALUES_PER_WRITE) {
+        bytes.clear();
+        bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        out.write_all(&bytes)?;
+    }
+    Ok(())
 }

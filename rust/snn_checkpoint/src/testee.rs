@@ -5,24 +5,28 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use crate::checkpoint::{self, load_checkpoint, SNNCheckpoint};
-use crate::errors::CheckpointError;
+use sha2::{Digest, Sha256};
+
+use crate::checkpoint::{self, hex, load_checkpoint, save_checkpoint, with_suffix, SNNCheckpoint};
+use crate::errors::{CheckpointError, SaveError};
 use crate::fine_tune::{self, FreezeUntil, TransferConfig};
 use crate::hostvalue::{self, Host};
 use crate::json::{self, Json};
+use crate::zip::Compression;
 
 /// The protocol version spoken.
 pub const PROTOCOL: i64 = 1;
 /// The spec version implemented.
 pub const SPEC_VERSION: i64 = 2;
 /// The operations supported.
-pub const CAPABILITIES: [&str; 6] = [
+pub const CAPABILITIES: [&str; 7] = [
     "load",
     "construct",
     "freeze_layers",
     "unfreeze_layers",
     "transfer_config",
     "apply_transfer_config",
+    "save",
 ];
 /// Requests nesting deeper than this are refused before parsing (the tree is dropped
 /// recursively, so unbounded depth could overflow the stack).
@@ -60,26 +64,11 @@ pub fn hello(implementation: &str) -> String {
     .to_text()
 }
 
-/// The observable state of a checkpoint.
+/// The observable state of a checkpoint: the document's fields and the weight digests.
 pub fn state_json(cp: &SNNCheckpoint) -> Json {
-    obj(vec![
-        ("n_layers", Json::int(cp.n_layers() as i64)),
-        ("total_params", Json::int(cp.total_params())),
-        ("layer_names", strings(cp.layer_names())),
-        (
-            "layer_sizes",
-            Json::Array(
-                cp.layer_sizes()
-                    .iter()
-                    .map(|&(i, o)| Json::Array(vec![Json::int(i), Json::int(o)]))
-                    .collect(),
-            ),
-        ),
-        ("neuron_types", strings(cp.neuron_types())),
-        ("frozen_layers", strings(&cp.frozen_layers())),
-        ("metadata", cp.metadata().clone()),
-        ("weight_sha256", strings(&cp.weight_sha256())),
-    ])
+    let mut members = cp.document_fields();
+    members.push(("weight_sha256".into(), strings(&cp.weight_sha256())));
+    Json::Object(members)
 }
 
 /// An accepted operation's report.
@@ -88,15 +77,17 @@ enum Outcome {
     State(Json),
     /// An accepted transfer_config reports the config instead of a state.
     Config(Json),
+    /// An accepted save reports the files it wrote.
+    Saved(Json),
 }
 
 /// Why an operation was not accepted.
 enum Failure {
     /// A verdict: the operation violates an invariant.
     Reject(CheckpointError),
-    /// The request itself is malformed (an unknown tag, a missing required argument): the
-    /// testee answers `errored`.
-    Malformed(String),
+    /// The request itself is malformed (an unknown tag, a missing required argument), or the
+    /// file system failed a save: the testee answers `errored`.
+    Errored(String),
 }
 
 impl From<CheckpointError> for Failure {
@@ -108,14 +99,14 @@ impl From<CheckpointError> for Failure {
 type Step<T> = Result<T, Failure>;
 
 fn malformed<T>(message: impl Into<String>) -> Step<T> {
-    Err(Failure::Malformed(message.into()))
+    Err(Failure::Errored(message.into()))
 }
 
 fn execute(op: &Json, root: &Path, current: &mut Option<SNNCheckpoint>) -> Step<Outcome> {
     let Some(Json::String(name)) = op.get("op") else {
         return malformed("operation without an \"op\" name");
     };
-    let missing = || Failure::Malformed(format!("{name} before any load or construct"));
+    let missing = || Failure::Errored(format!("{name} before any load or construct"));
     let replace = |current: &mut Option<SNNCheckpoint>, cp: SNNCheckpoint| {
         Outcome::State(state_json(current.insert(cp)))
     };
@@ -148,6 +139,7 @@ fn execute(op: &Json, root: &Path, current: &mut Option<SNNCheckpoint>) -> Step<
             Outcome::State(state_json(cp))
         }
         "transfer_config" => Outcome::Config(config_json(&transfer_config(op)?)),
+        "save" => Outcome::Saved(save(op, current.as_ref())?),
         "apply_transfer_config" => {
             let cp = current.as_mut().ok_or_else(missing)?;
             let rates = cp.apply_transfer_config(&transfer_config(op)?)?;
@@ -170,7 +162,7 @@ fn construct(op: &Json) -> Step<SNNCheckpoint> {
     let state = Some(state);
     let required = |key: &str| -> Step<Host> {
         argument(state, key)?
-            .ok_or_else(|| Failure::Malformed(format!("construct state lacks {key}")))
+            .ok_or_else(|| Failure::Errored(format!("construct state lacks {key}")))
     };
     Ok(checkpoint::construct_host(
         required("weights")?,
@@ -180,6 +172,41 @@ fn construct(op: &Json) -> Step<SNNCheckpoint> {
         argument(state, "metadata")?,
         argument(state, "frozen_layers")?,
     )?)
+}
+
+/// The `save` operation: writes the current checkpoint, or the `state` given inline, to `out`
+/// (+ .npz, .json). An inline state goes through the constructor, whose refusal is the
+/// writer's (a checkpoint cannot exist unchecked): then no file or folder is made.
+fn save(op: &Json, current: Option<&SNNCheckpoint>) -> Step<Json> {
+    let Some(Json::String(out)) = op.get("out") else {
+        return malformed("save needs an out path");
+    };
+    let compression = match op.get("compression") {
+        None => Compression::default(),
+        Some(Json::String(c)) => c.parse().map_err(Failure::Errored)?,
+        Some(_) => return malformed("compression must be a string"),
+    };
+    let inline;
+    let checkpoint = match op.get("state") {
+        Some(_) => {
+            inline = construct(op)?;
+            &inline
+        }
+        None => current.ok_or_else(|| Failure::Errored("save needs a checkpoint".into()))?,
+    };
+    save_checkpoint(checkpoint, out, compression).map_err(|e| match e {
+        SaveError::Invalid(e) => Failure::Reject(e),
+        SaveError::Io(e) => Failure::Errored(format!("cannot save to {out}: {e}")),
+    })?;
+    let file = |suffix: &str| -> Step<Json> {
+        let bytes = std::fs::read(with_suffix(Path::new(out), suffix))
+            .map_err(|e| Failure::Errored(format!("cannot read back {out}{suffix}: {e}")))?;
+        Ok(obj(vec![
+            ("sha256", Json::String(hex(&Sha256::digest(&bytes)))),
+            ("size", Json::int(bytes.len() as i128)),
+        ]))
+    };
+    Ok(obj(vec![("npz", file(".npz")?), ("json", file(".json")?)]))
 }
 
 /// The `config` of transfer_config and apply_transfer_config, validated.
@@ -218,7 +245,7 @@ fn arguments_object<'a>(op: &'a Json, key: &str) -> Step<Option<&'a Json>> {
 fn argument(obj: Option<&Json>, key: &str) -> Step<Option<Host>> {
     match obj.and_then(|o| o.get(key)) {
         None => Ok(None),
-        Some(v) => hostvalue::decode(v).map(Some).map_err(Failure::Malformed),
+        Some(v) => hostvalue::decode(v).map(Some).map_err(Failure::Errored),
     }
 }
 
@@ -258,6 +285,7 @@ fn run_case_value(case: &Json) -> Json {
                 result.push(match outcome {
                     Outcome::State(state) => ("state", state),
                     Outcome::Config(config) => ("config", config),
+                    Outcome::Saved(files) => ("saved", files),
                 });
                 results.push(obj(result));
             }
@@ -268,7 +296,7 @@ fn run_case_value(case: &Json) -> Json {
                 results.push(obj(result));
                 break;
             }
-            Ok(Err(Failure::Malformed(m))) => return errored(id, &m, &context()),
+            Ok(Err(Failure::Errored(m))) => return errored(id, &m, &context()),
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()

@@ -5,9 +5,14 @@
 //! numpy writes zip64 local headers whose size fields are placeholders (0xFFFFFFFF), so local
 //! headers are used only to find where each member's data starts (their name and extra-field
 //! lengths); sizes, CRCs and methods come from the central directory.
+//!
+//! The writer (`ArchiveWriter`) lays out the spec's deterministic zip (`save.writer.archive`).
 
 use std::collections::HashSet;
+use std::io::{self, Write};
+use std::str::FromStr;
 
+use flate2::write::DeflateEncoder;
 use flate2::{Decompress, FlushDecompress, Status};
 
 use crate::errors::{fail, repr, Result};
@@ -479,4 +484,309 @@ fn inflate(raw: &[u8], declared: u64) -> Detail<Vec<u8>> {
         ));
     }
     Ok(out)
+}
+
+// ---- the writer ----
+
+/// The largest value of a 16-bit field; 0xFFFF entries or more need a zip64 end record.
+const U16_MAX: u64 = 0xFFFF;
+/// The largest value of a 32-bit field, which stands for "see the zip64 extra field".
+const U32_MAX: u64 = 0xFFFF_FFFF;
+/// Version needed to extract: 2.0 (deflate), 4.5 (zip64).
+const VERSION: u16 = 20;
+const VERSION_ZIP64: u16 = 45;
+/// 1980-01-01 00:00:00 in MS-DOS time and date, so that archives do not depend on the clock.
+const DOS_TIME: u16 = 0x0000;
+const DOS_DATE: u16 = 0x0021;
+/// zlib's default level, the one Python's reference writer uses.
+const DEFLATE_LEVEL: u32 = 6;
+
+/// How members are compressed (`save_checkpoint`'s `compression`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compression {
+    /// Method 8: one raw deflate stream per member (the default, as numpy.savez_compressed).
+    #[default]
+    Deflate,
+    /// Method 0: the bytes as they are; such archives are byte-identical across writers.
+    Stored,
+}
+
+impl Compression {
+    /// The zip method number.
+    fn method(self) -> u16 {
+        match self {
+            Compression::Deflate => 8,
+            Compression::Stored => 0,
+        }
+    }
+}
+
+impl FromStr for Compression {
+    type Err = String;
+
+    /// `"deflate"` or `"stored"`, as the protocol and Python spell them.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "deflate" => Ok(Compression::Deflate),
+            "stored" => Ok(Compression::Stored),
+            other => Err(format!(
+                "compression must be 'deflate' or 'stored', not {}",
+                repr(other)
+            )),
+        }
+    }
+}
+
+/// A member as written, for its central directory entry.
+struct Written {
+    name: Vec<u8>,
+    crc32: u32,
+    compressed_size: u64,
+    uncompressed_size: u64,
+    offset: u64,
+}
+
+/// A writer that passes bytes on while taking their CRC-32 and count.
+struct Tally<W> {
+    inner: W,
+    crc: crc32fast::Hasher,
+    size: u64,
+}
+
+impl<W: Write> Tally<W> {
+    fn new(inner: W) -> Self {
+        Tally {
+            inner,
+            crc: crc32fast::Hasher::new(),
+            size: 0,
+        }
+    }
+
+    /// (CRC-32, byte count, the inner writer).
+    fn finish(self) -> (u32, u64, W) {
+        (self.crc.finalize(), self.size, self.inner)
+    }
+}
+
+impl<W: Write> Write for Tally<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A member's uncompressed bytes: a function that writes them, the same bytes every time it
+/// is called (a stored member is produced twice: for its CRC-32, then into the archive).
+pub type Content<'a> = &'a dyn Fn(&mut dyn Write) -> io::Result<()>;
+
+/// Writes the spec's deterministic zip (`save.writer.archive`) to `out`, one member at a time:
+/// at most one member's compressed bytes are held in memory, stored members are streamed.
+pub struct ArchiveWriter<W: Write> {
+    out: W,
+    compression: Compression,
+    offset: u64,
+    entries: Vec<Written>,
+}
+
+fn u16le(v: u16) -> [u8; 2] {
+    v.to_le_bytes()
+}
+
+fn u32le(v: u64) -> [u8; 4] {
+    u32::try_from(v).expect("a 32-bit field").to_le_bytes()
+}
+
+/// A zip64 extended-information extra field holding `values` (each a 64-bit field).
+fn zip64_extra(values: &[u64]) -> Vec<u8> {
+    let mut extra = Vec::with_capacity(4 + 8 * values.len());
+    extra.extend_from_slice(&u16le(1));
+    extra.extend_from_slice(&u16le(8 * values.len() as u16));
+    for v in values {
+        extra.extend_from_slice(&v.to_le_bytes());
+    }
+    extra
+}
+
+impl<W: Write> ArchiveWriter<W> {
+    /// An empty archive whose members will all be compressed with `compression`.
+    pub fn new(out: W, compression: Compression) -> Self {
+        ArchiveWriter {
+            out,
+            compression,
+            offset: 0,
+            entries: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.offset += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Adds a member: its local header, then its data.
+    pub fn add(&mut self, name: &[u8], content: Content<'_>) -> io::Result<()> {
+        let offset = self.offset;
+        let (crc32, uncompressed_size, compressed) = match self.compression {
+            Compression::Stored => {
+                let mut probe = Tally::new(io::sink());
+                content(&mut probe)?;
+                let (crc, size, _) = probe.finish();
+                (crc, size, None)
+            }
+            Compression::Deflate => {
+                let level = flate2::Compression::new(DEFLATE_LEVEL);
+                let mut tally = Tally::new(DeflateEncoder::new(Vec::new(), level));
+                content(&mut tally)?;
+                let (crc, size, encoder) = tally.finish();
+                (crc, size, Some(encoder.finish()?))
+            }
+        };
+        let compressed_size = compressed
+            .as_ref()
+            .map_or(uncompressed_size, |c| c.len() as u64);
+        let entry = Written {
+            name: name.to_vec(),
+            crc32,
+            compressed_size,
+            uncompressed_size,
+            offset,
+        };
+        let header = self.local_header(&entry);
+        self.emit(&header)?;
+        match compressed {
+            Some(bytes) => self.emit(&bytes)?,
+            None => self.stream(content, &entry)?,
+        }
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    /// Writes a stored member's bytes a second time, checking they are the ones measured.
+    fn stream(&mut self, content: Content<'_>, entry: &Written) -> io::Result<()> {
+        let mut tally = Tally::new(&mut self.out);
+        content(&mut tally)?;
+        let (crc, size, _) = tally.finish();
+        if (crc, size) != (entry.crc32, entry.uncompressed_size) {
+            return Err(io::Error::other(
+                "a member's content changed while it was written",
+            ));
+        }
+        self.offset += size;
+        Ok(())
+    }
+
+    /// Signature, version, flags 0, method, time, date, CRC-32, sizes (both 0xFFFFFFFF with a
+    /// zip64 extra field holding them when either needs 64 bits), name, extra field.
+    fn local_header(&self, e: &Written) -> Vec<u8> {
+        let big = e.uncompressed_size >= U32_MAX || e.compressed_size >= U32_MAX;
+        let (extra, sizes, version) = if big {
+            let extra = zip64_extra(&[e.uncompressed_size, e.compressed_size]);
+            (extra, [U32_MAX, U32_MAX], VERSION_ZIP64)
+        } else {
+            (
+                Vec::new(),
+                [e.compressed_size, e.uncompressed_size],
+                VERSION,
+            )
+        };
+        let mut h = Vec::with_capacity(30 + e.name.len() + extra.len());
+        h.extend_from_slice(&LOCAL_SIG.to_le_bytes());
+        for field in [version, 0, self.compression.method(), DOS_TIME, DOS_DATE] {
+            h.extend_from_slice(&u16le(field));
+        }
+        h.extend_from_slice(&e.crc32.to_le_bytes());
+        h.extend_from_slice(&u32le(sizes[0]));
+        h.extend_from_slice(&u32le(sizes[1]));
+        h.extend_from_slice(&u16le(e.name.len() as u16));
+        h.extend_from_slice(&u16le(extra.len() as u16));
+        h.extend_from_slice(&e.name);
+        h.extend_from_slice(&extra);
+        h
+    }
+
+    /// The central directory entry: each of uncompressed size, compressed size and local
+    /// offset that needs 64 bits is 0xFFFFFFFF here and in the zip64 extra field, in that order.
+    fn central_entry(&self, e: &Written) -> Vec<u8> {
+        let fields = [e.uncompressed_size, e.compressed_size, e.offset];
+        let wide: Vec<u64> = fields.into_iter().filter(|&v| v >= U32_MAX).collect();
+        let [uncompressed, compressed, offset] = fields.map(|v| v.min(U32_MAX));
+        let extra = if wide.is_empty() {
+            Vec::new()
+        } else {
+            zip64_extra(&wide)
+        };
+        let version = if wide.is_empty() {
+            VERSION
+        } else {
+            VERSION_ZIP64
+        };
+        let mut h = Vec::with_capacity(46 + e.name.len() + extra.len());
+        h.extend_from_slice(&CENTRAL_SIG.to_le_bytes());
+        for field in [
+            version,
+            version,
+            0,
+            self.compression.method(),
+            DOS_TIME,
+            DOS_DATE,
+        ] {
+            h.extend_from_slice(&u16le(field));
+        }
+        h.extend_from_slice(&e.crc32.to_le_bytes());
+        h.extend_from_slice(&u32le(compressed));
+        h.extend_from_slice(&u32le(uncompressed));
+        h.extend_from_slice(&u16le(e.name.len() as u16));
+        h.extend_from_slice(&u16le(extra.len() as u16));
+        // Comment length, disk, internal and external attributes.
+        h.extend_from_slice(&[0; 10]);
+        h.extend_from_slice(&u32le(offset));
+        h.extend_from_slice(&e.name);
+        h.extend_from_slice(&extra);
+        h
+    }
+
+    /// Writes the central directory and the end record (with the zip64 end record and
+    /// locator before it only when a count, size or offset overflows); returns `out`.
+    pub fn finish(mut self) -> io::Result<W> {
+        let start = self.offset;
+        let entries = std::mem::take(&mut self.entries);
+        for e in &entries {
+            let entry = self.central_entry(e);
+            self.emit(&entry)?;
+        }
+        let (size, count) = (self.offset - start, entries.len() as u64);
+        let mut end = Vec::with_capacity(98);
+        if count >= U16_MAX || size >= U32_MAX || start >= U32_MAX {
+            let record = self.offset;
+            end.extend_from_slice(&ZIP64_EOCD_SIG.to_le_bytes());
+            end.extend_from_slice(&44u64.to_le_bytes());
+            end.extend_from_slice(&u16le(VERSION_ZIP64));
+            end.extend_from_slice(&u16le(VERSION_ZIP64));
+            end.extend_from_slice(&[0; 8]); // this disk, the directory's disk
+            for v in [count, count, size, start] {
+                end.extend_from_slice(&v.to_le_bytes());
+            }
+            end.extend_from_slice(&ZIP64_LOCATOR_SIG.to_le_bytes());
+            end.extend_from_slice(&[0; 4]);
+            end.extend_from_slice(&record.to_le_bytes());
+            end.extend_from_slice(&1u32.to_le_bytes());
+        }
+        end.extend_from_slice(&EOCD_SIG.to_le_bytes());
+        end.extend_from_slice(&[0; 4]); // this disk, the directory's disk
+        let entries16 = u16le(count.min(U16_MAX) as u16);
+        end.extend_from_slice(&entries16);
+        end.extend_from_slice(&entries16);
+        end.extend_from_slice(&u32le(size.min(U32_MAX)));
+        end.extend_from_slice(&u32le(start.min(U32_MAX)));
+        end.extend_from_slice(&u16le(0));
+        self.emit(&end)?;
+        Ok(self.out)
+    }
 }

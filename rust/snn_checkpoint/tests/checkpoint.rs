@@ -1,15 +1,19 @@
-//! The checkpoint: construction (typed and over host values), its state, and loading a pair,
-//! whose phases run in spec order.
+//! The checkpoint: construction (typed and over host values), its state, loading a pair,
+//! whose phases run in spec order, and saving one (spec `save`).
 
 mod common;
 
+use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{code, digest_f64, doc, f8, host, layer, load_pair, npy, zip_of};
+use common::{code, digest_f64, doc, f8, host, layer, load_pair, npy, temp_dir, zip_of};
 use sha2::{Digest, Sha256};
 use snn_checkpoint::checkpoint::{construct_host, with_suffix};
-use snn_checkpoint::json::Json;
-use snn_checkpoint::{Array, SNNCheckpoint};
+use snn_checkpoint::json::{self, Json};
+use snn_checkpoint::testee::state_json;
+use snn_checkpoint::{
+    load_checkpoint, save_checkpoint, Array, Compression, SNNCheckpoint, SaveError,
+};
 
 fn arr(rows: usize, cols: usize, v: f64) -> Array {
     Array {
@@ -267,4 +271,195 @@ fn metadata_integers_load_and_report_bit_exactly() {
     assert_eq!(construct_with(&[("metadata", EXAMPLE)]), "accepted");
     let over = [("metadata", r#"{"seed": [18446744073709551616]}"#)];
     assert_eq!(construct_with(&over), "schema.metadata.type");
+}
+
+// ---- save ----
+
+/// `tests/data/golden.{json,npz}`: the pair the Python reference writes (compression "stored")
+/// for `golden()`, made once with
+/// `.venv/bin/python` running `save_checkpoint(SNNCheckpoint(weights=[[[0.0, -0.0, 1.0],
+/// [math.pi, 1e-310, -2.5e300]], [[0.1, -7.0]]], layer_names=["hidden", "π-out"],
+/// layer_sizes=[(3, 2), (2, 1)], neuron_types=["LIF", "Izhikevich"],
+/// metadata=json.loads(open("tests/data/golden_metadata.json").read()),
+/// frozen_layers=["hidden"]), "tests/data/golden", compression="stored")`.
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn golden() -> SNNCheckpoint {
+    let metadata = fs::read_to_string(data("golden_metadata.json")).unwrap();
+    let metadata = json::parse(&metadata, json::Mode::Strict).unwrap();
+    let pi = std::f64::consts::PI;
+    SNNCheckpoint::new(
+        vec![
+            Array {
+                shape: vec![2, 3],
+                data: vec![0.0, -0.0, 1.0, pi, 1e-310, -2.5e300],
+            },
+            Array {
+                shape: vec![1, 2],
+                data: vec![0.1, -7.0],
+            },
+        ],
+        names(&["hidden", "π-out"]),
+        vec![(3, 2), (2, 1)],
+        names(&["LIF", "Izhikevich"]),
+        metadata,
+        names(&["hidden"]),
+    )
+    .unwrap()
+}
+
+/// The names in a folder, sorted.
+fn listing(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn save(cp: &SNNCheckpoint, base: &Path, compression: Compression) {
+    save_checkpoint(cp, base, compression).unwrap();
+}
+
+#[test]
+fn save_then_load_gives_the_same_state() {
+    let dir = temp_dir();
+    let cp = golden();
+    for compression in [Compression::Stored, Compression::Deflate] {
+        let base = dir.join(format!("{compression:?}"));
+        save(&cp, &base, compression);
+        let loaded = load_checkpoint(&base).unwrap();
+        // Numbers compared as values: the constructed metadata keeps its literals ("1E-5").
+        let state = |cp: &SNNCheckpoint| state_json(cp).to_document_text();
+        assert_eq!(state(&loaded), state(&cp));
+        assert_eq!(loaded.weight_sha256(), cp.weight_sha256());
+        assert_eq!(loaded.weights()[0].data[1].to_bits(), (-0.0f64).to_bits());
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_stored_pair_is_byte_identical_to_the_reference_writer_s() {
+    let dir = temp_dir();
+    let (want_json, want_npz) = (
+        fs::read(data("golden.json")).unwrap(),
+        fs::read(data("golden.npz")).unwrap(),
+    );
+    // Constructed here, and loaded from the reference's own pair: the same bytes either way.
+    let loaded = load_checkpoint(data("golden")).unwrap();
+    for (name, cp) in [("constructed", golden()), ("loaded", loaded)] {
+        let base = dir.join(name);
+        save(&cp, &base, Compression::Stored);
+        assert_eq!(
+            fs::read(with_suffix(&base, ".npz")).unwrap(),
+            want_npz,
+            "{name}"
+        );
+        let got_json = fs::read_to_string(with_suffix(&base, ".json")).unwrap();
+        assert_eq!(
+            got_json,
+            String::from_utf8(want_json.clone()).unwrap(),
+            "{name}"
+        );
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_deflated_pair_differs_from_the_reference_only_in_its_digest() {
+    let dir = temp_dir();
+    let base = dir.join("m");
+    save(&golden(), &base, Compression::Deflate);
+    let without_digest = |text: String| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.contains("\"archive_sha256\""))
+            .map(String::from)
+            .collect()
+    };
+    let got = fs::read_to_string(with_suffix(&base, ".json")).unwrap();
+    let want = fs::read_to_string(data("golden.json")).unwrap();
+    assert_eq!(without_digest(got.clone()), without_digest(want));
+    let npz = fs::read(with_suffix(&base, ".npz")).unwrap();
+    let digest: String = Sha256::digest(&npz)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        got.ends_with(&format!("  \"archive_sha256\": \"{digest}\"\n}}")),
+        "{got}"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn save_appends_the_suffixes_and_creates_the_folders() {
+    let dir = temp_dir();
+    let base = dir.join("new/deeper/model.v1");
+    save(&golden(), &base, Compression::Deflate);
+    let folder = dir.join("new/deeper");
+    assert_eq!(listing(&folder), ["model.v1.json", "model.v1.npz"]);
+    assert!(load_checkpoint(&base).is_ok());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_uncreatable_destination_fails_and_writes_nothing() {
+    let dir = temp_dir();
+    fs::write(dir.join("file"), b"not a folder").unwrap();
+    let result = save_checkpoint(&golden(), dir.join("file/sub/m"), Compression::Stored);
+    assert!(matches!(result, Err(SaveError::Io(_))), "{result:?}");
+    assert_eq!(listing(&dir), ["file"]);
+    assert_eq!(fs::read(dir.join("file")).unwrap(), b"not a folder");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_failed_document_rename_leaves_no_temporary_file() {
+    // BASE.json is a folder, so the document cannot be renamed over it: the archive is new,
+    // the "document" untouched, and no temporary file is left behind.
+    let dir = temp_dir();
+    let base = dir.join("m");
+    fs::create_dir_all(dir.join("m.json/inside")).unwrap();
+    let result = save_checkpoint(&golden(), &base, Compression::Stored);
+    assert!(matches!(result, Err(SaveError::Io(_))), "{result:?}");
+    assert_eq!(listing(&dir), ["m.json", "m.npz"]);
+    assert_eq!(listing(&dir.join("m.json")), ["inside"]);
+    assert_eq!(
+        fs::read(dir.join("m.npz")).unwrap(),
+        fs::read(data("golden.npz")).unwrap()
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_pair_torn_between_the_two_renames_loads_as_archive_digest() {
+    let dir = temp_dir();
+    let base = dir.join("m");
+    let one_layer = |v: f64| {
+        SNNCheckpoint::new(
+            vec![arr(2, 2, v)],
+            names(&["a"]),
+            vec![(2, 2)],
+            vec![],
+            Json::Object(vec![]),
+            vec![],
+        )
+        .unwrap()
+    };
+    let (first, second) = (one_layer(0.0), one_layer(1.0));
+    save(&first, &base, Compression::Deflate);
+    let old_document = fs::read(with_suffix(&base, ".json")).unwrap();
+    save(&second, &base, Compression::Deflate);
+    // The crash between the renames: the new archive beside the old document.
+    fs::write(with_suffix(&base, ".json"), old_document).unwrap();
+    assert_eq!(
+        load_checkpoint(&base).err().map(|e| e.code()),
+        Some("archive.digest")
+    );
+    fs::remove_dir_all(&dir).unwrap();
 }

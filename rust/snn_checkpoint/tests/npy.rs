@@ -4,7 +4,10 @@
 mod common;
 
 use common::{digest_f64, f8, npy, npy_raw};
-use snn_checkpoint::npy::{check_magic, decode_layers, dtype, parse_header, Header, Layer};
+use snn_checkpoint::npy::{
+    check_magic, decode_layers, dtype, header_bytes, parse_header, write_matrix, Header, Layer,
+};
+use snn_checkpoint::Array;
 
 /// The header of a member, or the code of its magic/header failure.
 fn header(raw: &[u8]) -> Result<Header, &'static str> {
@@ -220,4 +223,40 @@ fn each_invariant_runs_over_all_layers_before_the_next() {
     assert_eq!(code(decode(&[nan.clone(), complex])), "array.dtype");
     let short = npy("<f8", false, "(3, 2)", &[0; 8]);
     assert_eq!(code(decode(&[nan, short])), "array.data.length");
+}
+
+#[test]
+fn the_writer_header_is_numpy_s_version_1_0_header() {
+    // numpy.lib.format.write_array_header_1_0 for these shapes (generated with numpy).
+    let numpy = |shape: &str, spaces: usize| {
+        let text = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+        let mut b = b"\x93NUMPY\x01\x00v\x00".to_vec();
+        b.extend_from_slice(text.as_bytes());
+        b.extend_from_slice(" ".repeat(spaces).as_bytes());
+        b.push(b'\n');
+        b
+    };
+    assert_eq!(header_bytes(2, 3), numpy("(2, 3)", 58));
+    assert_eq!(header_bytes(12345, 678), numpy("(12345, 678)", 52));
+    let widest = header_bytes(2_147_483_647, 2_147_483_647);
+    assert_eq!(widest, numpy("(2147483647, 2147483647)", 40));
+    assert_eq!(widest.len() % 64, 0);
+}
+
+#[test]
+fn a_written_matrix_reads_back_bit_for_bit() {
+    let values: Vec<f64> = (0..20_000)
+        .map(|i| f64::from(i) * -0.125 + 1e-310)
+        .collect();
+    let matrix = Array {
+        shape: vec![4, 5_000],
+        data: values.clone(),
+    };
+    let mut member = Vec::new();
+    write_matrix(&matrix, &mut member).unwrap();
+    assert_eq!(member.len(), 128 + 8 * values.len());
+    assert_eq!(&member[128..136], &values[0].to_le_bytes());
+    let names = vec!["w".to_string()];
+    let decoded = decode_layers(&[member], &names, &[(5_000, 4)]).unwrap();
+    assert_eq!(decoded[0], matrix);
 }

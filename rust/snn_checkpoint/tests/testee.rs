@@ -1,7 +1,13 @@
-//! The protocol executor: hello, stop, cases, argument defaults, errored answers.
+//! The protocol executor: hello, stop, cases, argument defaults, saves, errored answers.
 
+mod common;
+
+use std::fs;
+
+use common::temp_dir;
+use sha2::{Digest, Sha256};
 use snn_checkpoint::json::{self, Json};
-use snn_checkpoint::testee::{handle_line, run_case, Reply};
+use snn_checkpoint::testee::{handle_line, run_case, Reply, CAPABILITIES};
 
 #[test]
 fn hello_and_stop() {
@@ -180,4 +186,85 @@ fn integers_of_any_size_are_judged_exactly() {
     assert_eq!(last_code(&below), "transfer.freeze_until.range");
     let until = format!(r#"{{"op": "freeze_layers", "args": {{"until_index": {huge}}}}}"#);
     assert_eq!(last_code(&until), "transfer.layer_index.range");
+}
+
+#[test]
+fn save_reports_the_files_it_wrote() {
+    assert!(CAPABILITIES.contains(&"save"));
+    let dir = temp_dir();
+    let out = dir.join("saved/model.v1");
+    let out = out.to_str().unwrap();
+    let results = results_after(&format!(
+        r#"{{"op": "save", "out": "{out}", "compression": "stored"}},
+           {{"op": "save", "out": "{out}"}}"#
+    ));
+    assert_eq!(results.len(), 3);
+    let saved = results[2].get("saved").unwrap();
+    for suffix in ["npz", "json"] {
+        let bytes = fs::read(format!("{out}.{suffix}")).unwrap();
+        let digest: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let file = saved.get(suffix).unwrap();
+        assert_eq!(file.get("sha256"), Some(&Json::String(digest)));
+        assert_eq!(file.get("size"), Some(&Json::int(bytes.len() as i128)));
+    }
+    // The default is deflate: method 8 in the first local header.
+    assert_eq!(fs::read(format!("{out}.npz")).unwrap()[8], 8);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn save_of_an_invalid_state_refuses_with_the_construct_code_and_writes_nothing() {
+    let dir = temp_dir();
+    let out = dir.join("never/m");
+    let save = |state: &str| {
+        let case = format!(
+            r#"{{"id": "s", "root": "/nonexistent", "ops": [
+                {{"op": "save", "out": "{}", "state": {state}}}]}}"#,
+            out.display()
+        );
+        let answer = json::parse(&run_case(&case), json::Mode::Lenient).unwrap();
+        let results = answer.get("results").cloned().unwrap_or(answer);
+        results.to_text()
+    };
+    let refused = save(
+        r#"{"weights": [[[1.0, {"$float": "NaN"}]]], "layer_names": ["a"], "layer_sizes": [[2, 1]]}"#,
+    );
+    assert!(refused.contains(r#""code":"array.finite""#), "{refused}");
+    let refused =
+        save(r#"{"weights": [[[1.0]]], "layer_names": {"$set": ["a"]}, "layer_sizes": [[1, 1]]}"#);
+    assert!(
+        refused.contains(r#""code":"schema.layer_names.type""#),
+        "{refused}"
+    );
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+    let accepted = save(r#"{"weights": [[[1.0]]], "layer_names": ["a"], "layer_sizes": [[1, 1]]}"#);
+    assert!(accepted.contains(r#""saved""#), "{accepted}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_save_that_cannot_be_done_is_errored_not_a_verdict() {
+    let dir = temp_dir();
+    fs::write(dir.join("file"), b"").unwrap();
+    let out = dir.join("file/m");
+    let save = |extra: &str| {
+        let ops = format!(r#"{{"op": "save", "out": "{}"{extra}}}"#, out.display());
+        let line = format!(
+            r#"{{"id": "e", "root": "/nonexistent", "ops": [
+                {{"op": "construct", "state": {{"weights": [[[1.0]]], "layer_names": ["a"],
+                                               "layer_sizes": [[1, 1]]}}}}, {ops}]}}"#
+        );
+        run_case(&line)
+    };
+    assert!(save("").contains("\"errored\""));
+    assert!(save(r#", "compression": "zstd""#).contains("compression must be"));
+    let first = run_case(&format!(
+        r#"{{"id": "n", "root": "/", "ops": [{{"op": "save", "out": "{}"}}]}}"#,
+        out.display()
+    ));
+    assert!(first.contains("\"errored\""), "{first}");
+    fs::remove_dir_all(&dir).unwrap();
 }

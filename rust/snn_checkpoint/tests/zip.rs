@@ -4,7 +4,11 @@
 mod common;
 
 use common::{build_zip, deflate, zip_of, Member, EOCD_SIG, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG};
-use snn_checkpoint::zip::{check_method, layer_members, member_bytes, read_directory, Entry};
+use std::io::{self, Write};
+
+use snn_checkpoint::zip::{
+    check_method, layer_members, member_bytes, read_directory, ArchiveWriter, Compression, Entry,
+};
 
 fn two() -> Vec<u8> {
     build_zip(&[
@@ -283,4 +287,171 @@ fn inflation_is_capped_and_strict() {
     assert!(inflate(&bomb, 10, b"")
         .unwrap_err()
         .contains("more than the declared 10"));
+}
+
+// ---- the writer ----
+
+/// An archive of these members written by `ArchiveWriter`.
+fn written(compression: Compression, members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut archive = ArchiveWriter::new(Vec::new(), compression);
+    for (name, data) in members {
+        archive
+            .add(name.as_bytes(), &|out: &mut dyn Write| out.write_all(data))
+            .unwrap();
+    }
+    archive.finish().unwrap()
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes(b[at..at + 2].try_into().unwrap())
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+#[test]
+fn written_archives_read_back_with_either_method() {
+    let long = b"spike ".repeat(1000);
+    let members: [(&str, &[u8]); 3] = [("layer_0.npy", &long), ("layer_1.npy", b""), ("x", b"y")];
+    for (compression, method) in [(Compression::Stored, 0), (Compression::Deflate, 8)] {
+        let b = written(compression, &members);
+        let entries = read_directory(&b).unwrap();
+        assert_eq!(entries.len(), 3);
+        for (entry, (name, data)) in entries.iter().zip(members) {
+            assert_eq!(entry.name, name.as_bytes());
+            assert_eq!((entry.method, entry.flags), (method, 0));
+            assert_eq!(member_bytes(&b, entry).unwrap(), data);
+        }
+        // Local header: version 20, flags 0, the method, time 0, date 1980-01-01.
+        assert_eq!(
+            &b[..12],
+            &[0x50, 0x4b, 3, 4, 20, 0, 0, 0, method as u8, 0, 0, 0]
+        );
+        assert_eq!(u16_at(&b, 12), 0x21);
+    }
+    let deflated = written(Compression::Deflate, &members[..1]);
+    assert!(deflated.len() < 200, "{}", deflated.len());
+}
+
+#[test]
+fn an_empty_archive_is_just_the_end_record() {
+    for compression in [Compression::Stored, Compression::Deflate] {
+        let b = written(compression, &[]);
+        assert_eq!(b, [&EOCD_SIG.to_le_bytes()[..], &[0; 18]].concat());
+    }
+}
+
+#[test]
+fn compression_is_named_as_python_names_it() {
+    assert_eq!("stored".parse(), Ok(Compression::Stored));
+    assert_eq!("deflate".parse(), Ok(Compression::Deflate));
+    assert_eq!(Compression::default(), Compression::Deflate);
+    let refused = "zstd".parse::<Compression>().unwrap_err();
+    assert_eq!(
+        refused,
+        "compression must be 'deflate' or 'stored', not 'zstd'"
+    );
+}
+
+/// Counts every byte and keeps only the writes shorter than 64 KiB: the headers, not the
+/// gigabytes of a member's data.
+#[derive(Default)]
+struct Headers {
+    kept: Vec<u8>,
+    total: u64,
+}
+
+impl Write for Headers {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.len() < 1 << 16 {
+            self.kept.extend_from_slice(buf);
+        }
+        self.total += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The member sizes of `zip64_fields_appear_only_where_needed`: 4 GiB + 1 MiB, then 4 bytes.
+const BIG: u64 = (4096 + 1) << 20;
+/// Where the kept bytes put the second local header, the directory and the end records.
+const SECOND: usize = 30 + 3 + 20;
+const DIRECTORY: usize = SECOND + 30 + 5 + 4;
+const DIRECTORY_SIZE: usize = (46 + 3 + 20) + (46 + 5 + 12);
+
+#[test]
+fn zip64_fields_appear_only_where_needed() {
+    // A stored member of 4 GiB + 1 MiB of zeros, then a small one beyond the 4 GiB offset.
+    let zeros = vec![0u8; 1 << 20];
+    let mut archive = ArchiveWriter::new(Headers::default(), Compression::Stored);
+    let huge = |out: &mut dyn Write| (0..4097).try_for_each(|_| out.write_all(&zeros));
+    archive.add(b"big", &huge).unwrap();
+    archive
+        .add(b"small", &|out: &mut dyn Write| out.write_all(b"tiny"))
+        .unwrap();
+    let Headers { kept: h, total } = archive.finish().unwrap();
+    // The first local header: version 45, both sizes 0xFFFFFFFF, in its extra field.
+    assert_eq!((u16_at(&h, 4), u32_at(&h, 18)), (45, u32::MAX));
+    assert_eq!(
+        (u32_at(&h, 22), u16_at(&h, 26), u16_at(&h, 28)),
+        (u32::MAX, 3, 20)
+    );
+    assert_eq!(&h[33..37], &[1, 0, 16, 0]);
+    assert_eq!((u64_at(&h, 37), u64_at(&h, 45)), (BIG, BIG));
+    // The second needs nothing: version 20, its own sizes, no extra field.
+    assert_eq!((u16_at(&h, SECOND + 4), u32_at(&h, SECOND + 18)), (20, 4));
+    assert_eq!(u16_at(&h, SECOND + 28), 0);
+    check_zip64_directory(&h);
+    check_zip64_end(&h);
+    assert_eq!(
+        (DIRECTORY + DIRECTORY_SIZE + 56 + 20 + 22) as u64 + BIG,
+        total
+    );
+}
+
+/// Central entries: the big sizes, then the big offset, each in a zip64 extra field.
+fn check_zip64_directory(h: &[u8]) {
+    let cd = DIRECTORY;
+    assert_eq!((u16_at(h, cd + 4), u16_at(h, cd + 6)), (45, 45));
+    assert_eq!(
+        (u32_at(h, cd + 20), u32_at(h, cd + 24)),
+        (u32::MAX, u32::MAX)
+    );
+    assert_eq!((u16_at(h, cd + 30), u32_at(h, cd + 42)), (20, 0));
+    assert_eq!((u64_at(h, cd + 53), u64_at(h, cd + 61)), (BIG, BIG));
+    let cd = DIRECTORY + 46 + 3 + 20;
+    assert_eq!((u32_at(h, cd + 20), u32_at(h, cd + 42)), (4, u32::MAX));
+    let small_offset = SECOND as u64 + BIG;
+    assert_eq!((u16_at(h, cd + 30), u64_at(h, cd + 55)), (12, small_offset));
+}
+
+/// The directory starts beyond 4 GiB: the zip64 end record and locator, then the end record.
+fn check_zip64_end(h: &[u8]) {
+    let start = DIRECTORY as u64 + BIG; // the kept offset, plus the data not kept
+    let size = DIRECTORY_SIZE as u64;
+    let z = DIRECTORY + DIRECTORY_SIZE;
+    assert_eq!((u32_at(h, z), u64_at(h, z + 4)), (ZIP64_EOCD_SIG, 44));
+    assert_eq!((u16_at(h, z + 12), u16_at(h, z + 14)), (45, 45));
+    assert_eq!([u64_at(h, z + 24), u64_at(h, z + 32)], [2, 2]);
+    assert_eq!([u64_at(h, z + 40), u64_at(h, z + 48)], [size, start]);
+    let locator = z + 56;
+    assert_eq!(u32_at(h, locator), ZIP64_LOCATOR_SIG);
+    assert_eq!(
+        (u64_at(h, locator + 8), u32_at(h, locator + 16)),
+        (start + size, 1)
+    );
+    let end = locator + 20;
+    assert_eq!((u32_at(h, end), u16_at(h, end + 8)), (EOCD_SIG, 2));
+    assert_eq!(
+        (u32_at(h, end + 12), u32_at(h, end + 16)),
+        (size as u32, u32::MAX)
+    );
 }

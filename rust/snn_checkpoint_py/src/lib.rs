@@ -12,7 +12,7 @@ use pyo3::types::{
 use snn_checkpoint::hostvalue::Host;
 use snn_checkpoint::json::{self, Integer, Json};
 use snn_checkpoint::testee::{self, Reply};
-use snn_checkpoint::{checkpoint, fine_tune, Array, SNNCheckpoint};
+use snn_checkpoint::{checkpoint, fine_tune, Array, Compression, SNNCheckpoint, SaveError};
 
 create_exception!(
     _native,
@@ -268,6 +268,27 @@ fn load_checkpoint(py: Python<'_>, base: std::path::PathBuf) -> PyResult<PyCheck
         .map_err(|e| raise(py, e))
 }
 
+/// Writes BASE.npz then BASE.json, each atomically, creating the parent folders (spec `save`);
+/// `compression` is "deflate" or "stored". Raises ValueError for another compression,
+/// CheckpointError for an invalid checkpoint (nothing written), OSError when the file system
+/// fails.
+#[pyfunction]
+#[pyo3(signature = (checkpoint, base, compression="deflate"))]
+fn save_checkpoint(
+    py: Python<'_>,
+    checkpoint: &PyCheckpoint,
+    base: std::path::PathBuf,
+    compression: &str,
+) -> PyResult<()> {
+    let compression: Compression = compression.parse().map_err(PyValueError::new_err)?;
+    let inner = &checkpoint.inner;
+    let result = py.detach(|| snn_checkpoint::save_checkpoint(inner, &base, compression));
+    result.map_err(|e| match e {
+        SaveError::Invalid(e) => raise(py, e),
+        SaveError::Io(e) => e.into(),
+    })
+}
+
 /// Validates in-memory values as the SNNCheckpoint constructor does.
 #[pyfunction]
 #[pyo3(signature = (weights, layer_names, layer_sizes, neuron_types=None, metadata=None, frozen_layers=None))]
@@ -338,6 +359,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CheckpointError", m.py().get_type::<CheckpointError>())?;
     m.add_class::<PyCheckpoint>()?;
     m.add_function(wrap_pyfunction!(load_checkpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(save_checkpoint, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(apply_transfer_config, m)?)?;
     m.add_function(wrap_pyfunction!(run_case, m)?)?;

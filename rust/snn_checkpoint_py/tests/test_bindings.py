@@ -329,3 +329,48 @@ def test_digest_is_over_little_endian_row_major_float64(base: Path) -> None:
     weights = ref.load_checkpoint(base).weights
     expected = [hashlib.sha256(np.ascontiguousarray(w, dtype="<f8").tobytes()).hexdigest() for w in weights]
     assert rs.load_checkpoint(base).weight_sha256 == expected
+
+
+def test_saved_pairs_are_the_reference_writer_s_bytes(base: Path, tmp_path: Path) -> None:
+    checkpoint = rs.load_checkpoint(base)
+    reference = ref.load_checkpoint(base)
+    for compression in ("stored", "deflate"):
+        ours, theirs = tmp_path / "rs" / compression / "m.v1", tmp_path / "ref" / compression / "m.v1"
+        rs.save_checkpoint(checkpoint, ours, compression=compression)
+        ref.save_checkpoint(reference, theirs, compression=compression)
+        # The documents differ at most in the archive_sha256 line (deflate bytes may differ).
+        ours_lines, theirs_lines = (_json_path(p).read_text("ascii").splitlines() for p in (ours, theirs))
+        assert ours_lines[:-2] + ours_lines[-1:] == theirs_lines[:-2] + theirs_lines[-1:]
+        if compression == "stored":
+            assert _npz_path(ours).read_bytes() == _npz_path(theirs).read_bytes()
+            assert _json_path(ours).read_bytes() == _json_path(theirs).read_bytes()
+        assert _observe(ref.load_checkpoint(ours)) == _observe(reference)
+        with np.load(_npz_path(ours), allow_pickle=False) as archive:
+            assert all(np.array_equal(archive[f"layer_{i}"], w) for i, w in enumerate(reference.weights))
+        assert sorted(p.name for p in ours.parent.iterdir()) == ["m.v1.json", "m.v1.npz"]
+    rs.save_checkpoint(checkpoint, tmp_path / "default")
+    with zipfile.ZipFile(_npz_path(tmp_path / "default")) as archive:
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+
+
+def test_save_refuses_a_bad_compression_and_reports_file_system_failures(base: Path, tmp_path: Path) -> None:
+    checkpoint = rs.load_checkpoint(base)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="compression must be 'deflate' or 'stored', not 'zstd'"):
+        rs.save_checkpoint(checkpoint, folder / "m", compression="zstd")
+    (folder / "file").write_bytes(b"")
+    with pytest.raises(OSError):
+        rs.save_checkpoint(checkpoint, folder / "file" / "m")
+    assert sorted(p.name for p in folder.iterdir()) == ["file"]
+
+
+def test_the_in_process_testee_saves(base: Path, tmp_path: Path) -> None:
+    out = tmp_path / "saved" / "checkpoint"
+    case = {"id": "s", "root": str(base.parent), "ops": [
+        {"op": "load", "base": base.name}, {"op": "save", "out": str(out), "compression": "stored"}]}
+    saved = json.loads(rs.run_case(json.dumps(case)))["results"][1]["saved"]
+    npz = _npz_path(out).read_bytes()
+    assert saved["npz"] == {"sha256": hashlib.sha256(npz).hexdigest(), "size": len(npz)}
+    hello = json.loads(rs.handle_line('{"cmd": "hello", "protocol": 1}')[0])
+    assert "save" in hello["capabilities"]

@@ -11,7 +11,7 @@ import math
 import numbers
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -195,6 +195,13 @@ def check_fields(values: Mapping[str, Any], surface: Surface) -> Fields:
     CheckpointError
         With the first violated invariant.
     """
+    fields = _check_schema(values, surface)
+    _check_values(fields, values, surface)
+    return replace(fields, frozen_layers=sorted(set(fields.frozen_layers)))
+
+
+def _check_schema(values: Mapping[str, Any], surface: Surface) -> Fields:
+    """The schema phase: every value has its type (the frozen set not yet normalized)."""
     if surface == "load":
         if not isinstance(values, dict):
             raise CheckpointError("schema.root.type", got=type_name(values))
@@ -219,7 +226,12 @@ def check_fields(values: Mapping[str, Any], surface: Surface) -> Fields:
             detail = f"got {digest!r}" if isinstance(digest, str) else f"got {type_name(digest)}"
             raise CheckpointError("schema.archive_sha256.type", detail=detail)
     weights = _weights(values["weights"]) if surface == "construct" else None
+    return Fields(names, sizes, neuron_types, frozen, metadata, weights, digest)
 
+
+def _check_values(fields: Fields, values: Mapping[str, Any], surface: Surface) -> None:
+    """The checkpoint phase: the values agree with each other."""
+    names = fields.layer_names
     for index, name in enumerate(names):
         if name == "":
             raise CheckpointError("checkpoint.layer_names.nonempty", index=index)
@@ -228,35 +240,38 @@ def check_fields(values: Mapping[str, Any], surface: Surface) -> Fields:
         if name in seen:
             raise CheckpointError("checkpoint.layer_names.unique", name=name)
         seen.add(name)
-    if len(sizes) != len(names):
-        raise CheckpointError("checkpoint.layer_sizes.count", got=len(sizes), expected=len(names))
-    for name, pair in zip(names, sizes):
+    if len(fields.layer_sizes) != len(names):
+        raise CheckpointError(
+            "checkpoint.layer_sizes.count", got=len(fields.layer_sizes), expected=len(names)
+        )
+    for name, pair in zip(names, fields.layer_sizes):
         for field, value in zip(("input_features", "output_features"), pair):
             if not 1 <= value <= LAYER_FEATURES_MAX:
                 raise CheckpointError(
                     "checkpoint.layer_sizes.range",
                     name=name, field=field, value=value, maximum=LAYER_FEATURES_MAX,
                 )
-    if neuron_types and len(neuron_types) != len(names):
+    if fields.neuron_types and len(fields.neuron_types) != len(names):
         raise CheckpointError(
-            "checkpoint.neuron_types.count", got=len(neuron_types), expected=len(names)
+            "checkpoint.neuron_types.count", got=len(fields.neuron_types), expected=len(names)
         )
-    for name in frozen:
+    for name in fields.frozen_layers:
         if name not in seen:
             raise CheckpointError("checkpoint.frozen_layers.references", name=name)
-    if weights is not None and len(weights) != len(names):
-        raise CheckpointError("checkpoint.weights.count", got=len(weights), expected=len(names))
+    if fields.weights is not None and len(fields.weights) != len(names):
+        raise CheckpointError(
+            "checkpoint.weights.count", got=len(fields.weights), expected=len(names)
+        )
     if surface == "load":
         if values["n_layers"] != len(names):
             raise CheckpointError(
                 "checkpoint.n_layers.consistent", got=values["n_layers"], expected=len(names)
             )
-        total = sum(inputs * outputs for inputs, outputs in sizes)
+        total = sum(inputs * outputs for inputs, outputs in fields.layer_sizes)
         if values["total_params"] != total:
             raise CheckpointError(
                 "checkpoint.total_params.consistent", got=values["total_params"], expected=total
             )
-    return Fields(names, sizes, neuron_types, sorted(set(frozen)), metadata, weights, digest)
 
 
 def check_ranks(names: Sequence[str], shapes: Sequence[tuple[int, ...]]) -> None:

@@ -32,6 +32,7 @@ class _Findings:
     nonfinite: list[str] = field(default_factory=list)
     out_of_range: list[str] = field(default_factory=list)
     duplicate_keys: list[str] = field(default_factory=list)
+    lone_surrogate: bool = False
 
     def parse_constant(self, token: str) -> float:
         self.nonfinite.append(token)
@@ -55,7 +56,10 @@ class _Findings:
 
     def object_pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
-        for key, _ in pairs:
+        for key, value in pairs:
+            # Every pair, before a duplicate key drops one: json.syntax comes before keys.unique.
+            self.lone_surrogate = self.lone_surrogate or _has_lone_surrogate(key) \
+                or _has_lone_surrogate(value)
             if key in seen:
                 self.duplicate_keys.append(key)
             seen.add(key)
@@ -128,7 +132,7 @@ def decode_document(data: bytes, path: str) -> Any:
         raise CheckpointError(
             "json.syntax", detail=f"{path}: line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    if _has_lone_surrogate(value):
+    if findings.lone_surrogate or _has_lone_surrogate(value):
         raise CheckpointError("json.syntax", detail=f"{path}: a \\u escape is a lone surrogate")
     if findings.nonfinite:
         raise CheckpointError("json.nonfinite", token=findings.nonfinite[0])

@@ -245,6 +245,12 @@ def save_checkpoint(checkpoint: SNNCheckpoint, base: PathLike, compression: str 
     _write_atomically(json_path, lambda handle: handle.write(text))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _write_atomically(path: Path, produce: Callable[[IO[bytes]], object]) -> None:
     """Write to a temporary file beside ``path``, fsync it, rename it into place, fsync the
     folder; on any failure remove the temporary file and leave ``path`` as it was."""
@@ -252,6 +258,8 @@ def _write_atomically(path: Path, produce: Callable[[IO[bytes]], object]) -> Non
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
     )
     try:
+        # mkstemp creates 0600; a checkpoint gets the permissions of any new file (0666 - umask).
+        os.chmod(handle.name, 0o666 & ~_umask())
         with handle:
             produce(handle)
             handle.flush()

@@ -14,6 +14,7 @@ from ._native import (
     handle_line,
     load_checkpoint,
     run_case,
+    save_checkpoint,
     validate,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "handle_line",
     "load_checkpoint",
     "run_case",
+    "save_checkpoint",
     "validate",
 ]

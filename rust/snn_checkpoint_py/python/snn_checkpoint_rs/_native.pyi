@@ -1,7 +1,7 @@
 """Type stubs of the compiled module (src/lib.rs)."""
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 SPEC_VERSION: int
 PROTOCOL: int
@@ -42,6 +42,17 @@ class Checkpoint:
 
 def load_checkpoint(base: str | os.PathLike[str]) -> Checkpoint:
     """Load ``BASE.json`` + ``BASE.npz``; raises CheckpointError."""
+
+def save_checkpoint(
+    checkpoint: Checkpoint,
+    base: str | os.PathLike[str],
+    compression: Literal["deflate", "stored"] = "deflate",
+) -> None:
+    """Write ``BASE.npz`` then ``BASE.json``, each atomically, creating parent folders.
+
+    Raises ValueError for another compression, CheckpointError for an invalid checkpoint
+    (nothing is written), OSError when the file system fails.
+    """
 
 def validate(
     weights: object,
