@@ -66,3 +66,8 @@ def test_the_recipes_read_the_limit_from_the_spec(limit: str) -> None:
 def test_boundary_names_are_unique() -> None:
     names = [boundary.name for boundary in boundaries(SPEC)]
     assert len(names) == len(set(names))
+
+
+def test_the_layer_size_bounds_the_out_of_range_operator_reads_are_the_limits() -> None:
+    extra = SPEC.invariant("checkpoint.layer_sizes.range").extra
+    assert (extra["minimum"], extra["maximum"]) == (SPEC.limits["layer_features_min"], SPEC.limits["layer_features_max"])
