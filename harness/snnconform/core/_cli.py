@@ -357,7 +357,8 @@ def cmd_fixtures(args: argparse.Namespace) -> int:
     config = _config(args)
     out = args.out or config.fixtures
     summary = dict(write_corpus(config, load_spec_info(config), out))
-    keys = ("cases", "valid", "invalid_targeted", "mixed", "invariants", "min_cases_per_invariant")
+    # Every count the domain's summary gives (cases per class, invariants, ...), in its order.
+    keys = [k for k, v in summary.items() if isinstance(v, int) and not isinstance(v, bool)]
     text = "\n".join(f"{k:>24}: {summary.get(k)}" for k in keys) + f"\n{'written to':>24}: {out}"
     reference = reference_executor(config)
     if args.out is None and reference is not None and config.regressions is not None:

@@ -56,7 +56,10 @@ def corpus_figures(config: Config) -> dict[str, Any] | None:
     source = data.get("coverage", data) if isinstance(data.get("coverage"), dict) else data
     if not all(k in source for k in keys):
         return None
-    return {k: source[k] for k in keys}
+    # Other classes a domain has (boundary, order, ...) follow the figures every corpus has.
+    extra = {k: v for k, v in source.items() if k not in keys and isinstance(v, int)
+             and not isinstance(v, bool) and k not in ("spec_version",)}
+    return {**{k: source[k] for k in keys}, **extra}
 
 
 def write_corpus(config: Config, spec: SpecInfo, out_dir: Path) -> Mapping[str, Any]:
