@@ -11,7 +11,10 @@ use std::collections::HashSet;
 use crate::errors::{fail, repr, CheckpointError, Invariant, Result};
 use crate::hostvalue::Host;
 use crate::json::{self, is_integer_literal, Integer, Json};
-use crate::limits::{LAYER_FEATURES_MAX, METADATA_MAX_DEPTH};
+use crate::limits::{
+    FLOAT64_MAX, JSON_INTEGER_MAX, JSON_INTEGER_MIN, LAYER_FEATURES_MAX, LAYER_FEATURES_MIN,
+    METADATA_MAX_DEPTH, WEIGHT_MAX_DEPTH,
+};
 
 /// The top-level keys the metadata document must have.
 pub const REQUIRED_KEYS: [&str; 7] = [
@@ -243,7 +246,7 @@ fn host_json(v: &Host, depth: usize, path: &str) -> std::result::Result<Json, St
         Host::Bool(b) => Json::Bool(*b),
         // Kept exactly; check_metadata judges the range as json.number.range does.
         Host::Int(i) => Json::Number(i.to_string()),
-        Host::Float(f) if f.is_finite() => Json::float(*f),
+        Host::Float(f) if f.abs() <= FLOAT64_MAX => Json::float(*f),
         Host::Float(f) => return Err(format!("{path} is the non-finite float {f}")),
         Host::Str(s) => Json::String(s.clone()),
         Host::List(items) => Json::Array(
@@ -282,48 +285,53 @@ pub fn host_weights(v: &Host) -> Result<Vec<Array>> {
     .map_err(|detail| fail!(SchemaWeightsType, detail = detail))
 }
 
-/// A weight value as a float64 array: an `$array`, or a rectangular nested sequence whose
-/// leaves are numbers (a boolean is not one); otherwise why it is not a numeric array.
+/// A weight value as a float64 array: an `$array` of any rank, or a nested sequence (see
+/// `flatten`); otherwise why it is not a numeric array.
 fn weight_array(v: &Host) -> std::result::Result<Array, String> {
-    if !matches!(v, Host::Array(_) | Host::List(_) | Host::Tuple(_)) {
-        return Err(format!("a {} instead of an array", v.type_name()));
+    match v {
+        Host::Array(a) => Ok(a.clone()),
+        Host::List(_) | Host::Tuple(_) => {
+            let mut data = Vec::new();
+            let shape = flatten(v, 1, &mut data)?;
+            Ok(Array { shape, data })
+        }
+        other => Err(format!("a {} instead of an array", other.type_name())),
     }
-    let mut data = Vec::new();
-    let shape = flatten(v, &mut data)?;
-    Ok(Array { shape, data })
 }
 
-/// Appends the leaves of `v` to `data` and returns its shape.
-fn flatten(v: &Host, data: &mut Vec<f64>) -> std::result::Result<Vec<usize>, String> {
-    match v {
-        Host::Array(a) => {
-            data.extend_from_slice(&a.data);
-            Ok(a.shape.clone())
-        }
-        // numpy makes an object array of integers beyond int64/uint64.
-        Host::Int(i) if !i.within(i128::from(i64::MIN), i128::from(u64::MAX)) => {
-            Err("object contents (an integer beyond 64 bits)".into())
-        }
-        Host::Int(_) | Host::Float(_) => {
-            data.push(v.as_f64().expect("numeric"));
-            Ok(Vec::new())
-        }
-        Host::List(items) | Host::Tuple(items) => {
-            let mut inner: Option<Vec<usize>> = None;
-            for item in items {
-                let shape = flatten(item, data)?;
-                match &inner {
-                    Some(s) if *s != shape => return Err("a ragged nested sequence".into()),
-                    Some(_) => {}
-                    None => inner = Some(shape),
-                }
-            }
-            let mut shape = vec![items.len()];
-            shape.extend(inner.unwrap_or_default());
-            Ok(shape)
-        }
-        other => Err(format!("{} contents", other.type_name())),
+/// Appends the leaves of the sequence `v`, at nesting `level` (the weight itself is level 1),
+/// to `data` and returns its shape. Its items are all numbers (ints in the JSON integer range,
+/// floats), or all sequences of one shape (rectangular), at most `WEIGHT_MAX_DEPTH` levels
+/// deep, so the recursion is bounded; anything else (a boolean, an array) is refused.
+fn flatten(v: &Host, level: usize, data: &mut Vec<f64>) -> std::result::Result<Vec<usize>, String> {
+    if level > WEIGHT_MAX_DEPTH {
+        return Err(format!(
+            "a sequence nested deeper than {WEIGHT_MAX_DEPTH} levels"
+        ));
     }
+    let items = v.sequence().expect("a list or tuple");
+    let mut inner: Option<Vec<usize>> = None;
+    for item in items {
+        let shape = match item {
+            Host::List(_) | Host::Tuple(_) => flatten(item, level + 1, data)?,
+            Host::Int(i) if !i.within(JSON_INTEGER_MIN, JSON_INTEGER_MAX) => {
+                return Err(format!("the out-of-range integer {i}"));
+            }
+            Host::Int(_) | Host::Float(_) => {
+                data.push(item.as_f64().expect("numeric"));
+                Vec::new()
+            }
+            other => return Err(format!("{} contents", other.type_name())),
+        };
+        match &inner {
+            Some(s) if *s != shape => return Err("a ragged nested sequence".into()),
+            Some(_) => {}
+            None => inner = Some(shape),
+        }
+    }
+    let mut shape = vec![items.len()];
+    shape.extend(inner.unwrap_or_default());
+    Ok(shape)
 }
 
 // ---- construct surface: typed values ----
@@ -395,7 +403,7 @@ pub fn check_metadata(metadata: &Json) -> Result<()> {
 // ---- shared by both surfaces ----
 
 /// The checkpoint-phase invariants shared by load and construct, in spec order. Returns the
-/// layer sizes, once proven within [1, LAYER_FEATURES_MAX], as i64 pairs.
+/// layer sizes, once proven within [LAYER_FEATURES_MIN, LAYER_FEATURES_MAX], as i64 pairs.
 pub fn check_layers(
     names: &[String],
     sizes: &[(Integer, Integer)],
@@ -418,7 +426,7 @@ pub fn check_layers(
     }
     for (name, (i, o)) in names.iter().zip(sizes) {
         for (field, value) in [("input_features", i), ("output_features", o)] {
-            if !value.within(1, i128::from(LAYER_FEATURES_MAX)) {
+            if !value.within(LAYER_FEATURES_MIN.into(), LAYER_FEATURES_MAX.into()) {
                 return Err(fail!(
                     CheckpointLayerSizesRange,
                     name = name,
@@ -439,7 +447,7 @@ pub fn check_layers(
     if let Some(name) = frozen.iter().find(|f| !seen.contains(f.as_str())) {
         return Err(fail!(CheckpointFrozenLayersReferences, name = name));
     }
-    let narrow = |v: &Integer| v.to_i128().expect("within [1, LAYER_FEATURES_MAX]") as i64;
+    let narrow = |v: &Integer| v.to_i128().expect("within the feature limits") as i64;
     Ok(sizes.iter().map(|(i, o)| (narrow(i), narrow(o))).collect())
 }
 

@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::errors::{self, fail};
-use crate::limits::{JSON_INTEGER_MAX, JSON_INTEGER_MIN, JSON_MAX_DEPTH};
+use crate::limits::{FLOAT64_MAX, JSON_INTEGER_MAX, JSON_INTEGER_MIN, JSON_MAX_DEPTH};
 
 /// A parsed JSON value. Numbers keep their literal text so that integer-ness and range are
 /// decided lexically; objects keep their members in document order.
@@ -158,13 +158,14 @@ impl fmt::Display for Integer {
 }
 
 /// `json.number.range` for one literal: an integer (no fraction, no exponent) lies in
-/// [limits.json_integer_min, limits.json_integer_max]; any other number is finite when
-/// rounded to float64.
+/// [limits.json_integer_min, limits.json_integer_max]; any other number, rounded to the
+/// nearest float64 (Rust's parse is correctly rounded), is at most limits.float64_max in
+/// magnitude.
 pub fn number_in_range(literal: &str) -> bool {
     if is_integer_literal(literal) {
         Integer::parse(literal).is_some_and(|i| i.within(JSON_INTEGER_MIN, JSON_INTEGER_MAX))
     } else {
-        literal.parse::<f64>().is_ok_and(f64::is_finite)
+        literal.parse::<f64>().is_ok_and(|v| v.abs() <= FLOAT64_MAX)
     }
 }
 

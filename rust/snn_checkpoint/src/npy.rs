@@ -11,14 +11,11 @@ use std::io::{self, Write};
 
 use crate::errors::{fail, repr, Result};
 use crate::fields::{self, Array};
-use crate::limits::ACCEPTED_DTYPES;
+use crate::limits::{ACCEPTED_DTYPES, NPY_DIMENSION_DIGITS_MAX};
 use crate::zip::member_name;
 
 /// What is wrong, for a message's detail.
 type Detail<T> = std::result::Result<T, String>;
-
-/// `npy.header_grammar`'s `int`: at most 18 digits, so every dimension fits an int64.
-const MAX_DIMENSION_DIGITS: usize = 18;
 
 /// One layer's archive member and the names messages give it.
 #[derive(Clone, Copy, Debug)]
@@ -319,7 +316,7 @@ impl Grammar {
         }
     }
 
-    /// A dimension: "0" or at most `MAX_DIMENSION_DIGITS` digits without a leading zero.
+    /// A dimension: "0" or at most `NPY_DIMENSION_DIGITS_MAX` digits without a leading zero.
     fn int(&mut self) -> Detail<u64> {
         let start = self.pos;
         match self.peek() {
@@ -335,9 +332,9 @@ impl Grammar {
         }
         let mut v: u64 = 0;
         while let Some(d) = self.peek().and_then(|c| c.to_digit(10)) {
-            if self.pos - start == MAX_DIMENSION_DIGITS {
+            if self.pos - start == NPY_DIMENSION_DIGITS_MAX {
                 return Err(format!(
-                    "a dimension has more than {MAX_DIMENSION_DIGITS} digits"
+                    "a dimension has more than {NPY_DIMENSION_DIGITS_MAX} digits"
                 ));
             }
             v = v * 10 + u64::from(d);

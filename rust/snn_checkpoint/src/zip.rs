@@ -16,6 +16,7 @@ use flate2::write::DeflateEncoder;
 use flate2::{Decompress, FlushDecompress, Status};
 
 use crate::errors::{fail, repr, Result};
+use crate::limits::{ZIP_U16_MAX, ZIP_U32_MAX};
 
 const EOCD_SIG: u32 = 0x0605_4b50;
 const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
@@ -151,7 +152,7 @@ fn find_end_record(b: &[u8]) -> Option<u64> {
     if len < 22 {
         return None;
     }
-    let lowest = len.saturating_sub(22 + 0xFFFF);
+    let lowest = len.saturating_sub(22 + ZIP_U16_MAX as usize);
     (lowest..=len - 22)
         .rev()
         .find(|&pos| {
@@ -183,8 +184,8 @@ fn end_of_directory(b: &[u8]) -> Detail<Directory> {
         limit: eocd,
     };
     let (mut disk, mut cd_disk, mut on_disk) = (u32::from(disk), u32::from(cd_disk), on_disk);
-    let sentinel16 = [disk, cd_disk].contains(&0xFFFF) || [on_disk, total].contains(&0xFFFF);
-    if sentinel16 || size == 0xFFFF_FFFF || offset == 0xFFFF_FFFF {
+    let sentinel16 = [u64::from(disk), u64::from(cd_disk), on_disk, total].contains(&ZIP_U16_MAX);
+    if sentinel16 || size == ZIP_U32_MAX || offset == ZIP_U32_MAX {
         // The zip64 record then supplies every field (as Python's zipfile reads it).
         let loc = eocd
             .checked_sub(20)
@@ -305,9 +306,10 @@ fn apply_zip64_extra(
     csize32: u32,
     offset32: u32,
 ) -> Detail<()> {
+    let placeholder = |v: u32| u64::from(v) == ZIP_U32_MAX;
     let wanted = [usize32, csize32, offset32]
-        .iter()
-        .filter(|&&v| v == 0xFFFF_FFFF)
+        .into_iter()
+        .filter(|&v| placeholder(v))
         .count();
     // Every extra field must be well-formed, needed or not; the first zip64 one counts.
     let mut found = false;
@@ -327,13 +329,13 @@ fn apply_zip64_extra(
             let mut vals = data
                 .chunks_exact(8)
                 .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")));
-            if usize32 == 0xFFFF_FFFF {
+            if placeholder(usize32) {
                 e.uncompressed_size = vals.next().expect("length checked");
             }
-            if csize32 == 0xFFFF_FFFF {
+            if placeholder(csize32) {
                 e.compressed_size = vals.next().expect("length checked");
             }
-            if offset32 == 0xFFFF_FFFF {
+            if placeholder(offset32) {
                 e.local_offset = vals.next().expect("length checked");
             }
         }
@@ -488,10 +490,6 @@ fn inflate(raw: &[u8], declared: u64) -> Detail<Vec<u8>> {
 
 // ---- the writer ----
 
-/// The largest value of a 16-bit field; 0xFFFF entries or more need a zip64 end record.
-const U16_MAX: u64 = 0xFFFF;
-/// The largest value of a 32-bit field, which stands for "see the zip64 extra field".
-const U32_MAX: u64 = 0xFFFF_FFFF;
 /// Version needed to extract: 2.0 (deflate), 4.5 (zip64).
 const VERSION: u16 = 20;
 const VERSION_ZIP64: u16 = 45;
@@ -685,10 +683,10 @@ impl<W: Write> ArchiveWriter<W> {
     /// Signature, version, flags 0, method, time, date, CRC-32, sizes (both 0xFFFFFFFF with a
     /// zip64 extra field holding them when either needs 64 bits), name, extra field.
     fn local_header(&self, e: &Written) -> Vec<u8> {
-        let big = e.uncompressed_size >= U32_MAX || e.compressed_size >= U32_MAX;
+        let big = e.uncompressed_size >= ZIP_U32_MAX || e.compressed_size >= ZIP_U32_MAX;
         let (extra, sizes, version) = if big {
             let extra = zip64_extra(&[e.uncompressed_size, e.compressed_size]);
-            (extra, [U32_MAX, U32_MAX], VERSION_ZIP64)
+            (extra, [ZIP_U32_MAX, ZIP_U32_MAX], VERSION_ZIP64)
         } else {
             (
                 Vec::new(),
@@ -715,8 +713,8 @@ impl<W: Write> ArchiveWriter<W> {
     /// offset that needs 64 bits is 0xFFFFFFFF here and in the zip64 extra field, in that order.
     fn central_entry(&self, e: &Written) -> Vec<u8> {
         let fields = [e.uncompressed_size, e.compressed_size, e.offset];
-        let wide: Vec<u64> = fields.into_iter().filter(|&v| v >= U32_MAX).collect();
-        let [uncompressed, compressed, offset] = fields.map(|v| v.min(U32_MAX));
+        let wide: Vec<u64> = fields.into_iter().filter(|&v| v >= ZIP_U32_MAX).collect();
+        let [uncompressed, compressed, offset] = fields.map(|v| v.min(ZIP_U32_MAX));
         let extra = if wide.is_empty() {
             Vec::new()
         } else {
@@ -763,7 +761,7 @@ impl<W: Write> ArchiveWriter<W> {
         }
         let (size, count) = (self.offset - start, entries.len() as u64);
         let mut end = Vec::with_capacity(98);
-        if count >= U16_MAX || size >= U32_MAX || start >= U32_MAX {
+        if count >= ZIP_U16_MAX || size >= ZIP_U32_MAX || start >= ZIP_U32_MAX {
             let record = self.offset;
             end.extend_from_slice(&ZIP64_EOCD_SIG.to_le_bytes());
             end.extend_from_slice(&44u64.to_le_bytes());
@@ -780,11 +778,11 @@ impl<W: Write> ArchiveWriter<W> {
         }
         end.extend_from_slice(&EOCD_SIG.to_le_bytes());
         end.extend_from_slice(&[0; 4]); // this disk, the directory's disk
-        let entries16 = u16le(count.min(U16_MAX) as u16);
+        let entries16 = u16le(count.min(ZIP_U16_MAX) as u16);
         end.extend_from_slice(&entries16);
         end.extend_from_slice(&entries16);
-        end.extend_from_slice(&u32le(size.min(U32_MAX)));
-        end.extend_from_slice(&u32le(start.min(U32_MAX)));
+        end.extend_from_slice(&u32le(size.min(ZIP_U32_MAX)));
+        end.extend_from_slice(&u32le(start.min(ZIP_U32_MAX)));
         end.extend_from_slice(&u16le(0));
         self.emit(&end)?;
         Ok(self.out)

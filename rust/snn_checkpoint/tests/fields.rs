@@ -213,6 +213,49 @@ fn weights_are_numeric_arrays() {
     }
 }
 
+/// A number wrapped in `levels` lists, as the protocol spells it.
+fn wrapped(levels: usize) -> String {
+    format!("{}1.5{}", "[".repeat(levels), "]".repeat(levels))
+}
+
+#[test]
+fn nested_weights_nest_at_most_weight_max_depth_levels() {
+    let weights = |t: &str| host_weights(&host(t)).map_err(|e| e.code());
+    // limits.weight_max_depth = 32: a rank-32 array (array.shape.rank refuses it later).
+    let at_limit = weights(&format!("[{}]", wrapped(32))).unwrap();
+    assert_eq!(at_limit[0].shape, vec![1; 32]);
+    assert_eq!(at_limit[0].data, vec![1.5]);
+    // One level more, and far more, is refused here, before any array is built.
+    for levels in [33, 64, 65, 1000] {
+        let t = format!("[{}]", wrapped(levels));
+        assert_eq!(weights(&t).err(), Some("schema.weights.type"), "{levels}");
+    }
+    // Empty sequences count as levels too.
+    let empty_33 = format!("[{}{}]", "[".repeat(33), "]".repeat(33));
+    assert_eq!(weights(&empty_33).err(), Some("schema.weights.type"));
+    assert_eq!(weights("[[[]]]").unwrap()[0].shape, vec![1, 0]);
+}
+
+#[test]
+fn nested_weights_hold_only_numbers() {
+    let weights = |t: &str| host_weights(&host(t)).map_err(|e| e.code());
+    let array = r#"{"$array": {"shape": [2], "data": [1.0, 2.0]}}"#;
+    // An $array is a weight of any rank, never an item of a nested sequence.
+    assert_eq!(weights(&format!("[{array}]")).unwrap()[0].shape, vec![2]);
+    for bad in [
+        format!("[[{array}, {array}]]"),
+        format!("[[[1.0, 2.0], {array}]]"),
+        r#"[[[1.0, null]]]"#.to_string(),
+        r#"[[[1.0], 2.0]]"#.to_string(),
+        r#"[[1.0, [2.0]]]"#.to_string(),
+    ] {
+        assert_eq!(weights(&bad).err(), Some("schema.weights.type"), "{bad}");
+    }
+    // Leaves span the JSON integer range, rounded to the nearest float64.
+    let w = weights(r#"[[[-9223372036854775808, 9007199254740993]]]"#).unwrap();
+    assert_eq!(w[0].data, vec![-(2f64.powi(63)), 2f64.powi(53)]);
+}
+
 fn arr(rows: usize, cols: usize, v: f64) -> Array {
     Array {
         shape: vec![rows, cols],

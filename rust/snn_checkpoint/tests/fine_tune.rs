@@ -221,4 +221,52 @@ fn integer_arguments_of_any_size() {
     assert_eq!(outcome(rate), "transfer.learning_rate.range");
     let rate = transfer_config_host(None, Some(host("18446744073709551616")), None).unwrap();
     assert_eq!(rate.lr_backbone, 18446744073709551616.0);
+    // Beyond 2^53 an integer rate is the nearest float64, ties to even.
+    let rate = transfer_config_host(None, Some(host("9007199254740993")), None).unwrap();
+    assert_eq!(rate.lr_backbone.to_string(), "9007199254740992");
+    // 2^1024 - 2^970 rounds to infinity: out of range; one less rounds to float64_max.
+    let two = |e: u32| num_text(e);
+    let at_inf = sub(&two(1024), &two(970));
+    let rate = transfer_config_host(None, None, Some(host(&at_inf)));
+    assert_eq!(outcome(rate), "transfer.learning_rate.range");
+    let below = sub(&at_inf, "1");
+    let rate = transfer_config_host(None, None, Some(host(&below))).unwrap();
+    assert_eq!(rate.lr_head, f64::MAX);
+}
+
+/// 2^e in decimal.
+fn num_text(e: u32) -> String {
+    let mut digits = vec![1u8];
+    for _ in 0..e {
+        let mut carry = 0;
+        for d in digits.iter_mut() {
+            let v = *d * 2 + carry;
+            *d = v % 10;
+            carry = v / 10;
+        }
+        if carry > 0 {
+            digits.push(carry);
+        }
+    }
+    digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
+}
+
+/// a - b for decimal texts with a >= b >= 0.
+fn sub(a: &str, b: &str) -> String {
+    let (a, b): (Vec<u8>, Vec<u8>) = (
+        a.bytes().rev().map(|c| c - b'0').collect(),
+        b.bytes().rev().map(|c| c - b'0').collect(),
+    );
+    let mut out = Vec::with_capacity(a.len());
+    let mut borrow = 0;
+    for (i, &d) in a.iter().enumerate() {
+        let mut v = i16::from(d) - i16::from(*b.get(i).unwrap_or(&0)) - borrow;
+        borrow = i16::from(v < 0);
+        v += 10 * borrow;
+        out.push(v as u8);
+    }
+    while out.len() > 1 && out.last() == Some(&0) {
+        out.pop();
+    }
+    out.iter().rev().map(|d| char::from(b'0' + d)).collect()
 }

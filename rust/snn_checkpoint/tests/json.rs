@@ -95,8 +95,10 @@ fn precedence_syntax_then_nonfinite_then_range_then_duplicate() {
     );
 }
 
-/// The spec's boundary literals: integers in [-2^63, 2^64 - 1], judged exactly at any length.
-const IN_RANGE: [&str; 8] = [
+/// The spec's boundary literals: integers in [-2^63, 2^64 - 1], judged exactly at any length;
+/// other numbers by their nearest float64 against limits.float64_max (a literal that rounds
+/// to zero is finite).
+const IN_RANGE: [&str; 13] = [
     "-9223372036854775808",
     "9223372036854775807",
     "9223372036854775808",
@@ -105,14 +107,22 @@ const IN_RANGE: [&str; 8] = [
     "0",
     "-0",
     "1.8446744073709552e19",
+    "1.7976931348623157e308",
+    "1.7976931348623158e308",
+    "-1.7976931348623158e308",
+    "5e-324",
+    "2e-324",
 ];
-const OUT_OF_RANGE: [&str; 6] = [
+const OUT_OF_RANGE: [&str; 9] = [
     "-237462374673276894279832749832423479823246327846",
     "-9223372036854775809",
     "18446744073709551616",
     "123456789012345678901234567890",
     "-170141183460469231731687303715884105729",
     "1e400",
+    "1.7976931348623159e308",
+    "-1.7976931348623159e308",
+    "1e309",
 ];
 
 #[test]

@@ -33,13 +33,27 @@ fn raise(py: Python<'_>, e: snn_checkpoint::CheckpointError) -> PyErr {
     err
 }
 
+/// What a numpy scalar (`numpy.generic`) stands for: the Python number it holds, where the
+/// reference takes `numbers.Integral` / `numbers.Real` (weights, layer sizes, the fine-tuning
+/// arguments), or an object of no JSON meaning, where it takes only `int`, `float` and `bool`
+/// themselves (metadata; `numpy.float64` is a `float` there too).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NumpyScalars {
+    Numbers,
+    Opaque,
+}
+
 /// Converts a Python value into the host model the construct and fine-tuning surfaces check.
 fn to_host(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Host> {
+    convert(obj, depth, NumpyScalars::Numbers)
+}
+
+fn convert(obj: &Bound<'_, PyAny>, depth: usize, scalars: NumpyScalars) -> PyResult<Host> {
     if depth > MAX_HOST_DEPTH {
         return Ok(Host::Opaque("too deeply nested".into()));
     }
     let items = |it: Vec<Bound<'_, PyAny>>| -> PyResult<Vec<Host>> {
-        it.iter().map(|x| to_host(x, depth + 1)).collect()
+        it.iter().map(|x| convert(x, depth + 1, scalars)).collect()
     };
     if obj.is_none() {
         return Ok(Host::None);
@@ -48,15 +62,7 @@ fn to_host(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Host> {
         return Ok(Host::Bool(obj.extract::<bool>()?));
     }
     if obj.is_instance_of::<PyInt>() {
-        // int(obj): the plain decimal text, whatever an int subclass's __str__ says.
-        let text = obj
-            .py()
-            .get_type::<PyInt>()
-            .call1((obj,))?
-            .str()?
-            .to_string();
-        let exact = Integer::parse(&text).expect("str(int) is an integer literal");
-        return Ok(Host::Int(exact));
+        return Ok(Host::Int(exact_int(obj)?));
     }
     if obj.is_instance_of::<PyFloat>() {
         return Ok(Host::Float(obj.extract::<f64>()?));
@@ -82,14 +88,45 @@ fn to_host(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Host> {
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut members = Vec::with_capacity(d.len());
         for (k, v) in d.iter() {
-            members.push((to_host(&k, depth + 1)?, to_host(&v, depth + 1)?));
+            members.push((
+                convert(&k, depth + 1, scalars)?,
+                convert(&v, depth + 1, scalars)?,
+            ));
         }
         return Ok(Host::Dict(members));
     }
     if obj.hasattr("__array_interface__")? && obj.hasattr("dtype")? {
-        return numpy_array(obj);
+        let generic = obj.py().import("numpy")?.getattr("generic")?;
+        return match obj.is_instance(&generic)? {
+            true if scalars == NumpyScalars::Numbers => numpy_scalar(obj),
+            true => Ok(Host::Opaque(obj.get_type().name()?.to_string())),
+            false => numpy_array(obj),
+        };
     }
     Ok(Host::Opaque(obj.get_type().name()?.to_string()))
+}
+
+/// `int(obj)` exactly: its plain decimal text, whatever a subclass's `__str__` says.
+fn exact_int(obj: &Bound<'_, PyAny>) -> PyResult<Integer> {
+    let text = obj
+        .py()
+        .get_type::<PyInt>()
+        .call1((obj,))?
+        .str()?
+        .to_string();
+    Ok(Integer::parse(&text).expect("str(int) is an integer literal"))
+}
+
+/// A numpy scalar as the Python value it holds: numpy's bool is a boolean, its integers are
+/// ints and its floats are floats (as the reference counts them); anything else is opaque.
+fn numpy_scalar(obj: &Bound<'_, PyAny>) -> PyResult<Host> {
+    let kind: String = obj.getattr("dtype")?.getattr("kind")?.extract()?;
+    Ok(match kind.as_str() {
+        "b" => Host::Bool(obj.is_truthy()?),
+        "i" | "u" => Host::Int(exact_int(obj)?),
+        "f" => Host::Float(obj.extract::<f64>()?),
+        _ => Host::Opaque(obj.get_type().name()?.to_string()),
+    })
 }
 
 /// A numpy array: numeric kinds widen to float64, anything else is refused downstream.
@@ -306,7 +343,10 @@ fn validate(
         to_host(layer_names, 0)?,
         to_host(layer_sizes, 0)?,
         optional(neuron_types)?,
-        optional(metadata)?,
+        metadata
+            .filter(|o| !o.is_none())
+            .map(|o| convert(o, 0, NumpyScalars::Opaque))
+            .transpose()?,
         optional(frozen_layers)?,
     )
     .map(|inner| PyCheckpoint { inner })

@@ -8,6 +8,7 @@ of conformance.toml), which runs these tests as that implementation's unit tests
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -221,6 +222,19 @@ CONSTRUCTS: dict[str, dict[str, Any]] = {
     "dangling_frozen": {"frozen_layers": ["b"]},
     "neuron_types_count": {"neuron_types": ["LIF", "LIF"]},
     "first_in_spec_order": {"layer_names": [""], "metadata": {"x": {1}}},
+    # numpy scalars count as the numbers they hold in weights and layer sizes, not in metadata
+    "numpy_scalar_weights": {"weights": [[[np.int64(1), np.float32(0.5), np.uint8(3)], [np.float16(1), 2, 3.0]]]},
+    "numpy_bool_weight": {"weights": [[[np.bool_(True), 0.0, 0.0], [0.0, 0.0, 0.0]]]},
+    "numpy_int_sizes": {"layer_sizes": [(np.int64(3), np.uint16(2))]},
+    "numpy_int_metadata": {"metadata": {"x": np.int64(1)}},
+    "numpy_float32_metadata": {"metadata": {"x": np.float32(0.5)}},
+    "numpy_float64_metadata": {"metadata": {"x": np.float64(0.5)}},
+    "array_in_sequence_weights": {"weights": [[np.zeros(3), np.zeros(3)]]},
+    "zero_d_array_weights": {"weights": [[[np.array(1.0)] * 3] * 2]},
+    # limits.weight_max_depth = 32: a number in 32 lists is rank 32, in 33 it is refused
+    "weight_depth_32": {"weights": [functools.reduce(lambda x, _: [x], range(32), 1.0)]},
+    "weight_depth_33": {"weights": [functools.reduce(lambda x, _: [x], range(33), 1.0)]},
+    "weight_depth_64": {"weights": [functools.reduce(lambda x, _: [x], range(64), 1.0)]},
 }
 
 
