@@ -8,7 +8,7 @@ SNNCONFORM := $(VENV)/bin/snnconform
 INSTALLED := $(VENV)/.installed
 
 .PHONY: setup conformance conformance-shard merge test unit-tests fixtures typecheck architecture browser mutation tutorial \
-	workflow-check clean
+	workflow-check fuzz-native clean
 
 # The venv is rebuilt only when pyproject.toml changes.
 $(INSTALLED): pyproject.toml
@@ -92,6 +92,28 @@ test: unit-tests typecheck architecture workflow-check conformance tutorial
 # one. `make mutation IMPL=rust` runs one implementation.
 mutation: $(INSTALLED)
 	$(SNNCONFORM) mutation $(if $(IMPL),--impl $(IMPL))
+
+# Coverage-guided fuzzing of the readers (not part of `make test`; see fuzz/README.md): the
+# cargo-fuzz target on the Rust loader, then the atheris target on the Python reference, each
+# for FUZZ_SECONDS, seeded with the corpus's pairs. A crash, panic, non-coded exception, hang or
+# memory beyond the limit fails the target; the input is left in build/fuzz/*-artifacts/, and
+# `python fuzz/record.py INPUT` keeps it as a regression case.
+FUZZ_SECONDS ?= 120
+FUZZ := build/fuzz
+LIBFUZZER_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
+	-dict=fuzz/checkpoint.dict
+fuzz-native: $(INSTALLED)
+	@command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	@$(PY) -c "import atheris" 2>/dev/null || $(PY) -m pip install --quiet -e '.[fuzz]'
+	mkdir -p $(FUZZ)/rust-corpus $(FUZZ)/rust-artifacts $(FUZZ)/python-corpus $(FUZZ)/python-artifacts
+	$(PY) fuzz/seeds.py $(FUZZ)/seeds
+	status=0; \
+	CARGO_TARGET_DIR=$(abspath $(FUZZ))/target cargo fuzz run --fuzz-dir fuzz/rust -s none load_checkpoint \
+	  $(FUZZ)/rust-corpus $(FUZZ)/seeds -- $(LIBFUZZER_FLAGS) -artifact_prefix=$(abspath $(FUZZ))/rust-artifacts/ \
+	  || status=1; \
+	$(PY) fuzz/python/load_checkpoint_fuzz.py $(LIBFUZZER_FLAGS) -artifact_prefix=$(FUZZ)/python-artifacts/ \
+	  $(FUZZ)/python-corpus $(FUZZ)/seeds || status=1; \
+	exit $$status
 
 # Regenerates fixtures/ from spec/checkpoint.yaml; deterministic (same spec and versions give
 # the same bytes).
