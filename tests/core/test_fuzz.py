@@ -168,3 +168,22 @@ def test_a_reference_that_raises_leaves_the_case_pending(
     doc = json.loads((tmp_path / "bench_transfer.json").read_text())
     assert any("has no expectation: the reference raised ZeroDivisionError" in check
                for check in doc["failed_checks"])
+
+
+def test_fixtures_keeps_the_regressions_and_gives_pending_ones_their_expectation(
+        toy: ToyRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    fuzzable(toy).add("good")
+    config = toy.write()
+    raising = config.read_text().replace('reference = "toydomain:execute_case"',
+                                         'reference = "toyfuzz:raising_reference"')
+    config.write_text(raising)
+    main(["fuzz", "--config", str(config), "--quiet", "--seed", "1", "--cases", "200"])
+    folder = toy.root / "fixtures" / "regressions"
+    assert (folder / "pending.jsonl").is_file() and not (folder / "cases.jsonl").exists()
+    config = toy.write()  # the reference fixed
+    capsys.readouterr()
+    assert main(["fixtures", "--config", str(config)]) == 0
+    assert "regressions: 1 case(s), 1 expectation(s) changed, 0 pending" in capsys.readouterr().out
+    (line,) = regressions(toy)
+    assert line["ops"] == [{"op": "set", "value": 40}] and line["expect"]["verdict"] == "accept"
+    assert not (folder / "pending.jsonl").exists() and (folder / "cases").is_dir()

@@ -171,8 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     judgments, divergence_problems = apply_divergences(suite.judgments, divergences)
     ran = {run.impl.name for run in suite.runs if run.runnable}
     if not selection.is_filtered:
-        divergence_problems += unused_entries(judgments, divergences, ran)
-        divergence_problems += pending_problems(config)
+        divergence_problems += unused_entries(judgments, divergences, ran) + pending_problems(config)
     write_dir = None if args.no_write else args.results or (
         None if selection.is_filtered else config.results
     )
@@ -192,9 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         corpus_sha256=hashlib.sha256(corpus_bytes(config)).hexdigest(),
     )
     if not selection.is_filtered:
-        _add_suites(extras, config, suite, reference, options, spec.spec_version, progress.note)
-        if config.fuzz.enabled and not args.no_fuzz:
-            _add_fuzz(extras, config, suite, reference, spec, options.timeout, args.quiet)
+        _add_suites(extras, config, suite, reference, options, spec, progress.note, args)
     doc = build_document(suite, judgments, extras)
     if write_dir is not None:
         _write_results(write_dir, doc, config, all_cases)
@@ -238,15 +235,18 @@ def _run_benchmarks(config: Config, note: Any) -> tuple[dict[str, Any], list[str
 
 
 def _add_suites(extras: Any, config: Config, suite: Any, reference: Any, options: Any,
-                spec_version: int, note: Any) -> None:
-    """Run the domain's suites (a full run only) and record them in ``extras``."""
+                spec: Any, note: Any, args: argparse.Namespace) -> None:
+    """Run the domain's suites, then the fuzz pass (a full run only), and record them in
+    ``extras``."""
     from snnconform.core._suites import SuiteContext, run_suites
 
     context = SuiteContext(config, suite.runs, suite.cases, reference, options.timeout,
-                           spec_version, options.validate_protocol, note)
+                           spec.spec_version, options.validate_protocol, note)
     reports = run_suites(context)
     extras.suites = {name: {**r.summary, "markdown": list(r.markdown)} for name, r in reports.items()}
     extras.suite_problems = [problem for r in reports.values() for problem in r.problems]
+    if config.fuzz.enabled and not args.no_fuzz:
+        _add_fuzz(extras, config, suite, reference, spec, options.timeout, args.quiet)
 
 
 def _add_fuzz(extras: Any, config: Config, suite: Any, reference: Any, spec: Any, timeout: float,
