@@ -21,13 +21,18 @@ from json import (
     K_NDARRAY,
     kind_name,
 )
-from limits import LAYER_FEATURES_MAX, JSON_INTEGER_MIN, JSON_INTEGER_MAX, METADATA_MAX_DEPTH
+from limits import (
+    LAYER_FEATURES_MIN,
+    LAYER_FEATURES_MAX,
+    JSON_INTEGER_MIN,
+    JSON_INTEGER_MAX,
+    METADATA_MAX_DEPTH,
+    WEIGHT_MAX_DEPTH,
+)
 
 # The two surfaces of the spec that build a checkpoint.
 comptime LOAD = 0
 comptime CONSTRUCT = 1
-# numpy refuses arrays of more dimensions (np.asarray on deeper nesting).
-comptime NUMPY_MAX_DIMS = 64
 
 
 def required_keys() -> List[String]:
@@ -349,11 +354,12 @@ def check_layers(
     for i in range(len(names)):
         for side in range(2):
             var value = inputs[i] if side == 0 else outputs[i]
-            if value < 1 or value > LAYER_FEATURES_MAX:
+            if value < LAYER_FEATURES_MIN or value > LAYER_FEATURES_MAX:
                 raise CheckpointError(CHECKPOINT_LAYER_SIZES_RANGE, String(
                     "Checkpoint layer ", quote(names[i]), " has ",
                     "input_features" if side == 0 else "output_features", " = ",
-                    size_literals[2 * i + side], ", outside [1, ", LAYER_FEATURES_MAX, "]"))
+                    size_literals[2 * i + side], ", outside [", LAYER_FEATURES_MIN, ", ",
+                    LAYER_FEATURES_MAX, "]"))
     if len(neuron_types) != 0 and len(neuron_types) != len(names):
         raise CheckpointError(CHECKPOINT_NEURON_TYPES_COUNT, String(
             "Checkpoint neuron_types has ", len(neuron_types), " entries but there are ",
@@ -443,37 +449,29 @@ def _weights(values: Tree, index: Int, mut fields: Fields) raises CheckpointErro
         fields.weights.append(data^)
 
 
-def _fits_numpy_integer(text: String) -> Bool:
-    """Whether numpy would store this integer literal as int64 or uint64 (else: object)."""
-    var b = text.as_bytes()
-    var negative = len(b) > 0 and b[0] == 0x2D
-    var digits = String(unsafe_from_utf8=b[1:]) if negative else text
-    var n = digits.byte_length()
-    if n < 19:
-        return True
-    if n == 19:
-        return digits <= ("9223372036854775808" if negative else "9999999999999999999")
-    return n == 20 and not negative and digits <= "18446744073709551615"
-
-
 def _array_shape(values: Tree, index: Int, depth: Int) raises -> List[Int]:
-    """The shape of a nested sequence (or an $array); raises with the reason when it is ragged
-    or holds something other than numbers (a boolean is not a number here)."""
+    """The shape of a weight or of one of its items `depth` levels down (the weight itself is
+    level 0 here); raises with the reason when it nests deeper than WEIGHT_MAX_DEPTH levels, is
+    ragged, or holds a leaf that is not a number: a boolean, an integer outside the metadata
+    range, an array inside a sequence."""
     var kind = values.kind(index)
     if kind == K_NDARRAY:
+        if depth > 0:
+            raise Error("an array inside a sequence")
         return values.nodes[index].shape.copy()
     if kind == K_FLOAT:
         return List[Int]()
     if kind == K_INT:
-        if not _fits_numpy_integer(values.nodes[index].text):
-            raise Error("an integer too large for int64")
+        if not values.nodes[index].valid:
+            raise Error(String("an integer outside [", JSON_INTEGER_MIN, ", ", JSON_INTEGER_MAX,
+                               "]"))
         return List[Int]()
     if kind == K_BOOL:
         raise Error("an element is a boolean")
     if not _is_list(kind):
         raise Error(String("an element is ", kind_name(kind)))
-    if depth >= NUMPY_MAX_DIMS:
-        raise Error(String("nested deeper than ", NUMPY_MAX_DIMS, " dimensions"))
+    if depth >= WEIGHT_MAX_DEPTH:
+        raise Error(String("nested deeper than ", WEIGHT_MAX_DEPTH, " levels"))
     var shape = List[Int]()
     shape.append(values.length(index))
     for i in range(values.length(index)):

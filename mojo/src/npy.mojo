@@ -19,7 +19,7 @@ from errors import (
 )
 from fields import check_ranks, check_shapes, check_finite
 from json import utf8_error
-from limits import is_accepted_dtype
+from limits import is_accepted_dtype, NPY_DIMENSION_DIGITS_MAX
 from zip import layer_member_name
 
 
@@ -55,12 +55,15 @@ def _keys() -> List[String]:
 
 struct _HeaderParser:
     var text: List[UInt8]
+    # Format 1.0 and 2.0 headers are Latin-1 (one byte, one character), 3.0 headers UTF-8.
+    var latin1: Bool
     var pos: Int
     var layer: String
     var member_name: String
 
-    def __init__(out self, var text: List[UInt8], layer: String, member: String):
+    def __init__(out self, var text: List[UInt8], latin1: Bool, layer: String, member: String):
         self.text = text^
+        self.latin1 = latin1
         self.pos = 0
         self.layer = layer
         self.member_name = member
@@ -105,9 +108,18 @@ struct _HeaderParser:
             if c == 0x27:
                 break
             self.pos += 1
-        var out = String(from_utf8_lossy=Span(self.text)[start : self.pos])
+        var raw = Span(self.text)[start : self.pos]
         self.pos += 1
-        return out^
+        if not self.latin1:
+            return String(unsafe_from_utf8=raw)  # checked as UTF-8 before parsing
+        var utf8 = List[UInt8](capacity=2 * len(raw))
+        for b in raw:
+            if b < 0x80:
+                utf8.append(b)
+            else:
+                utf8.append(0xC0 | (b >> 6))
+                utf8.append(0x80 | (b & 0x3F))
+        return String(unsafe_from_utf8=Span(utf8))
 
     def integer(mut self) raises CheckpointError -> Int:
         # "0" | [1-9][0-9]*
@@ -117,14 +129,15 @@ struct _HeaderParser:
             return 0
         if c < 0x31 or c > 0x39:
             raise self.fail("expected a non-negative integer")
-        # At most 18 digits, like the reference's token pattern: no dimension can be larger.
+        # At most NPY_DIMENSION_DIGITS_MAX digits whatever the value, so every one fits an Int.
         var value = 0
         var digits = 0
         while self.peek() >= 0x30 and self.peek() <= 0x39:
             value = value * 10 + (self.peek() - 0x30)
             digits += 1
-            if digits > 18:
-                raise self.fail("a dimension with more than 18 digits")
+            if digits > NPY_DIMENSION_DIGITS_MAX:
+                raise self.fail(String("a dimension with more than ", NPY_DIMENSION_DIGITS_MAX,
+                                       " digits"))
             self.pos += 1
         return value
 
@@ -338,17 +351,24 @@ def parse_header(
     if major == 3:
         if utf8_error(Span(text)) >= 0:
             raise _header_error(layer, member_name, "the version 3.0 header is not UTF-8")
-    # Latin-1 decodes any byte; the grammar only admits ASCII outside the descr string anyway.
-    var parser = _HeaderParser(text^, layer, member_name)
+    # The grammar only admits ASCII outside the descr string, whose characters are decoded.
+    var parser = _HeaderParser(text^, major != 3, layer, member_name)
     var header = parser.parse()
     header.data_start = header_start + header_len
     return header^
 
 
 def check_not_pickled(header: NpyHeader, layer: String, member_name: String) raises CheckpointError:
-    """array.dtype.pickle: the type character follows the byte-order character (descr[1])."""
-    var db = header.descr.as_bytes()
-    if len(db) > 1 and db[1] == 0x4F:
+    """array.dtype.pickle: the descr's second character (a decoded character, after the
+    byte-order character) is "O"; a shorter descr has none."""
+    var second = -1
+    var position = 0
+    for cp in header.descr.codepoints():
+        if position == 1:
+            second = Int(cp)
+            break
+        position += 1
+    if second == 0x4F:
         raise CheckpointError(ARRAY_DTYPE_PICKLE, String(_where(layer, member_name),
                               " holds a pickled object array, which is refused"))
 

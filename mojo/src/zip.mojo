@@ -20,14 +20,13 @@ from errors import (
     hex2,
     quote,
 )
+from limits import ZIP_U16_MAX, ZIP_U32_MAX
 
 comptime SIG_LOCAL = 0x04034B50
 comptime SIG_CENTRAL = 0x02014B50
 comptime SIG_END = 0x06054B50
 comptime SIG_ZIP64_END = 0x06064B50
 comptime SIG_ZIP64_LOCATOR = 0x07064B50
-comptime U16_MAX = 0xFFFF
-comptime U32_MAX = 0xFFFFFFFF
 
 # zlib
 comptime Z_OK = 0
@@ -36,6 +35,8 @@ comptime Z_BUF_ERROR = -5
 comptime Z_NO_FLUSH = 0
 comptime Z_FINISH = 4
 comptime Z_STREAM_SIZE = 112  # sizeof(z_stream) on LP64
+# avail_in and avail_out are 32-bit fields in 64-bit words.
+comptime Z_UINT_MASK = 0xFFFFFFFF
 comptime CHUNK = 65536
 
 
@@ -223,7 +224,7 @@ def _directory_bounds(data: Span[UInt8, _], path: String) raises CheckpointError
         raise _structure(path, String("the file has ", n, " bytes, too few for an end record"))
     # The last end record whose 22 bytes plus comment end exactly at the end of the file.
     var end = -1
-    var lowest = n - 22 - 65535
+    var lowest = n - 22 - ZIP_U16_MAX
     if lowest < 0:
         lowest = 0
     var at = n - 22
@@ -242,8 +243,9 @@ def _directory_bounds(data: Span[UInt8, _], path: String) raises CheckpointError
     var cd_offset = _u32(data, end + 16)
     var limit = end
     if (
-        disk == U16_MAX or cd_disk == U16_MAX or entries_here == U16_MAX or entries == U16_MAX
-        or cd_size == U32_MAX or cd_offset == U32_MAX
+        disk == ZIP_U16_MAX or cd_disk == ZIP_U16_MAX or entries_here == ZIP_U16_MAX
+        or entries == ZIP_U16_MAX
+        or cd_size == ZIP_U32_MAX or cd_offset == ZIP_U32_MAX
     ):
         # zip64: the locator sits just before the end record and points at the zip64 record.
         var loc = end - 20
@@ -330,9 +332,9 @@ def _apply_zip64_extra(
     # The first header ID 0x0001 supplies, in order, the 64-bit value of each of uncompressed
     # size, compressed size and local header offset whose 32-bit value is all ones.
     var label = quote(entry.display_name())
-    var need_usize = entry.uncompressed_size == U32_MAX
-    var need_csize = entry.compressed_size == U32_MAX
-    var need_offset = entry.local_offset == U32_MAX
+    var need_usize = entry.uncompressed_size == ZIP_U32_MAX
+    var need_csize = entry.compressed_size == ZIP_U32_MAX
+    var need_offset = entry.local_offset == ZIP_U32_MAX
     var needed = Int(need_usize) + Int(need_csize) + Int(need_offset)
     var found = False
     var pos = start
@@ -460,7 +462,7 @@ def _inflate(raw: Span[UInt8, _], entry: ZipEntry, path: String) raises Checkpoi
     var ended = False
     var problem = String()
     while True:
-        if stream[1] & U32_MAX == 0 and fed < len(raw):
+        if stream[1] & Z_UINT_MASK == 0 and fed < len(raw):
             var piece = min(len(raw) - fed, 1 << 30)
             stream[0] = Int(raw.unsafe_ptr()) + fed
             stream[1] = piece
@@ -472,21 +474,21 @@ def _inflate(raw: Span[UInt8, _], entry: ZipEntry, path: String) raises Checkpoi
         stream[3] = Int(chunk.unsafe_ptr())
         stream[4] = want
         rc = external_call["inflate", Int32](stream.unsafe_ptr(), Int32(0))
-        var produced = want - (stream[4] & U32_MAX)
+        var produced = want - (stream[4] & Z_UINT_MASK)
         out.extend(Span(chunk)[0:produced])
         if rc == Z_STREAM_END:
             ended = True
             break
         if rc != Z_OK:
-            if fed >= len(raw) and stream[1] & U32_MAX == 0:
+            if fed >= len(raw) and stream[1] & Z_UINT_MASK == 0:
                 problem = "the deflate stream is truncated"
             else:
                 problem = String("invalid deflate data (zlib ", rc, ")")
             break
-        if produced == 0 and fed >= len(raw) and stream[1] & U32_MAX == 0:
+        if produced == 0 and fed >= len(raw) and stream[1] & Z_UINT_MASK == 0:
             problem = "the deflate stream is truncated"
             break
-    var unused = (stream[1] & U32_MAX) + (len(raw) - fed)
+    var unused = (stream[1] & Z_UINT_MASK) + (len(raw) - fed)
     _ = external_call["inflateEnd", Int32](stream.unsafe_ptr())
     _ = version^
     _ = chunk^
@@ -550,7 +552,7 @@ def _zip64_extra(mut out: List[UInt8], values: List[Int]):
 def _local_header(entry: _Written) -> List[UInt8]:
     """The member's local header: both sizes 0xFFFFFFFF and a zip64 extra field holding them
     when either reaches 0xFFFFFFFF."""
-    var big = entry.uncompressed_size >= U32_MAX or entry.compressed_size >= U32_MAX
+    var big = entry.uncompressed_size >= ZIP_U32_MAX or entry.compressed_size >= ZIP_U32_MAX
     var out = List[UInt8]()
     _le(out, SIG_LOCAL, 4)
     _le(out, _VERSION_ZIP64 if big else _VERSION, 2)
@@ -559,8 +561,8 @@ def _local_header(entry: _Written) -> List[UInt8]:
     _le(out, _DOS_TIME, 2)
     _le(out, _DOS_DATE, 2)
     _le(out, entry.crc32, 4)
-    _le(out, U32_MAX if big else entry.compressed_size, 4)
-    _le(out, U32_MAX if big else entry.uncompressed_size, 4)
+    _le(out, ZIP_U32_MAX if big else entry.compressed_size, 4)
+    _le(out, ZIP_U32_MAX if big else entry.uncompressed_size, 4)
     _le(out, entry.name.byte_length(), 2)
     _le(out, 20 if big else 0, 2)
     out.extend(entry.name.as_bytes())
@@ -574,7 +576,7 @@ def _central_entry(entry: _Written) -> List[UInt8]:
     var values: List[Int] = [entry.uncompressed_size, entry.compressed_size, entry.offset]
     var wide = List[Int]()
     for v in values:
-        if v >= U32_MAX:
+        if v >= ZIP_U32_MAX:
             wide.append(v)
     var version = _VERSION_ZIP64 if len(wide) > 0 else _VERSION
     var out = List[UInt8]()
@@ -586,13 +588,13 @@ def _central_entry(entry: _Written) -> List[UInt8]:
     _le(out, _DOS_TIME, 2)
     _le(out, _DOS_DATE, 2)
     _le(out, entry.crc32, 4)
-    _le(out, min(entry.compressed_size, U32_MAX), 4)
-    _le(out, min(entry.uncompressed_size, U32_MAX), 4)
+    _le(out, min(entry.compressed_size, ZIP_U32_MAX), 4)
+    _le(out, min(entry.uncompressed_size, ZIP_U32_MAX), 4)
     _le(out, entry.name.byte_length(), 2)
     _le(out, 4 + 8 * len(wide) if len(wide) > 0 else 0, 2)
     _le(out, 0, 6)  # comment length, disk, internal attributes
     _le(out, 0, 4)  # external attributes
-    _le(out, min(entry.offset, U32_MAX), 4)
+    _le(out, min(entry.offset, ZIP_U32_MAX), 4)
     out.extend(entry.name.as_bytes())
     if len(wide) > 0:
         _zip64_extra(out, wide)
@@ -644,7 +646,7 @@ struct ArchiveWriter(Movable):
         var size = self.offset - start
         var count = len(self.entries)
         var out = List[UInt8]()
-        if count > U16_MAX - 1 or size >= U32_MAX or start >= U32_MAX:
+        if count > ZIP_U16_MAX - 1 or size >= ZIP_U32_MAX or start >= ZIP_U32_MAX:
             _le(out, SIG_ZIP64_END, 4)
             _le(out, 44, 8)
             _le(out, _VERSION_ZIP64, 2)
@@ -660,10 +662,10 @@ struct ArchiveWriter(Movable):
             _le(out, 1, 4)
         _le(out, SIG_END, 4)
         _le(out, 0, 4)  # disks
-        _le(out, min(count, U16_MAX), 2)
-        _le(out, min(count, U16_MAX), 2)
-        _le(out, min(size, U32_MAX), 4)
-        _le(out, min(start, U32_MAX), 4)
+        _le(out, min(count, ZIP_U16_MAX), 2)
+        _le(out, min(count, ZIP_U16_MAX), 2)
+        _le(out, min(size, ZIP_U32_MAX), 4)
+        _le(out, min(start, ZIP_U32_MAX), 4)
         _le(out, 0, 2)
         self._emit(sink, Span(out))
 
@@ -707,7 +709,7 @@ def _deflate_part(
             stream[3] = Int(chunk.unsafe_ptr())
             stream[4] = CHUNK
             var rc = Int(external_call["deflate", Int32](stream.unsafe_ptr(), Int32(flush)))
-            var produced = CHUNK - (stream[4] & U32_MAX)
+            var produced = CHUNK - (stream[4] & Z_UINT_MASK)
             if rc != Z_OK and rc != Z_STREAM_END and not (rc == Z_BUF_ERROR and produced > 0):
                 raise Error(String("zlib failed to deflate (", rc, ")"))
             out.extend(Span(chunk)[0:produced])

@@ -160,6 +160,46 @@ def test_construct_schema() raises:
         assert_equal(_state_code(valid_state("weights", w)), "schema.weights.type", w)
 
 
+def _wrapped(value: String, lists: Int) -> String:
+    """`value` wrapped in `lists` nested lists."""
+    return String("[") * lists + value + String("]") * lists
+
+
+def test_construct_weights_nest_at_most_32_levels() raises:
+    # The weight itself is level 1: a number in 32 lists is a rank-32 array, in 33 it is refused
+    # before any array is built (spec limits.weight_max_depth).
+    var second = ", [[0.5, 1.5]]]"
+    assert_equal(_state_code(valid_state("weights", "[" + _wrapped("1", 32) + second)),
+                 "array.shape.rank")
+    assert_equal(_state_code(valid_state("weights", "[" + _wrapped("1", 33) + second)),
+                 "schema.weights.type")
+    assert_equal(_state_code(valid_state("weights", "[" + _wrapped("[]", 32) + second)),
+                 "schema.weights.type")
+    assert_equal(_state_code(valid_state("weights", "[" + _wrapped("true", 2) + second)),
+                 "schema.weights.type")
+
+
+def test_construct_weight_leaves() raises:
+    var second = ", [[0.5, 1.5]]]"
+    # Integers in the metadata range, rounded to the nearest float64.
+    var good: List[String] = ["18446744073709551615", "-9223372036854775808", "9007199254740993"]
+    for leaf in good:
+        var weight = String("[[[", leaf, ", 2, 3], [4, 5, 6]]", second)
+        assert_equal(_state_code(valid_state("weights", weight)), "accept", leaf)
+    var values = host(valid_state("weights", "[[[9007199254740993, 2, 3], [4, 5, 6]]" + second))
+    assert_equal(check_state(values, values.root).weights[0][0], 9007199254740992.0)
+    var bad: List[String] = ["18446744073709551616", "-9223372036854775809", "1" * 40,
+                             '{"$array": {"shape": [], "data": [1]}}', "null", '"1"']
+    for leaf in bad:
+        var weight = String("[[[", leaf, ", 2, 3], [4, 5, 6]]", second)
+        assert_equal(_state_code(valid_state("weights", weight)), "schema.weights.type", leaf)
+    # An empty sequence is a dimension of length 0; an array of any rank is a weight.
+    assert_equal(_state_code(valid_state("weights", "[[]" + second)), "array.shape.rank")
+    assert_equal(_state_code(valid_state("weights", "[[[]]" + second)), "array.shape.match")
+    assert_equal(_state_code(valid_state(
+        "weights", '[{"$array": {"shape": [1, 1, 1], "data": [1]}}' + second)), "array.shape.rank")
+
+
 def _metadata_positions(literal: String) -> List[String]:
     """Metadata holding the integer at its root, in a nested object, and inside arrays."""
     return [String('{"v": ', literal, "}"), String('{"m": {"k": {"v": ', literal, "}}}"),

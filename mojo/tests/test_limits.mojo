@@ -7,8 +7,16 @@ from limits import (
     JSON_MAX_DEPTH,
     JSON_INTEGER_MIN,
     JSON_INTEGER_MAX,
+    LAYER_FEATURES_MIN,
     LAYER_FEATURES_MAX,
     METADATA_MAX_DEPTH,
+    WEIGHT_MAX_DEPTH,
+    FLOAT64_MAX,
+    NPY_HEADER_LENGTH_MAX_V1,
+    NPY_HEADER_LENGTH_MAX_V2,
+    NPY_DIMENSION_DIGITS_MAX,
+    ZIP_U16_MAX,
+    ZIP_U32_MAX,
     accepted_dtypes,
     is_accepted_dtype,
 )
@@ -46,8 +54,16 @@ def test_limits_equal_the_spec() raises:
     assert_equal(_limit("json_max_depth"), String(JSON_MAX_DEPTH))
     assert_equal(_limit("json_integer_min"), String(JSON_INTEGER_MIN))
     assert_equal(_limit("json_integer_max"), String(JSON_INTEGER_MAX))
+    assert_equal(_limit("layer_features_min"), String(LAYER_FEATURES_MIN))
     assert_equal(_limit("layer_features_max"), String(LAYER_FEATURES_MAX))
     assert_equal(_limit("metadata_max_depth"), String(METADATA_MAX_DEPTH))
+    assert_equal(_limit("weight_max_depth"), String(WEIGHT_MAX_DEPTH))
+    assert_equal(atof(_limit("float64_max")), FLOAT64_MAX)
+    assert_equal(_limit("npy_header_length_max_v1"), String(NPY_HEADER_LENGTH_MAX_V1))
+    assert_equal(_limit("npy_header_length_max_v2"), String(NPY_HEADER_LENGTH_MAX_V2))
+    assert_equal(_limit("npy_dimension_digits_max"), String(NPY_DIMENSION_DIGITS_MAX))
+    assert_equal(_limit("zip_u16_max"), String(ZIP_U16_MAX))
+    assert_equal(_limit("zip_u32_max"), String(ZIP_U32_MAX))
 
 
 def test_accepted_dtypes_equal_the_spec_in_order() raises:

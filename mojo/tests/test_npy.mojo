@@ -124,9 +124,33 @@ def test_header_grammar() raises:
 
 def test_dtypes() raises:
     assert_equal(npy_code(npy_bytes(_header("|O", "False", "(2, 3)"), _six()), 2, 3), "array.dtype.pickle")
-    var refused: List[String] = ["|b1", "<c16", "<U1", "|S8", "=f8", "<f16", "<i1", "<M8[s]", "O"]
+    # "O" and "" have no second character, so they are not object arrays (array.dtype.pickle).
+    var refused: List[String] = ["|b1", "<c16", "<U1", "|S8", "=f8", "<f16", "<i1", "<M8[s]", "O", ""]
     for d in refused:
         assert_equal(npy_code(npy_bytes(_header(d, "False", "(2, 3)"), _six()), 2, 3), "array.dtype", d)
+
+
+def _with_byte(var data: List[UInt8], placeholder: UInt8, byte: UInt8) -> List[UInt8]:
+    """`data` with its first `placeholder` byte replaced by `byte`."""
+    for i in range(len(data)):
+        if data[i] == placeholder:
+            data[i] = byte
+            break
+    return data^
+
+
+def test_pickle_looks_at_the_second_decoded_character() raises:
+    # 1.0 and 2.0 headers are Latin-1: the byte E9 is one character, "O" is second.
+    for major in range(1, 3):
+        var placeholder = npy_bytes(_header("#O", "False", "(2, 3)"), _six(), major)
+        var latin1 = _with_byte(placeholder^, 0x23, 0xE9)
+        assert_equal(npy_code(latin1, 2, 3), "array.dtype.pickle")
+        # The UTF-8 bytes of "é" are two Latin-1 characters: "O" is third.
+        assert_equal(npy_code(npy_bytes(_header("éO", "False", "(2, 3)"), _six(), major), 2, 3),
+                     "array.dtype")
+    # 3.0 headers are UTF-8: "é" is one character.
+    assert_equal(npy_code(npy_bytes(_header("éO", "False", "(2, 3)"), _six(), 3), 2, 3),
+                 "array.dtype.pickle")
 
 
 def test_shapes_and_length() raises:

@@ -165,6 +165,52 @@ def test_huge_declared_sizes_allocate_nothing() raises:
     assert_equal(zip_code(data), "archive.zip.structure")
 
 
+def _zip64_usize(data: List[UInt8], usize: UInt64) -> List[UInt8]:
+    """A one-member archive whose central entry declares `usize` through a zip64 extra field."""
+    var cd = central_offset(data)
+    var name_end = cd + 46 + (Int(data[cd + 28]) | (Int(data[cd + 29]) << 8))
+    var out = List[UInt8]()
+    out.extend(Span(data)[0:name_end])
+    out.extend(Span(from_hex("01000800")))
+    for k in range(8):
+        out.append(UInt8((usize >> UInt64(8 * k)) & 0xFF))
+    out.extend(Span(data)[name_end:])
+    put32(out, cd + 24, 0xFFFFFFFF)
+    put16(out, cd + 30, 12)
+    put32(out, len(out) - 22 + 12, len(out) - 22 - cd)
+    return out^
+
+
+def test_zip64_sizes_up_to_2_64_are_member_integrity() raises:
+    # A small stream declaring 2^63 - 1, 2^63 or 2^64 - 1 bytes inflates to fewer (spec ruling).
+    var raw = from_hex(HELLO_DEFLATE)
+    assert_equal(zip_code(_zip64_usize(_deflated(raw, 23, HELLO_CRC), 23)), "accept")
+    var huge: List[UInt64] = [0x7FFFFFFFFFFFFFFF, 0x8000000000000000, 0xFFFFFFFFFFFFFFFF]
+    for usize in huge:
+        assert_equal(zip_code(_zip64_usize(_deflated(raw, 23, HELLO_CRC), usize)),
+                     "archive.member.integrity", String(usize))
+
+
+def test_two_entries_for_one_local_header_overlap() raises:
+    # Same name, offset and sizes, different CRC-32s: the ranges overlap, whatever else differs.
+    var members = List[Member]()
+    members.append(stored("layer_0.npy", bytes_of("abc")))
+    members.append(stored("layer_0.npy", bytes_of("abc")))
+    var data = build_zip(members)
+    var cd = central_offset(data)
+    put32(data, cd + 46 + 11 + 42, 0)
+    put32(data, cd + 46 + 11 + 16, 0x12345678)
+    assert_equal(zip_code(data), "archive.zip.structure")
+
+
+def test_end_record_comment_up_to_65535_bytes() raises:
+    var data = _two()
+    put16(data, len(data) - 2, 65535)
+    for _ in range(65535):
+        data.append(0x20)
+    assert_equal(zip_code(data), "accept")
+
+
 def _members_code(data: List[UInt8], n_layers: Int) -> String:
     """The code of layer_members for layers l0, l1, ... (n_layers of them)."""
     var names = List[String]()
