@@ -30,6 +30,8 @@ def test_mutants_are_killed_survive_or_are_stale(toy) -> None:
         shutil.copy(HERE / module, toy.root / module)  # the testee must live inside the repository
     toy.impls.append('[[implementation]]\nname = "good"\ntestee = "{python} miniatures.py good"\ninstall = "-"\n')
     config = toy.write()
+    # As in a real checkout: the scratch copy (build/mutation/) lies inside a git work tree.
+    subprocess.run(["git", "init", "-q"], cwd=toy.root, check=True)
     _patch(toy.root, "overflow-limit-moved", "toy.overflow", "new > 100", "new > 1000")
     _patch(toy.root, "docstring-only", "toy.negative", "a counter with two invariants", "a counter")
     _patch(toy.root, "stale", "toy.negative", "new < 0", "new < -1")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import shlex
 import shutil
@@ -97,9 +98,13 @@ def _scratch_copy(root: Path, scratch: Path) -> None:
 
 
 def _git_apply(patch: Path, cwd: Path, *flags: str) -> bool:
-    done = subprocess.run(["git", "apply", *flags, str(patch.resolve())], cwd=cwd,
-                          capture_output=True, text=True)
-    return done.returncode == 0
+    # The scratch folder may lie inside the repository (build/ is ignored): inside a work tree,
+    # git apply takes paths from the top and "skips" the patch, exiting 0. Stop git's search
+    # for a repository at the scratch folder, and treat any skipped patch as not applied.
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(cwd.resolve().parent)}
+    done = subprocess.run(["git", "apply", "--verbose", *flags, str(patch.resolve())], cwd=cwd,
+                          capture_output=True, text=True, env=env)
+    return done.returncode == 0 and "Skipped patch" not in done.stderr + done.stdout
 
 
 def _in_scratch(command: str, scratch: Path) -> str:
