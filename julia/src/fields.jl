@@ -215,68 +215,48 @@ function weight_array(w)
     elseif !is_seq(w, :construct)
         return "is $(host_type_name(w))"
     end
-    # A nested sequence: rectangular, and every leaf a real number (a boolean is not one).
-    shape = Int[]
-    leaves = Any[]
-    collect_nested!(w, 1, shape, leaves, Ref(0)) || return "is a ragged sequence"
+    levels = nested_levels(w, WEIGHT_MAX_DEPTH)
+    levels isa String && return levels
+    shape, leaves = levels
+    values = Float64[]
     for x in leaves
-        if x isa Bool
-            return "holds a boolean"
-        elseif x isa AbstractFloat
-            continue
-        elseif x isa Integer
-            -(Int128(2)^63) <= x <= Int128(2)^64 - 1 || return "has dtype object (an integer beyond 64 bits)"
-        elseif x isa AbstractString
-            return "has dtype str"
-        else
-            return "has dtype object ($(host_type_name(x)))"
-        end
+        v = weight_leaf(x)
+        v isa String && return v
+        push!(values, v)
     end
-    return (shape, Float64[Float64(x) for x in leaves])
+    return (shape, values)
 end
 
-# Walks a nested sequence depth-first (row-major), fixing the shape from the first path and
-# refusing any element whose structure differs. Returns false when ragged.
-function collect_nested!(x, depth::Int, shape::Vector{Int}, leaves::Vector{Any}, leaf_depth::Ref{Int})
-    if x isa HostArray
-        x = nested_from_array(x)
+"""
+    nested_levels(x, max_depth) -> (shape, row-major leaves) or a problem String
+
+A nested sequence walked level by level (never recursively, so no depth can overflow the stack):
+each level's items are all sequences of one common length (a dimension), or none is a sequence
+(the leaves). More than `max_depth` levels of sequences is refused.
+"""
+function nested_levels(x, max_depth::Int)
+    level = Any[x]
+    shape = Int[]
+    while !isempty(level) && all(item -> is_seq(item, :construct), level)
+        length(shape) == max_depth && return "nests deeper than $max_depth levels"
+        n = length(seq_items(level[1]))
+        all(item -> length(seq_items(item)) == n, level) || return "is a ragged sequence"
+        push!(shape, n)
+        level = Any[leaf for item in level for leaf in seq_items(item)]
     end
-    if is_seq(x, :construct) && !(x isa AbstractString)
-        xs = seq_items(x)
-        leaf_depth[] != 0 && depth >= leaf_depth[] && return false
-        if depth > length(shape)
-            push!(shape, length(xs))
-        elseif shape[depth] != length(xs)
-            return false
-        end
-        if isempty(xs)
-            # An empty level ends the shape here; deeper levels seen elsewhere are ragged.
-            length(shape) == depth || return false
-            leaf_depth[] == 0 && (leaf_depth[] = depth + 1)
-            return leaf_depth[] == depth + 1
-        end
-        for item in xs
-            collect_nested!(item, depth + 1, shape, leaves, leaf_depth) || return false
-        end
-        return true
-    end
-    if leaf_depth[] == 0
-        leaf_depth[] = depth
-        length(shape) == depth - 1 || return false
-    elseif leaf_depth[] != depth
-        return false
-    end
-    push!(leaves, x)
-    return true
+    any(item -> is_seq(item, :construct), level) && return "is a ragged sequence"
+    return (shape, level)
 end
 
-function nested_from_array(h::HostArray)
-    isempty(h.shape) && return h.data[1]
-    build(level, offset) = level == length(h.shape) ?
-        Any[h.data[offset+k] for k in 1:h.shape[level]] :
-        (stride = reduce(*, h.shape[level+1:end]; init = 1);
-         Any[build(level + 1, offset + (k - 1) * stride) for k in 1:h.shape[level]])
-    return build(1, 0)
+"One number of a nested-sequence weight as Float64 (nearest, ties to even), or the problem."
+function weight_leaf(x)
+    x isa Bool && return "holds a boolean"     # numpy would quietly make it 1
+    x isa AbstractFloat && return Float64(x)   # NaN and infinities are array.finite's
+    if x isa Integer
+        JSON_INTEGER_MIN <= x <= JSON_INTEGER_MAX || return "holds the out-of-range integer $x"
+        return Float64(x)
+    end
+    return "holds $(host_type_name(x))"
 end
 
 # ------------------------------------------------------------------ the checkpoint invariants
@@ -295,7 +275,7 @@ function check_values(s, surface::Symbol)
     length(s.sizes) == length(names) ||
         return CheckpointError(CHECKPOINT_LAYER_SIZES_COUNT; got = length(s.sizes), expected = length(names))
     for (name, pair) in zip(names, s.sizes), (field, value) in zip(("input_features", "output_features"), pair)
-        1 <= value <= LAYER_FEATURES_MAX || return CheckpointError(CHECKPOINT_LAYER_SIZES_RANGE;
+        LAYER_FEATURES_MIN <= value <= LAYER_FEATURES_MAX || return CheckpointError(CHECKPOINT_LAYER_SIZES_RANGE;
             name = name, field = field, value = value, maximum = LAYER_FEATURES_MAX)
     end
     (isempty(s.neuron_types) || length(s.neuron_types) == length(names)) ||

@@ -74,10 +74,9 @@ function decode_tag(tag::String, v)
         data = get(v, "data", nothing)
         data isa Vector{Any} || throw(ArgumentError("\$array needs a data list"))
         # numpy.array(data, dtype=float64): nested rectangular lists flatten in row-major order.
-        dims = Int[]
-        leaves = Any[]
-        collect_nested!(Any[decode_host_value(x) for x in data], 1, dims, leaves, Ref(0)) ||
-            throw(ArgumentError("\$array data is ragged"))
+        levels = nested_levels(Any[decode_host_value(x) for x in data], typemax(Int))
+        levels isa String && throw(ArgumentError("\$array data $levels"))
+        _, leaves = levels
         flat = Float64[array_element(x) for x in leaves]
         return HostArray(shape === nothing ? [length(flat)] : reshape_dims(shape, length(flat)), flat)
     elseif tag == "\$tuple"

@@ -151,8 +151,9 @@ function header_shape!(h::HeaderCursor)
         end
         digits = String(h.c[h.i:j-1])
         (digits == "0" || digits[1] != '0') || return BadHeader("shape entry $(digits) has a leading zero")
-        # At most 18 digits (the grammar's int), so that every dimension fits an Int64.
-        length(digits) <= 18 || return BadHeader("shape entry $(digits) has more than 18 digits")
+        # The grammar's int: a longer run of digits is refused whatever its value.
+        length(digits) <= NPY_DIMENSION_DIGITS_MAX ||
+            return BadHeader("shape entry $(digits) has more than $NPY_DIMENSION_DIGITS_MAX digits")
         push!(dims, Base.parse(Int, digits))
         h.i = j
         skip_spaces!(h)

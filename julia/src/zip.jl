@@ -13,7 +13,7 @@ struct ZipEntry
     method::UInt16
     crc32::UInt32
     compressed_size::Int64
-    uncompressed_size::Int64
+    uncompressed_size::UInt64  # any 64-bit value: a size beyond the data fails member integrity
     local_offset::Int64
     data_start::Int64          # 0-based offset of the member's data in the file
 end
@@ -55,7 +55,7 @@ end
 function find_end_record(bytes::AbstractVector{UInt8})
     n = length(bytes)
     pos = n - 22
-    lowest = max(0, n - 22 - 0xffff)
+    lowest = max(0, n - 22 - Int(ZIP_U16_MAX))
     while pos >= lowest
         le32(bytes, pos) == SIG_EOCD && pos + 22 + Int(le16(bytes, pos + 20)) == n && return pos
         pos -= 1
@@ -79,7 +79,7 @@ function directory_bounds(bytes::AbstractVector{UInt8})
     cd_size = Int64(le32(bytes, eocd + 12))
     cd_offset = Int64(le32(bytes, eocd + 16))
     directory_end = eocd               # the central directory must end at or before this
-    if 0xffff in (disk, cd_disk, count_disk, count) || 0xffffffff in (cd_size, cd_offset)
+    if ZIP_U16_MAX in (disk, cd_disk, count_disk, count) || ZIP_U32_MAX in (cd_size, cd_offset)
         z = zip64_end_record(bytes, eocd)
         z isa CheckpointError && return z
         disk = le32(bytes, z + 16)
@@ -142,23 +142,24 @@ function central_entry(bytes::AbstractVector{UInt8}, pos::Int64, name_len::Int)
     offset32 = le32(bytes, pos + 42)
     name = bytes[pos+47:pos+46+name_len]
     shown = repr(String(copy(name)))
-    sizes = Int64[usize32, csize32, offset32]         # the zip64 extra field's order
+    sizes = UInt64[usize32, csize32, offset32]        # the zip64 extra field's order
     z = zip64_extra(bytes, pos + 46 + name_len, Int(le16(bytes, pos + 30)))
     z === :truncated && return structure("entry $shown has a truncated extra field")
-    wide = [s == 0xffffffff for s in sizes]
+    wide = [s == ZIP_U32_MAX for s in sizes]
     if any(wide)
         z === nothing && return structure("entry $shown needs a zip64 extra field and has none")
         zpos, zlen = z
         zlen >= 8 * count(wide) || return structure("entry $shown has a short zip64 extra field")
         for i in findall(wide)
-            sizes[i] = as_size(le64(bytes, zpos))
+            sizes[i] = le64(bytes, zpos)
             zpos += 8
         end
-        all(>=(0), sizes) || return structure("entry $shown has a zip64 size or offset beyond 2^63")
     end
     usize, csize, offset = sizes
+    # Any uncompressed size is a size (member integrity judges it); a compressed size or offset
+    # beyond Int64 runs past any file, which as_size's -1 makes locate_entries refuse.
     return ZipEntry(name, le16(bytes, pos + 8), le16(bytes, pos + 10), le32(bytes, pos + 16),
-                    csize, usize, offset, 0)
+                    as_size(csize), usize, as_size(offset), 0)
 end
 
 "Rules 4 and 5: local headers inside the file with the same names, data before the central
@@ -169,14 +170,14 @@ function locate_entries(bytes::AbstractVector{UInt8}, entries::Vector{ZipEntry},
     for e in entries
         shown = repr(entry_name(e))
         off = e.local_offset
-        (off <= n - 30 && le32(bytes, off) == SIG_LOCAL) ||
+        (0 <= off <= n - 30 && le32(bytes, off) == SIG_LOCAL) ||
             return structure("entry $shown has no local header at offset $off")
         lname = Int(le16(bytes, off + 26))
         lextra = Int(le16(bytes, off + 28))
         (off + 30 + lname <= n && lname == length(e.name) && view(bytes, off+31:off+30+lname) == e.name) ||
             return structure("entry $shown: the local header's name differs from the central directory's")
         data_start = off + 30 + lname + lextra
-        (e.compressed_size <= cd_offset && data_start <= cd_offset - e.compressed_size) ||
+        (0 <= e.compressed_size <= cd_offset && data_start <= cd_offset - e.compressed_size) ||
             return structure("entry $shown: its data runs past the start of the central directory")
         push!(resolved, ZipEntry(e.name, e.flags, e.method, e.crc32, e.compressed_size,
                                  e.uncompressed_size, e.local_offset, data_start))
@@ -260,11 +261,13 @@ end
 Inflates a raw deflate stream, capped at `declared + 1` bytes of output; the stream must end
 within `data` and use all of it, and produce exactly `declared` bytes.
 """
-function inflate_raw(data::AbstractVector{UInt8}, declared::Int64)
+function inflate_raw(data::AbstractVector{UInt8}, declared::Integer)
     z = ZStream()
     rc = ccall((:inflateInit2_, LIBZ), Cint, (Ref{ZStream}, Cint, Cstring, Cint), z, -15, zlib_version(), sizeof(ZStream))
     rc == Z_OK || error("zlib inflateInit2 failed ($rc)")
-    cap = declared + 1
+    # declared + 1 does not fit an Int for the largest declared sizes: cap at Int's maximum
+    # then (the spec's rule; no stream inflates that far).
+    cap = declared < typemax(Int) ? Int(declared) + 1 : typemax(Int)
     out = Vector{UInt8}(undef, Int(min(cap, 1 << 16)))
     produced = 0
     consumed = 0
@@ -397,7 +400,6 @@ const DOS_TIME = 0x0000           # 1980-01-01 00:00:00: archives never depend o
 const DOS_DATE = 0x0021
 const VERSION_NEEDED = 0x0014     # 2.0
 const VERSION_ZIP64 = 0x002d      # 4.5
-const U32_MAX = 0xffffffff
 
 """
     ArchiveWriter(io, method)
@@ -444,10 +446,10 @@ function add_member!(w::ArchiveWriter, name::Vector{UInt8}, parts::Vector{Vector
     crc = foldl((c, part) -> crc32(part, c), parts; init = UInt32(0))
     payload = w.method == DEFLATED ? [deflate_raw(parts)] : parts
     csize = Int64(mapreduce(length, +, payload; init = 0))
-    big = size >= U32_MAX || csize >= U32_MAX
+    big = size >= ZIP_U32_MAX || csize >= ZIP_U32_MAX
     extra = zip64_extra_bytes(big ? [size, csize] : Int64[])
     header = pack_le(SIG_LOCAL, big ? VERSION_ZIP64 : VERSION_NEEDED, 0x0000, w.method, DOS_TIME, DOS_DATE,
-                     crc, big ? U32_MAX : UInt32(csize), big ? U32_MAX : UInt32(size),
+                     crc, big ? ZIP_U32_MAX : UInt32(csize), big ? ZIP_U32_MAX : UInt32(size),
                      UInt16(length(name)), UInt16(length(extra)))
     push!(w.entries, ZipEntry(name, 0x0000, w.method, crc, csize, size, w.offset,
                               w.offset + length(header) + length(name) + length(extra)))
@@ -459,8 +461,8 @@ end
 "One central-directory entry: zip64 fields only for the values that reach 0xFFFFFFFF."
 function central_entry_bytes(e::ZipEntry)
     values = (e.uncompressed_size, e.compressed_size, e.local_offset)     # the zip64 extra's order
-    wide = [v for v in values if v >= U32_MAX]
-    narrow = [v >= U32_MAX ? U32_MAX : UInt32(v) for v in values]
+    wide = [v for v in values if v >= ZIP_U32_MAX]
+    narrow = [v >= ZIP_U32_MAX ? ZIP_U32_MAX : UInt32(v) for v in values]
     extra = zip64_extra_bytes(wide)
     version = isempty(wide) ? VERSION_NEEDED : VERSION_ZIP64
     header = pack_le(SIG_CENTRAL, version, version, 0x0000, e.method, DOS_TIME, DOS_DATE, e.crc32,
@@ -479,14 +481,14 @@ function close!(w::ArchiveWriter)
     start = w.offset
     foreach(e -> emit!(w, central_entry_bytes(e)), w.entries)
     size, count = w.offset - start, length(w.entries)
-    if count >= 0xffff || size >= U32_MAX || start >= U32_MAX
+    if count >= ZIP_U16_MAX || size >= ZIP_U32_MAX || start >= ZIP_U32_MAX
         record = w.offset
         emit!(w, pack_le(SIG_ZIP64_EOCD, UInt64(44), VERSION_ZIP64, VERSION_ZIP64, 0x00000000, 0x00000000,
                          UInt64(count), UInt64(count), UInt64(size), UInt64(start)))
         emit!(w, pack_le(SIG_ZIP64_LOCATOR, 0x00000000, UInt64(record), 0x00000001))
     end
-    emit!(w, pack_le(SIG_EOCD, 0x0000, 0x0000, UInt16(min(count, 0xffff)), UInt16(min(count, 0xffff)),
-                     UInt32(min(size, U32_MAX)), UInt32(min(start, U32_MAX)), 0x0000))
+    emit!(w, pack_le(SIG_EOCD, 0x0000, 0x0000, UInt16(min(count, ZIP_U16_MAX)), UInt16(min(count, ZIP_U16_MAX)),
+                     UInt32(min(size, ZIP_U32_MAX)), UInt32(min(start, ZIP_U32_MAX)), 0x0000))
     return (sha256 = bytes2hex(SHA.digest!(w.sha)), size = w.offset)
 end
 

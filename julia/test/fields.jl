@@ -110,6 +110,23 @@ field_code(key, value) = dcode(setkey!(valid_doc(), key, value))
         @test ccode(state(weights = "[[[1, 2], [1.5, 2], [3, 4]], [[1, 2, 18446744073709551615]]]")) == "accept"
         # A boolean among numbers is not a number (numpy would quietly make it 1).
         @test ccode(state(weights = "[[[1, true], [1.5, 2], [3, 4]], [[1, 2, 3]]]")) == "schema.weights.type"
+        # weight_max_depth: a number in 32 lists is a rank-32 array, in 33 (or 65) lists it is
+        # refused before any array is built, even when later invariants fail too.
+        wrapped(n) = "[" ^ n * "1" * "]" ^ n
+        @test ccode(state(weights = "[$(wrapped(32)), [[1, 2, 3]]]")) == "array.shape.rank"
+        for n in (33, 65, 10_000)
+            @test ccode(state(weights = "[$(wrapped(n)), [[1, 2, 3]]]")) == "schema.weights.type"
+            @test ccode(state(weights = "[$(wrapped(n))]", sizes = "[[2, 3], [3, 1], [1, 1]]")) == "schema.weights.type"
+        end
+        # An array inside a sequence is not a number; neither is a tuple of mixed depth.
+        @test ccode(state(weights = """[[{"\$array": {"shape": [2], "data": [1, 2]}}, [3, 4], [5, 6]], [[1, 2, 3]]]""")) == "schema.weights.type"
+        @test ccode(state(weights = """[[[1, 2], {"\$tuple": [3, [4]]}, [5, 6]], [[1, 2, 3]]]""")) == "schema.weights.type"
+        # Empty sequences are dimensions of length 0; leaves round to the nearest float64.
+        @test S.nested_levels(Any[Any[], Any[]], 32) == ([2, 0], Any[])
+        @test S.nested_levels(Any[Any[Any[]], Any[]], 32) == "is a ragged sequence"
+        @test S.weight_leaf(9007199254740993) === 9007199254740992.0
+        @test S.weight_leaf(Int128(2)^64 - 1) === 1.8446744073709552e19
+        @test S.weight_leaf(-(Int128(2)^63) - 1) isa String
     end
     @testset "construct: checkpoint values" begin
         @test ccode(state(names = """["hidden", ""]""")) == "checkpoint.layer_names.nonempty"

@@ -111,6 +111,19 @@ end
         # A bomb that declares 10 bytes does not inflate past 11.
         bomb = S.deflate_raw([zeros(UInt8, 10_000_000)])
         @test S.inflate_raw(bomb, Int64(10)) isa String
+        # zip64 sizes up to 2^64 - 1 (archive.zip64): an uncompressed size far beyond the data is
+        # member integrity, never structure; the inflate cap (declared + 1) must not overflow.
+        @test S.inflate_raw(comp, typemax(UInt64)) isa String
+        for method in (0, 8), declared in (typemax(Int64), UInt64(2)^63, typemax(UInt64))
+            z64, L = build_zip([Member("a.npy", payload, method)]; zip64_central = true)
+            usize_at = L.central_offsets[1] + 46 + 5 + 4          # the extra's first value
+            @test member_verdict(patch!(z64, usize_at, u64(declared))) == "archive.member.integrity"
+        end
+        # A compressed size or offset beyond Int64 runs past any file: structure.
+        for field in (1, 2), value in (UInt64(2)^63, typemax(UInt64))
+            z64, L = build_zip([Member("a.npy", payload)]; zip64_central = true)
+            @test zcode(patch!(z64, L.central_offsets[1] + 46 + 5 + 4 + 8 * field, u64(value))) == "archive.zip.structure"
+        end
     end
     @testset "the archive phase" begin
         @test acode(valid_zip()) == "accept"
