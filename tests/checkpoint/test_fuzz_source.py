@@ -121,3 +121,15 @@ install = "-"
     document = (FIXTURES / (line["ops"][0]["base"] + ".json")).resolve().read_text()
     assert lexical_depth(document) == 65  # exactly one level past the limit
     assert finding["shrunk_size"] < finding["original_size"]
+
+
+def test_a_case_shrunk_to_an_unchanged_corpus_pair_is_that_corpus_case(fuzz_source: Any,
+                                                                     tmp_path: Path) -> None:
+    index = fuzz_source.valid[0]
+    seed = fuzz_source.seeds[index]
+    unchanged = fuzz_source.render(Genome("bytes", index, (), seed.after), tmp_path / "a")
+    assert fuzz_source.corpus_case(unchanged) == seed.case_id
+    flipped = Genome("bytes", index, (("json", Mutation("bytes_flip", (3, 1))),), seed.after)
+    assert fuzz_source.corpus_case(fuzz_source.render(flipped, tmp_path / "b")) is None
+    fewer = Genome("bytes", index, (), seed.after + ({"op": "transfer_config", "config": {}},))
+    assert fuzz_source.corpus_case(fuzz_source.render(fewer, tmp_path / "c")) is None

@@ -250,6 +250,14 @@ class CheckpointFuzzSource:
 
     # ------------------------------------------------------------------------- regressions
 
+    def corpus_case(self, case: CheckpointCase) -> str | None:
+        """The corpus case ``case`` is when shrinking removed every change to it."""
+        genome = case.genome
+        if genome is None or genome.seed is None or genome.mutations:
+            return None
+        seed = self.seeds[genome.seed]
+        return seed.case_id if tuple(genome.ops) == seed.after else None
+
     def write_regression(self, case: CheckpointCase, case_dir: Path, relative: str) -> list[dict[str, Any]]:
         if case.example is not None:
             ops = self._strategy_case(case.example, case_dir, relative).ops

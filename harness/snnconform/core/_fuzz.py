@@ -89,6 +89,9 @@ class FuzzSource(Protocol):
         ``relative`` (``case_dir`` as seen from the corpus folder) based."""
         ...
 
+    # Optional: ``corpus_case(case) -> str | None``, the id of the corpus case ``case`` is
+    # (a finding that shrinks to an unchanged corpus case is not written again).
+
 
 SourceFactory = Callable[[Any, Path], FuzzSource]
 
@@ -197,7 +200,7 @@ class Finding:
     case_id: str  # the drawn case that showed it first
     details: Mapping[str, str] = field(default_factory=dict)  # of the (shrunk) case, for people
     occurrences: int = 1
-    status: str = "new"  # new, shrinking, written, pending, not_written, known
+    status: str = "new"  # new, shrinking, written, pending, not_written, known, corpus
     regression: str | None = None
     original_size: int = 0
     shrunk_size: int | None = None
@@ -518,7 +521,11 @@ class _Fuzzer:
         with self.lock:
             self._shrinking += finding.shrink_seconds
             self.report.shrink_seconds += finding.shrink_seconds
-        if self.options.write and self.config.regressions is not None:
+        corpus_case = getattr(lane.source, "corpus_case", lambda case: None)(smallest)
+        if corpus_case is not None:  # shrunk to a corpus case: the corpus run shows it already
+            finding.status, finding.regression = "corpus", corpus_case
+            finding.note = f"the corpus's own case {corpus_case} shows it"
+        elif self.options.write and self.config.regressions is not None:
             self._write(lane, smallest, finding)
         else:
             finding.status = "not_written"
@@ -637,7 +644,7 @@ def render(report: FuzzReport) -> str:
                          f"in {finding.shrink_checks} checks")
         if finding.note:
             lines.append(f"  {finding.note}")
-        if finding.regression and finding.status in ("written", "known"):
+        if finding.regression and finding.status in ("written", "known", "corpus"):
             lines.append(f"  rerun: snnconform run --case {finding.regression}")
     lines += [f"problem: {problem}" for problem in report.problems]
     lines += [f"note: {note}" for note in report.notes]
