@@ -514,6 +514,7 @@ def _emit(args: argparse.Namespace, value: Any, text: str) -> None:
 # ------------------------------------------------------------------------------ the parser
 
 
+# Longer than usual: one declaration per subcommand, so it reads as the CLI's table of contents.
 def build_parser() -> argparse.ArgumentParser:
     common, selection, execution = _common(), _selection(), _execution()
     parser = argparse.ArgumentParser(prog="snnconform", description="A polyglot conformance harness.")
