@@ -59,7 +59,6 @@ reference = "snnconform.checkpoint._reference:execute_case"
 
 @pytest.mark.slow
 def test_the_atheris_target_loads_every_seed_and_mutates_them(tmp_path: Path) -> None:
-    pytest.importorskip("atheris", reason="make fuzz-native installs atheris (the fuzz extra)")
     seeds.main(["seeds", str(tmp_path / "seeds")])
     result = subprocess.run(  # the seeds (about 530 runs), then mutations of them
         [sys.executable, str(REPO_ROOT / "fuzz" / "python" / "load_checkpoint_fuzz.py"), "-runs=1500", "-seed=1",
