@@ -107,13 +107,13 @@ fuzz-native: $(INSTALLED)
 	@$(PY) -c "import atheris" 2>/dev/null || $(PY) -m pip install --quiet -e '.[fuzz]'
 	mkdir -p $(FUZZ)/rust-corpus $(FUZZ)/rust-artifacts $(FUZZ)/python-corpus $(FUZZ)/python-artifacts
 	$(PY) fuzz/seeds.py $(FUZZ)/seeds
-	status=0; \
-	CARGO_TARGET_DIR=$(abspath $(FUZZ))/target cargo fuzz run --fuzz-dir fuzz/rust -s none load_checkpoint \
-	  $(FUZZ)/rust-corpus $(FUZZ)/seeds -- $(LIBFUZZER_FLAGS) -artifact_prefix=$(abspath $(FUZZ))/rust-artifacts/ \
-	  || status=1; \
-	$(PY) fuzz/python/load_checkpoint_fuzz.py $(LIBFUZZER_FLAGS) -artifact_prefix=$(FUZZ)/python-artifacts/ \
-	  $(FUZZ)/python-corpus $(FUZZ)/seeds || status=1; \
-	exit $$status
+	status=0; scratch=$$(mktemp -d /dev/shm/snn-fuzz.XXXXXX 2>/dev/null || mktemp -d); \
+	SNN_FUZZ_SCRATCH=$$scratch CARGO_TARGET_DIR=$(abspath $(FUZZ))/target \
+	  cargo fuzz run --fuzz-dir fuzz/rust -s none load_checkpoint $(FUZZ)/rust-corpus $(FUZZ)/seeds -- \
+	  $(LIBFUZZER_FLAGS) -artifact_prefix=$(abspath $(FUZZ))/rust-artifacts/ || status=1; \
+	SNN_FUZZ_SCRATCH=$$scratch $(PY) fuzz/python/load_checkpoint_fuzz.py $(LIBFUZZER_FLAGS) \
+	  -artifact_prefix=$(FUZZ)/python-artifacts/ $(FUZZ)/python-corpus $(FUZZ)/seeds || status=1; \
+	rm -rf "$$scratch"; exit $$status
 
 # Regenerates fixtures/ from spec/checkpoint.yaml; deterministic (same spec and versions give
 # the same bytes).

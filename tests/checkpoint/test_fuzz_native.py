@@ -4,6 +4,7 @@ corpus, a finding kept as a regression case, and the atheris target on its seeds
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,7 @@ def test_the_atheris_target_loads_every_seed_and_mutates_them(tmp_path: Path) ->
     result = subprocess.run(  # the seeds (about 530 runs), then mutations of them
         [sys.executable, str(REPO_ROOT / "fuzz" / "python" / "load_checkpoint_fuzz.py"), "-runs=1500", "-seed=1",
          f"-artifact_prefix={tmp_path}/", str(tmp_path / "seeds")],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "SNN_FUZZ_SCRATCH": str(tmp_path / "scratch")})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "\nDone " in result.stderr and not list(tmp_path.glob("crash-*"))

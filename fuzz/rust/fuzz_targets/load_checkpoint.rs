@@ -14,12 +14,19 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 
+/// Where the pair is written: `SNN_FUZZ_SCRATCH` (`make fuzz-native` makes and removes one in
+/// memory), else a folder of this process's own under /dev/shm or the temporary folder.
 fn folder() -> &'static PathBuf {
     static FOLDER: OnceLock<PathBuf> = OnceLock::new();
     FOLDER.get_or_init(|| {
-        let shm = PathBuf::from("/dev/shm");
-        let base = if shm.is_dir() { shm } else { std::env::temp_dir() };
-        let folder = base.join(format!("snn-fuzz-{}", std::process::id()));
+        let folder = match std::env::var_os("SNN_FUZZ_SCRATCH") {
+            Some(given) => PathBuf::from(given),
+            None => {
+                let shm = PathBuf::from("/dev/shm");
+                let base = if shm.is_dir() { shm } else { std::env::temp_dir() };
+                base.join(format!("snn-fuzz-{}", std::process::id()))
+            }
+        };
         std::fs::create_dir_all(&folder).expect("a scratch folder for the pair");
         folder
     })
