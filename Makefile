@@ -8,7 +8,7 @@ SNNCONFORM := $(VENV)/bin/snnconform
 INSTALLED := $(VENV)/.installed
 
 .PHONY: setup conformance conformance-shard merge test unit-tests fixtures typecheck architecture browser mutation tutorial \
-	workflow-check fuzz-native clean
+	workflow-check fuzz-native bench clean
 
 # The venv is rebuilt only when pyproject.toml changes.
 $(INSTALLED): pyproject.toml
@@ -85,6 +85,15 @@ tutorial: $(INSTALLED)
 	$(PY) -m pytest -q tests/tutorial
 
 test: unit-tests typecheck architecture workflow-check conformance tutorial
+
+# The large-checkpoint benchmarks (not part of `make test`: about half an hour on 2 cores; needs
+# the implementations built, e.g. by `make conformance`). Every implementation loads and saves
+# 64 MiB, 512 MiB and 1.5 GiB checkpoints beside numpy.load/savez and the machine's limits
+# (memory copy, raw read/write, SHA-256, CRC-32, zlib/isal) in one run; writes
+# benchmarks/results/large.json and large.md. docs/benchmarks.md explains the columns.
+# A quick look: make bench BENCH_ARGS='--sizes 64M --repeats 1 --out /tmp/bench'.
+bench: $(INSTALLED)
+	$(PY) benchmarks/bench_large.py $(BENCH_ARGS)
 
 # The mutation self-test (not part of `make test`: it rebuilds an implementation per mutant).
 # Applies each mutants/<impl>/*.patch in a scratch copy, rebuilds, runs the corpus, and writes

@@ -1,0 +1,143 @@
+"""The machine's own speeds, measured in the same run on the same bytes as the checkpoints.
+
+Every function returns a list of seconds, one per repeat; ``report.summary`` turns it into a
+median and MB/s. Reads go through a reused 16 MiB buffer from the warm page cache; streams are
+fed 16 MiB at a time, as a streaming loader or writer would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import zlib
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Iterator
+
+import numpy as np
+
+CHUNK = 16 * 2**20
+COPY_BYTES = 2**30
+
+
+def deflaters() -> dict[str, ModuleType]:
+    """``zlib`` and, when installed, ``isal`` (python-isal's zlib-compatible ``isal_zlib``)."""
+    found: dict[str, ModuleType] = {"zlib": zlib}
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return found
+    found["isal"] = isal_zlib
+    return found
+
+
+def _repeat(repeats: int, action: Callable[[], object]) -> list[float]:
+    seconds = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        action()
+        seconds.append(time.perf_counter() - began)
+    return seconds
+
+
+def chunks(layers: list[np.ndarray]) -> Iterator[memoryview]:
+    """Each layer's bytes in slices of at most ``CHUNK`` (views, no copies)."""
+    for layer in layers:
+        view = np.ascontiguousarray(layer).reshape(-1).view(np.uint8).data
+        for start in range(0, len(view), CHUNK):
+            yield view[start:start + CHUNK]
+
+
+def memory_copy(repeats: int) -> list[float]:
+    """A 1 GiB ``numpy.copyto`` between two arrays already faulted in."""
+    source = np.ones(COPY_BYTES // 8)
+    target = np.empty_like(source)
+    np.copyto(target, source)
+    return _repeat(repeats, lambda: np.copyto(target, source))
+
+
+def sha256(layers: list[np.ndarray], repeats: int) -> list[float]:
+    def run() -> None:
+        digest = hashlib.sha256()
+        for piece in chunks(layers):
+            digest.update(piece)
+    return _repeat(repeats, run)
+
+
+def crc32(layers: list[np.ndarray], repeats: int) -> list[float]:
+    def run() -> None:
+        value = 0
+        for piece in chunks(layers):
+            value = zlib.crc32(piece, value)
+    return _repeat(repeats, run)
+
+
+def compress(layers: list[np.ndarray], module: ModuleType, level: int,
+             repeats: int) -> tuple[list[float], list[bytes]]:
+    """Raw deflate (as in a zip member) of all layers as one stream; the last run's output."""
+    stream: list[bytes] = []
+
+    def run() -> None:
+        stream.clear()
+        encoder = module.compressobj(level, zlib.DEFLATED, -15)
+        stream.extend(encoder.compress(piece) for piece in chunks(layers))
+        stream.append(encoder.flush())
+    return _repeat(repeats, run), stream
+
+
+def decompress(stream: list[bytes], module: ModuleType, repeats: int) -> list[float]:
+    """Inflate ``stream`` with at most ``CHUNK`` bytes of output per call, output discarded."""
+    def run() -> None:
+        decoder = module.decompressobj(-15)
+        for piece in stream:
+            while piece:
+                decoder.decompress(piece, CHUNK)
+                piece = decoder.unconsumed_tail
+        decoder.flush()
+    return _repeat(repeats, run)
+
+
+def raw_read(path: Path, repeats: int) -> list[float]:
+    """Read the whole file into one reused 16 MiB buffer (page cache warmed first)."""
+    buffer = bytearray(CHUNK)
+
+    def run() -> None:
+        with open(path, "rb", buffering=0) as handle:
+            while handle.readinto(buffer):
+                pass
+    run()
+    return _repeat(repeats, run)
+
+
+def fresh_read(path: Path, repeats: int) -> list[float]:
+    """Read the whole file into a new buffer of its size, whose pages are faulted in as they are
+    filled: the least any loader does (the destination of a load is new memory)."""
+    size = path.stat().st_size
+
+    def run() -> None:
+        view = np.empty(size, np.uint8).data
+        done = 0
+        with open(path, "rb", buffering=0) as handle:
+            while done < size:
+                count = handle.readinto(view[done:done + CHUNK])
+                if not count:
+                    break
+                done += count
+    return _repeat(repeats, run)
+
+
+def raw_write_fsync(folder: Path, layers: list[np.ndarray], repeats: int) -> list[float]:
+    """Write the layers' bytes (one ``write`` per layer) to a new file, ``fsync``, remove it."""
+    path = folder / "raw-write.bin"
+
+    def run() -> None:
+        path.unlink(missing_ok=True)
+        with open(path, "wb", buffering=0) as handle:
+            for layer in layers:
+                handle.write(np.ascontiguousarray(layer).reshape(-1).view(np.uint8).data)
+            os.fsync(handle.fileno())
+    try:
+        return _repeat(repeats, run)
+    finally:
+        path.unlink(missing_ok=True)
