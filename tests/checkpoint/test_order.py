@@ -22,8 +22,11 @@ def _lines() -> list[dict[str, Any]]:
     return [json.loads(line) for line in (FIXTURES / "cases.jsonl").read_text().splitlines()]
 
 
-def _order_lines() -> dict[tuple[str, str, str], dict[str, Any]]:
-    return {(line["origin"]["operation"], *line["covers"]): line for line in _lines() if line["class"] == "order"}
+def _order_lines(across: bool = False) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The order cases by (operation, earlier, later): one per pair, or (``across``) the cases
+    with the later violation on layer 0 and the earlier one on layer 1."""
+    return {(line["origin"]["operation"], *line["covers"]): line for line in _lines()
+            if line["class"] == "order" and ("layers" in line["origin"]) == across}
 
 
 def test_every_co_violable_pair_has_an_order_case() -> None:
@@ -65,6 +68,19 @@ def test_an_order_case_expects_the_earlier_invariant() -> None:
         assert ORDER[earlier] < ORDER[later], line["id"]
         assert line["expect"]["code"] == earlier and line["expect"]["verdict"] == "reject"
         assert line["origin"]["mutations"][0]["invariant"] == earlier
+
+
+def test_per_layer_pairs_have_cases_across_layers() -> None:
+    """Per-layer pairs also have a case with the later violation on the earlier layer: an
+    implementation that judges every check of layer 0 before layer 1 answers the later code."""
+    summary = json.loads((FIXTURES / "corpus.json").read_text())["order_pairs"]["across_layers"]
+    across = _order_lines(across=True)
+    assert summary["pinned"] == len(across) > 0
+    for key in [("load", "archive.member.method", "archive.member.integrity"),
+                ("load", "array.npy.magic", "array.npy.header"), ("load", "array.npy.header", "array.dtype")]:
+        assert key in across, key
+    for line in across.values():
+        assert line["expect"]["code"] == line["covers"][0]
 
 
 def test_every_order_case_still_violates_its_later_invariant() -> None:

@@ -122,6 +122,13 @@ def _resize_first_layer(inputs: int, outputs: int, real: bool, case: CaseModel) 
         case.npy(0).shape = (outputs, inputs)
 
 
+def _first_weight_leaf(value: int, case: CaseModel) -> None:
+    """Layer 0's weights as nested lists whose first number is ``value``."""
+    rows = np.asarray(case.state["weights"][0]).tolist()
+    rows[0][0] = value
+    case.state["weights"][0] = rows
+
+
 def _transfer(kind: str, rate: Any, case: CaseModel) -> None:
     case.ops.append({"op": kind, "config": {"freeze_until": -1, "lr_backbone": 0.0, "lr_head": rate}})
 
@@ -147,6 +154,10 @@ def integer_range(spec: Spec) -> Iterator[Boundary]:
     for surface in codes:
         yield Boundary(f"real-world-{surface}", "json_integer_max", "at", surface, "real_world", high, None,
                        partial(_set_metadata, PLACES["real_world"](high)))
+    # A weight's integer leaves span the same range (schema.weights.type), converted to float64.
+    for name, limit, value, side in values:
+        yield Boundary(f"{name}-construct-weight-leaf", limit, side, "construct", "weight leaf", value,
+                       None if side == "at" else "schema.weights.type", partial(_first_weight_leaf, value))
     # Counts and sizes in the integer range but far beyond their own rules: judged on the exact
     # value, never wrapped into range.
     narrower = {"n_layers": "checkpoint.n_layers.consistent",
@@ -471,6 +482,36 @@ def zip_u32(spec: Spec) -> Iterator[Boundary]:
                        partial(_archive_edit, False, partial(_end_record, offset, struct.pack("<I", top))))
 
 
+# ----------------------------------------------------------------------------- layer indexes
+
+
+def _layer_index_op(surface: str, value: int | None, case: CaseModel) -> None:
+    """A transfer operation with ``value`` as its index (None: the checkpoint's last layer + 1)."""
+    index = case.n_layers if value is None else value
+    if surface == "freeze_layers":
+        case.ops.append({"op": surface, "args": {"until_index": index}})
+    else:
+        case.ops.append({"op": surface, "config": {"freeze_until": index, "lr_backbone": 0.0, "lr_head": 0.01}})
+
+
+def layer_index(spec: Spec) -> Iterator[Boundary]:
+    """A layer index at layer_index_min and one below, wherever an index is judged; and, where
+    it meets a checkpoint, its data-given upper end: the last layer and one past it."""
+    low = _int(spec, "layer_index_min")
+    name = "layer_index_min"
+    # TransferConfig's own check comes first in spec order; freeze_layers has only the index's.
+    past = {"freeze_layers": "transfer.layer_index.range", "transfer_config": "transfer.freeze_until.range",
+            "apply_transfer_config": "transfer.freeze_until.range"}
+    for surface, code in past.items():
+        yield Boundary(f"layer-index-at-min-{surface}", name, "at", surface, "index", low, None,
+                       partial(_layer_index_op, surface, low))
+        yield Boundary(f"layer-index-past-min-{surface}", name, "past", surface, "index", low - 1, code,
+                       partial(_layer_index_op, surface, low - 1))
+    for surface in ("freeze_layers", "apply_transfer_config"):
+        yield Boundary(f"layer-index-past-last-{surface}", name, "past", surface, "index", "n_layers",
+                       "transfer.layer_index.range", partial(_layer_index_op, surface, None))
+
+
 # ----------------------------------------------------------------------------- registry
 
 
@@ -480,6 +521,7 @@ RECIPES: dict[tuple[str, ...], Callable[[Spec], Iterator[Boundary]]] = {
     ("metadata_max_depth",): metadata_depth,
     ("weight_max_depth",): weight_depth,
     ("layer_features_min", "layer_features_max"): layer_features,
+    ("layer_index_min",): layer_index,
     ("float64_max",): float_range,
     ("npy_header_length_max_v1", "npy_header_length_max_v2"): npy_header_length,
     ("npy_dimension_digits_max",): npy_dimension_digits,

@@ -65,6 +65,10 @@ class CaseModel:
     text_edits: list[Callable[[bytes], bytes]] = field(default_factory=list)
     archive_edits: list[Callable[[bytes], bytes]] = field(default_factory=list)
     file_actions: dict[str, str] = field(default_factory=dict)  # "metadata"/"archive" -> action
+    # The layer the next operator acts on, when an order case places two violations on chosen
+    # layers (see _order); the layers operators picked, in order.
+    layer_hint: int | None = None
+    picked_layers: list[int] = field(default_factory=list)
 
     @classmethod
     def from_draft(cls, draft: Draft, surface: str) -> CaseModel:

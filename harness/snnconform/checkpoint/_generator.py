@@ -27,7 +27,8 @@ from . import _reference
 from ._boundaries import boundaries, boundary_case
 from ._casemodel import CaseModel, Draft, reset_dir
 from ._mutations import OPERATORS
-from ._order import Candidate, attempt_pairs, order_candidates, order_cases, pick_draft, try_case
+from ._order import (PER_LAYER_PHASES, Candidate, attempt_pairs, order_candidates, order_cases, pick_draft,
+                     try_case)
 from ._spec import REPO_ROOT, Invariant, Mutation, Spec
 from ._strategies import drafts, valid_cases
 
@@ -346,56 +347,73 @@ ORDER_POOL = 64
 
 
 def _order_attempt(candidate: Candidate, attempt: int, parts: tuple[Combo, Combo], writer: _Writer,
-                   pool: list[Draft], order: dict[str, int]) -> str:
+                   pool: list[Draft], order: dict[str, int], across: bool) -> str:
     """Draw, render and judge one attempt at a case pinning ``candidate``; record it if it does."""
-    seed_value = _seed("order", *candidate.key, attempt)
+    seed_value = _seed("order", *candidate.key, attempt, *(["across"] if across else []))
     draft = pick_draft(pool, parts, seed_value)
     if draft is None:
         return "no_draft"
-    (case,) = _examples(order_cases(*parts, base_transfer_op, draft), 1, seed_value, extra=1)
+    (case,) = _examples(order_cases(*parts, base_transfer_op, draft, across), 1, seed_value, extra=1)
     if case is None:
         return "not_applicable"
+    alone = None
+    if across:
+        (alone,) = _examples(order_cases(*parts, base_transfer_op, draft, across, later_only=True), 1,
+                             seed_value, extra=1)
     out_dir = writer.out_dir
     case_id = f"order-{candidate.operation}-{candidate.earlier.id}-{candidate.later.id}"
-    outcome, ops, results = try_case(case, candidate, order, out_dir, case_id)
+    case_id += "-across-layers" if across else ""
+    outcome, ops, results = try_case(case, candidate, order, out_dir, case_id, alone)
     if outcome == "pinned":
         index = len(results) - 1
         origin = {**_origin(parts, seed_value), "operation": candidate.operation, "attempt": attempt,
-                  "op_index": index}
+                  "op_index": index, **({"layers": {"later": 0, "earlier": 1}} if across else {})}
         writer.record(case_id, "order", ops, results, index, candidate.earlier.id,
                       [candidate.earlier.id, candidate.later.id], origin)
     return outcome
 
 
+def _pin_order(candidate: Candidate, writer: _Writer, pool: list[Draft], order: dict[str, int],
+               across: bool) -> Counter[str]:
+    """Try the candidate's pairs of mutations until one case pins it; how the attempts ended."""
+    outcomes: Counter[str] = Counter()
+    gating: set[int] = set()  # earlier mutations whose skipped check left B unreachable
+    for attempt, parts in enumerate(attempt_pairs(candidate, combos)):
+        if id(parts[0].mutation) in gating:
+            outcomes["gated"] += 1  # the same earlier mutation gates the later one again
+            continue
+        outcome = _order_attempt(candidate, attempt, parts, writer, pool, order, across)
+        outcomes[outcome] += 1
+        if outcome == "pinned":
+            break
+        if outcome == "gated":
+            gating.add(id(parts[0].mutation))
+    return outcomes
+
+
 def _write_order_cases(spec: Spec, writer: _Writer) -> dict[str, Any]:
     """An order case for every candidate pair that one input can violate together; the others,
-    with how every attempt ended, for corpus.json."""
+    with how every attempt ended, for corpus.json. Pairs of per-layer invariants also get a
+    case with the two violations on different layers, the later one on the earlier layer."""
     order = {invariant.id: invariant.order for invariant in spec.invariants}
     candidates = order_candidates(spec, combos)
     pool = _examples(drafts(min_layers=2), ORDER_POOL, _seed("order-pool"))
     unpinned: dict[str, list[dict[str, Any]]] = {"gated": [], "conflicting": []}
     for candidate in candidates:
-        outcomes: Counter[str] = Counter()
-        attempts = attempt_pairs(candidate, combos)
-        gating: set[int] = set()  # earlier mutations whose skipped check left B unreachable
-        for attempt, parts in enumerate(attempts):
-            if id(parts[0].mutation) in gating:
-                outcomes["gated"] += 1  # the same earlier mutation gates the later one again
-                continue
-            outcome = _order_attempt(candidate, attempt, parts, writer, pool, order)
-            outcomes[outcome] += 1
-            if outcome == "pinned":
-                break
-            if outcome == "gated":
-                gating.add(id(parts[0].mutation))
-        else:
+        outcomes = _pin_order(candidate, writer, pool, order, False)
+        if not outcomes["pinned"]:
+            attempts = sum(outcomes.values())
             # Gated: whenever both mutations could be applied, the later check was unreachable.
             kind = "gated" if outcomes["gated"] and not outcomes["conflicting"] else "conflicting"
             unpinned[kind].append({"operation": candidate.operation, "earlier": candidate.earlier.id,
-                                   "later": candidate.later.id, "attempts": len(attempts),
+                                   "later": candidate.later.id, "attempts": attempts,
                                    "outcomes": dict(sorted(outcomes.items()))})
     pinned = len(candidates) - len(unpinned["gated"]) - len(unpinned["conflicting"])
-    return {"candidates": len(candidates), "pinned": pinned, **unpinned}
+    per_layer = [c for c in candidates if c.operation == "load"
+                 and c.earlier.phase in PER_LAYER_PHASES and c.later.phase in PER_LAYER_PHASES]
+    across = sum(_pin_order(candidate, writer, pool, order, True)["pinned"] for candidate in per_layer)
+    return {"candidates": len(candidates), "pinned": pinned, **unpinned,
+            "across_layers": {"candidates": len(per_layer), "pinned": across}}
 
 
 def _finish(spec: Spec, out_dir: Path, lines: list[dict[str, Any]],

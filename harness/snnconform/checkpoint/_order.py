@@ -225,39 +225,71 @@ def pick_draft(pool: Sequence[Draft], combos: Sequence[Any], start: int) -> Draf
     return None
 
 
+#: Phases whose invariants are judged per layer: "each over all of its subjects" means every
+#: layer is checked for the earlier invariant before any layer for the later one.
+PER_LAYER_PHASES = ("archive", "array")
+
+
 @st.composite
-def order_cases(draw: st.DrawFn, earlier: Any, later: Any, base_op: Any, draft: Draft) -> CaseModel | None:
+def order_cases(draw: st.DrawFn, earlier: Any, later: Any, base_op: Any, draft: Draft,
+                across: bool = False, later_only: bool = False) -> CaseModel | None:
     """``draft`` with ``later``'s mutation applied, then ``earlier``'s; None when the second
-    cannot be applied after the first."""
+    cannot be applied after the first. ``across`` puts the later violation on layer 0 and the
+    earlier on layer 1, so that an implementation judging layer by layer (every check of layer
+    0 first) answers the later code; None when either mutation does not act on one layer.
+    ``later_only`` stops after the later mutation (drawn exactly as with both)."""
     case = CaseModel.from_draft(copy.deepcopy(draft), earlier.surface)
     if earlier.transfer_kind:
         targets = [c.mutation.params.get("target", "") for c in (earlier, later)]
         case.ops.append(merged_transfer_op(earlier.transfer_kind, targets, draft.layer_names, base_op))
     try:
-        for combo in (later, earlier):
+        for combo, layer in ((later, 0), (earlier, 1)):
+            case.layer_hint = layer if across else None
+            picked = len(case.picked_layers)
             OPERATORS[combo.mutation.operator].apply(case, combo.mutation.params, combo.invariant.extra, draw)
+            if across and case.picked_layers[picked:] != [layer]:
+                return None
+            if later_only:
+                break
     except (AssertionError, AttributeError, IndexError, KeyError, TypeError, ValueError):
         return None
+    case.layer_hint = None
     return case
 
 
-def try_case(case: CaseModel, candidate: Candidate, order: dict[str, int], out_dir: Path,
-             case_id: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+def _judge(case: CaseModel, out_dir: Path, relative: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Render ``case`` under ``out_dir/relative``: (ops, the reference's results)."""
+    ops = copy.deepcopy(case).render(out_dir / relative, relative)
+    return ops, _reference.execute_case({"ops": ops}, out_dir)["results"]
+
+
+def _rejects(results: list[dict[str, Any]], code: str, index: int) -> bool:
+    last = results[-1]
+    return last["verdict"] == "reject" and last["code"] == code and len(results) == index + 1
+
+
+def try_case(case: CaseModel, candidate: Candidate, order: dict[str, int], out_dir: Path, case_id: str,
+             later_alone: CaseModel | None = None) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
     """Render ``case`` as ``case_id`` and judge it: (outcome, ops, reference results). The files
-    stay only when the outcome is "pinned"."""
+    stay only when the outcome is "pinned". With ``later_alone`` (the same case without the
+    earlier violation, which then sits on another layer), the later violation is proven by the
+    reference reporting it there instead of by the skip oracle."""
     relative = f"cases/{case_id}"
     index = 1 if candidate.operation not in ("load", "construct") else 0
     try:
-        ops = copy.deepcopy(case).render(out_dir / relative, relative)
-        results = _reference.execute_case({"ops": ops}, out_dir)["results"]
+        ops, results = _judge(case, out_dir, relative)
+        alone = _judge(later_alone, out_dir, relative + "-later-alone")[1] if later_alone else None
     except (AssertionError, IndexError, KeyError, TypeError, ValueError, struct.error):
         # One edit broke what the other's rendering needs (a key it searches for, a field width).
         outcome, ops, results = "not_applicable", [], []
     else:
-        last = results[-1]
-        correct = last["verdict"] == "reject" and last["code"] == candidate.earlier.id and len(results) == index + 1
-        outcome = (later_outcome(ops, out_dir, candidate.earlier.id, candidate.later.id, order, index)
-                   if correct else "conflicting")
+        if not _rejects(results, candidate.earlier.id, index):
+            outcome = "conflicting"
+        elif alone is not None:
+            outcome = "pinned" if _rejects(alone, candidate.later.id, index) else "conflicting"
+        else:
+            outcome = later_outcome(ops, out_dir, candidate.earlier.id, candidate.later.id, order, index)
+    shutil.rmtree(out_dir / (relative + "-later-alone"), ignore_errors=True)
     if outcome != "pinned":
         shutil.rmtree(out_dir / relative, ignore_errors=True)
     return outcome, ops, results

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from snnconform.core._cases import CorpusError, Selection, load_cases, parse_shard
+from snnconform.core._cases import CorpusError, Selection, parse_shard
 from snnconform.core._config import Config, ConfigError, Implementation, find_config, load_config
 from snnconform.core._divergences import DivergenceError, load_divergences
 from snnconform.core._domain import InputError
@@ -330,7 +330,7 @@ def cmd_mutation(args: argparse.Namespace) -> int:
     config = _config(args)
     impls, _ = _implementations(config, args)
     spec = load_spec_info(config)
-    cases = load_cases(config.fixtures / "cases.jsonl")
+    cases = corpus_cases(config)  # the regression cases kill mutants too
     tallies: dict[str, Tally] = {}
     for impl in impls:
         if impl.mutation:

@@ -15,8 +15,10 @@ names what it breaks::
 For each implementation the harness copies the repository once into a scratch folder (without
 ``.git``, ``.venv`` and the results), then for each mutant: applies the patch (a patch that no
 longer applies is reported as ``stale``, never skipped), runs the implementation's ``build``
-there, runs the whole corpus against the scratch testee, and reverts the patch. The mutant is
-``killed`` when the corpus run finds any disagreement, and ``survived`` otherwise. Every
+there, runs the corpus (with the regression cases) against the scratch testee, and reverts the
+patch. The mutant is ``killed`` when the corpus run finds any disagreement, and ``survived``
+otherwise. The cases covering the mutant's invariants run first and the rest only when they
+agree: the verdict is the whole corpus's, most mutants just fall sooner. Every
 invariant of the spec must have at least one mutant per implementation.
 """
 
@@ -121,6 +123,13 @@ def _killed(config: Config, impl: Implementation, cases: Sequence[Case], timeout
     return any(judgment.status != "agreed" for judgment in suite.judgments) or bool(suite.runs[0].problem)
 
 
+def _targeted_first(cases: Sequence[Case], mutant: Mutant) -> tuple[list[Case], list[Case]]:
+    """(the cases covering one of the mutant's invariants, the others)."""
+    aimed = set(mutant.invariants)
+    targeted = [case for case in cases if aimed.intersection(case.covers)]
+    return targeted, [case for case in cases if not aimed.intersection(case.covers)]
+
+
 def _build(config: Config, impl: Implementation) -> bool:
     if not impl.build:
         return True
@@ -169,7 +178,8 @@ def mutate_implementation(config: Config, impl: Implementation, cases: Sequence[
             if not _build(config, scratch_impl):
                 tally.build_failed.append(mutant.name)
                 verdict = "BUILD FAILED"
-            elif _killed(config, scratch_impl, cases, timeout, spec_version):
+            elif any(_killed(config, scratch_impl, part, timeout, spec_version)
+                     for part in _targeted_first(cases, mutant) if part):
                 tally.killed.append(mutant.name)
                 verdict = "killed"
             else:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from .._casemodel import CaseModel
 from .._fixturefiles import Npy, ZipMember
-from ._registry import Draw, Params, layers, operator, pick
+from ._registry import Draw, Params, layers, operator, pick, pick_layer
 
 # ----------------------------------------------------------------------------- archive
 
@@ -37,7 +37,7 @@ def torn_pair(case: CaseModel, params: Params, invariant: dict[str, Any], draw: 
 _NOT_ZIP = [b"\x1f\x8b\x08\x00" + b"\x00" * 30, b'{"layer_names": []}', b"\x93NUMPY\x01\x00" + b" " * 40]
 
 
-def _zip_break(how: str, case: CaseModel, draw: Draw) -> None:
+def _zip_break(how: str, by: int | None, case: CaseModel, draw: Draw) -> None:
     archive = case.archive
     if how == "not_zip":
         data = pick(draw, _NOT_ZIP) + draw(st.binary(max_size=40)).replace(b"PK", b"pk")
@@ -58,7 +58,12 @@ def _zip_break(how: str, case: CaseModel, draw: Draw) -> None:
         member.local_name = member.name.replace(b"layer", b"lay3r")
     elif how == "data_past_directory":
         last = archive.members[-1]
-        last.compressed_size = len(last.stream()) + draw(st.integers(1, 16))
+        last.compressed_size = len(last.stream()) + (by or draw(st.integers(1, 16)))
+    elif how == "trailing_bytes":
+        # Bytes after the end record that its comment length does not cover: no end record
+        # ends exactly at the end of the file.
+        tail = draw(st.binary(min_size=1, max_size=16))
+        case.archive_edits.append(lambda data: data + tail)
     elif how == "multi_disk":
         archive.disk_number = draw(st.integers(1, 3))
     elif how == "overlapping_entries":
@@ -75,7 +80,7 @@ _ZIP_NEEDS = {"bad_local_signature": 1, "local_name_mismatch": 1, "data_past_dir
 
 @operator("archive", "load", requires=lambda params: layers(_ZIP_NEEDS.get(params["how"], 0))(params))
 def corrupt_zip(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    _zip_break(params["how"], case, draw)
+    _zip_break(params["how"], params.get("by"), case, draw)
 
 
 @operator("archive", "load", requires=layers(1))
@@ -110,33 +115,33 @@ def add_member(case: CaseModel, params: Params, invariant: dict[str, Any], draw:
 
 @operator("archive", "load", requires=layers(1))
 def rename_member(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    index = pick(draw, range(case.n_layers))
+    index = pick_layer(case, draw)
     case.member(index).name = params["name"].format(i=index).encode()
 
 
 @operator("archive", "load", requires=layers(1))
 def drop_member(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    case.archive.members.remove(case.member(pick(draw, range(case.n_layers))))
+    case.archive.members.remove(case.member(pick_layer(case, draw)))
 
 
 @operator("archive", "load", requires=layers(1))
 def set_method(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    member = case.member(pick(draw, range(case.n_layers)))
+    member = case.member(pick_layer(case, draw))
     member.compressed = member.stream()
     member.method = params["method"]
 
 
 @operator("archive", "load", requires=layers(1))
 def set_flag(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    case.member(pick(draw, range(case.n_layers))).flags |= 1 << params["bit"]
+    case.member(pick_layer(case, draw)).flags |= 1 << params["bit"]
 
 
 @operator("archive", "load", requires=layers(1))
 def corrupt_member(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    member = case.member(pick(draw, range(case.n_layers)))
+    member = case.member(pick_layer(case, draw))
     how = params["how"]
     member.method = {"stored_size_mismatch": 0, "deflate_garbage": 8, "deflate_trailing": 8,
-                     "declared_size_zip64": 8}.get(how, member.method)
+                     "declared_size_zip64": 8, "unterminated_deflate": 8}.get(how, member.method)
     content, stream = member.content(), member.stream()
     if how == "crc":
         member.crc = zlib.crc32(content) ^ (1 << draw(st.integers(0, 31)))
@@ -153,6 +158,10 @@ def corrupt_member(case: CaseModel, params: Params, invariant: dict[str, Any], d
         member.compressed = draw(st.binary(min_size=len(stream), max_size=len(stream)))
     elif how == "deflate_trailing":
         member.compressed = stream + draw(st.binary(min_size=1, max_size=8))
+    elif how == "unterminated_deflate":
+        # Every byte inflates, but the stream has no final block: it does not end.
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+        member.compressed = compressor.compress(content) + compressor.flush(zlib.Z_SYNC_FLUSH)
     elif how == "declared_size_zip64":
         # Sizes a 64-bit reader overflows on (declared + 1 as its inflate cap), in a zip64 extra.
         case.archive.zip64 = True

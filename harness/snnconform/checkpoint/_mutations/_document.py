@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -112,7 +113,8 @@ _SYNTAX_BREAKS: dict[str, Callable[[Draw], Callable[[bytes], bytes]]] = {
     "single_quotes": lambda draw: lambda text: text.replace(b'"n_layers"', b"'n_layers'"),
     "comment": lambda draw: lambda text: text.replace(b"{", b"{/* note */", 1),
     "trailing_garbage": _append,
-    "leading_zero": lambda draw: lambda text: text.replace(b'"n_layers":', b'"n_layers": 0', 1),
+    # "n_layers": 02 (a zero right before the number's first digit, whatever spaces precede it)
+    "leading_zero": lambda draw: lambda text: re.sub(rb'("n_layers":\s*)', rb"\g<1>0", text, count=1),
     "control_character": lambda draw: _inside_key(draw, pick(draw, [b"\x01", b"\t", b"\n"])),
     "bad_escape": lambda draw: _inside_key(draw, pick(draw, [b"\\x41", b"\\u12", b"\\a", b"\\U0041"])),
     "empty": _empty,

@@ -12,18 +12,14 @@ from hypothesis import strategies as st
 
 from .._casemodel import CaseModel
 from .._fixturefiles import Npy, npy_header_text
-from ._registry import Draw, Params, Requirement, layers, locate, operator, pick
+from ._registry import Draw, Params, Requirement, layers, locate, operator, pick, pick_layer
 
 # ----------------------------------------------------------------------------- .npy members
 
 
-def _any_layer(case: CaseModel, draw: Draw) -> int:
-    return int(pick(draw, range(case.n_layers)))
-
-
 @operator("member", "load", requires=layers(1))
 def bad_npy_magic(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    member = case.member(_any_layer(case, draw))
+    member = case.member(pick_layer(case, draw))
     npy = member.payload
     assert isinstance(npy, Npy)
     how = params["how"]
@@ -35,13 +31,13 @@ def bad_npy_magic(case: CaseModel, params: Params, invariant: dict[str, Any], dr
         member.payload = npy.render()[: draw(st.integers(0, 7))]
 
 
-def _header(entries: dict[str, str]) -> str:
-    return "{" + ", ".join(f"'{key}': {value}" for key, value in entries.items()) + ", }"
+def _header(entries: list[tuple[str, str]]) -> str:
+    return "{" + ", ".join(f"'{key}': {value}" for key, value in entries) + ", }"
 
 
 @operator("member", "load", requires=layers(1))
 def bad_npy_header(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    npy = case.npy(_any_layer(case, draw))
+    npy = case.npy(pick_layer(case, draw))
     entries = {"descr": repr(npy.descr), "fortran_order": str(npy.fortran_order), "shape": repr(npy.shape)}
     how = params["how"]
     if how == "length_past_end":
@@ -54,7 +50,14 @@ def bad_npy_header(case: CaseModel, params: Params, invariant: dict[str, Any], d
         npy.header_text = "\t" + npy_header_text(npy.descr, npy.fortran_order, npy.shape)
         return
     if how == "missing_key":
-        del entries[pick(draw, sorted(entries))]
+        del entries[params.get("key") or pick(draw, sorted(entries))]
+    elif how == "duplicate_key":
+        key = pick(draw, sorted(entries))
+        npy.header_text = _header([*entries.items(), (key, entries[key])])
+        return
+    elif how == "shape_without_comma":
+        # "(6)" is a parenthesised int, not a tuple: the grammar's one-item shape needs "(6,)".
+        entries["shape"] = f"({npy.shape[0] * npy.shape[1]})"
     elif how == "extra_key":
         entries[pick(draw, ["extra", "allow_pickle", "Descr"])] = "1"
     elif how == "shape_not_tuple":
@@ -75,12 +78,12 @@ def bad_npy_header(case: CaseModel, params: Params, invariant: dict[str, Any], d
         entries["descr"] = f"[('w', {npy.descr!r})]"
     else:
         raise ValueError(f"unknown bad_npy_header how {how!r}")
-    npy.header_text = _header(entries)
+    npy.header_text = _header(list(entries.items()))
 
 
 @operator("member", "load", requires=layers(1))
 def pickled_array(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    npy = case.npy(_any_layer(case, draw))
+    npy = case.npy(pick_layer(case, draw))
     npy.descr = params.get("descr", "|O")
     if "version" in params:
         npy.version = (params["version"][0], params["version"][1])
@@ -89,7 +92,7 @@ def pickled_array(case: CaseModel, params: Params, invariant: dict[str, Any], dr
 
 @operator("member", "load", requires=layers(1))
 def set_dtype(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
-    case.npy(_any_layer(case, draw)).descr = params["descr"]
+    case.npy(pick_layer(case, draw)).descr = params["descr"]
 
 
 def _asymmetric(params: Params) -> Requirement:
@@ -114,13 +117,19 @@ def _bad_shape(params: Params, shape: tuple[int, int], draw: Draw) -> tuple[int,
 def reshape(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
     sizes = case.state["layer_sizes"]
     candidates = [i for i, (inp, out) in enumerate(sizes) if params.get("how") != "transpose" or inp != out]
-    index = pick(draw, candidates)
+    index = pick_layer(case, draw, candidates)
     inputs, outputs = sizes[index]
     shape = _bad_shape(params, (outputs, inputs), draw)
     if case.surface == "construct":
         case.state["weights"][index] = np.resize(case.state["weights"][index], shape)
     else:
         case.npy(index).shape = shape
+
+
+# huge_shape: 10^10 values; wrapping_shape: (2^61 + 8) values, whose byte count (2^64 + 64)
+# wraps to 64 in 64-bit arithmetic, which is exactly the member's data: only an exact product
+# refuses it.
+_DECLARED_SHAPES = {"huge_shape": (100_000, 100_000), "wrapping_shape": (1073807362, 2147352580)}
 
 
 def _data_long_enough(params: Params) -> Requirement:
@@ -133,16 +142,20 @@ def _data_long_enough(params: Params) -> Requirement:
 @operator("member", "load", requires=_data_long_enough)
 def npy_data_length(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
     delta = params["delta"]
-    if delta == "huge_shape":
-        index = _any_layer(case, draw)
+    if delta in _DECLARED_SHAPES:
+        # The document and the header declare a shape the member's data cannot hold.
+        inputs, outputs = _DECLARED_SHAPES[delta]
+        index = pick_layer(case, draw)
         assert isinstance(case.document, dict)
         sizes = case.document["layer_sizes"]
-        sizes[index] = [100_000, 100_000]
+        sizes[index] = [inputs, outputs]
         case.document["total_params"] = sum(i * o for i, o in sizes)
-        case.npy(index).shape = (100_000, 100_000)
+        case.npy(index).shape = (outputs, inputs)
+        if delta == "wrapping_shape":
+            case.npy(index).data = bytes((inputs * outputs * 8) % 2**64)
         return
     candidates = [i for i in range(case.n_layers) if len(case.npy(i).data) >= -delta]
-    npy = case.npy(pick(draw, candidates))
+    npy = case.npy(pick_layer(case, draw, candidates))
     npy.data = npy.data + bytes(delta) if delta > 0 else npy.data[:delta]
 
 
@@ -162,12 +175,12 @@ def non_finite(case: CaseModel, params: Params, invariant: dict[str, Any], draw:
         container[key] = value
         return
     if case.surface == "construct":
-        index = _any_layer(case, draw)
+        index = pick_layer(case, draw)
         weight = case.state["weights"][index].copy()
         weight.flat[draw(st.integers(0, weight.size - 1))] = value
         case.state["weights"][index] = weight
         return
-    index = pick(draw, [i for i in range(case.n_layers) if case.npy(i).descr[1] == "f"])
+    index = pick_layer(case, draw, [i for i in range(case.n_layers) if case.npy(i).descr[1] == "f"])
     npy = case.npy(index)
     values = np.frombuffer(npy.data, dtype=npy.descr).copy()
     values[draw(st.integers(0, values.size - 1))] = value

@@ -57,6 +57,16 @@ def pick(draw: Draw, items: list[Any] | range) -> Any:
     return draw(st.sampled_from(list(items)))
 
 
+def pick_layer(case: CaseModel, draw: Draw, candidates: list[int] | range | None = None) -> int:
+    """The layer an operator acts on: the case's ``layer_hint`` when it is a candidate, else a
+    drawn one; recorded in ``case.picked_layers``."""
+    choices = list(range(case.n_layers) if candidates is None else candidates)
+    index = case.layer_hint if case.layer_hint in choices else pick(draw, choices)
+    assert index is not None
+    case.picked_layers.append(index)
+    return int(index)
+
+
 # ----------------------------------------------------------------------------- locating targets
 
 

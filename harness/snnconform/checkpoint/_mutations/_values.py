@@ -16,7 +16,7 @@ from .._casemodel import CaseModel
 from .._fixturefiles import Raw
 from .._hostvalue import Opaque
 from .._strategies import json_values, nested
-from ._registry import Draw, Params, Requirement, layers, locate, operator, pick
+from ._registry import Draw, Params, Requirement, layers, locate, operator, pick, pick_layer
 
 # ----------------------------------------------------------------------------- values (generic)
 
@@ -63,6 +63,14 @@ def retype(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Dra
     else:
         container, key = locate(case, params["target"], draw)
         container[key] = wrong
+
+
+@operator("value", "construct", requires=layers(1))
+def rows_as_arrays(case: CaseModel, params: Params, invariant: dict[str, Any], draw: Draw) -> None:
+    """A weight given as a list of its rows, each a numpy array: numpy would stack them into
+    the matrix, the spec refuses an array inside a sequence."""
+    index = pick_layer(case, draw)
+    case.state["weights"][index] = list(np.asarray(case.state["weights"][index]))
 
 
 @operator("value", "load construct", requires=layers(1))
