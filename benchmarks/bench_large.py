@@ -217,11 +217,17 @@ def _notes(args: argparse.Namespace) -> list[str]:
     return notes
 
 
-def _write(result: dict[str, Any], out: Path) -> None:
+def _write(result: dict[str, Any], out: Path, pending: list[int]) -> str:
+    """Both files, with the targets of the sizes done so far; called after every size, so that
+    an interrupted run still leaves what it measured (and says what is missing)."""
+    notes = [f"Run incomplete: {', '.join(data.label(n) for n in pending)} not measured."] if pending else []
+    snapshot = {**result, "notes": result["notes"] + notes,
+                "targets": report.target_ratios(result, result["options"]["impls"])}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "large.json").write_text(json.dumps(result, indent=1) + "\n")
-    if result.get("targets") is not None:
-        (out / "large.md").write_text(report.markdown(result))
+    (out / "large.json").write_text(json.dumps(snapshot, indent=1) + "\n")
+    text = report.markdown(snapshot)
+    (out / "large.md").write_text(text)
+    return text
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -241,19 +247,18 @@ def main(argv: list[str] | None = None) -> int:
                     "level": args.level, "timeout": args.timeout, "layers": data.LAYERS,
                     "deflaters": list(limits.deflaters()), "cases": [":".join(c) for c in args.cases]},
         "baseline": _baseline(args.baseline, args.out / "large.json"), "notes": _notes(args),
-        "targets": None, "sizes": [],
+        "sizes": [],
     }
     _progress("1 GiB memory copy")
     result["memory_copy"] = report.summary(limits.memory_copy(args.repeats), limits.COPY_BYTES)
     scratch = Path(tempfile.mkdtemp(prefix="snn-bench-large-", dir=args.tmp))
     try:
-        for nbytes in args.sizes:
+        for index, nbytes in enumerate(args.sizes):
             result["sizes"].append(_one_size(nbytes, result["sizes"], commands, config.root, scratch, args))
+            text = _write(result, args.out, args.sizes[index + 1:])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    result["targets"] = report.target_ratios(result, names)
-    _write(result, args.out)
-    print(report.markdown(result))
+    print(text)
     return 0
 
 

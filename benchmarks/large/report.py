@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable
 # (key, title, threshold, at_least): the targets of issue 15 that one run can check.
 TARGETS = (
     ("stored_load_vs_raw_read", "stored load ÷ raw read", 0.5, True),
+    ("stored_load_vs_fresh_read", "(context) stored load ÷ read into a new buffer", 0.5, True),
     ("deflated_load_vs_inflate", "deflated load ÷ zlib inflate alone", 0.8, True),
     ("stored_save_vs_raw_write", "stored save ÷ raw write+fsync", 0.5, True),
     ("deflate_save_vs_baseline", "deflate save (random) ÷ baseline", 10.0, True),
@@ -83,6 +84,8 @@ def target_ratios(result: dict[str, Any], impls: list[str]) -> list[dict[str, An
             stored, deflated = cases.get(("random", "stored")), cases.get(("random", "deflate"))
             if key == "stored_load_vs_raw_read" and stored:
                 return _ratio(_speed(stored["load"].get(impl)), _speed(stored["raw_read"]))
+            if key == "stored_load_vs_fresh_read" and stored:
+                return _ratio(_speed(stored["load"].get(impl)), _speed(stored.get("fresh_read")))
             if key == "deflated_load_vs_inflate" and deflated:
                 inflate = limits["data"].get("random", {}).get("zlib_decompress")
                 return _ratio(_speed(deflated["load"].get(impl)), _speed(inflate))

@@ -64,6 +64,7 @@ def _fake_result() -> dict:
                                 "zlib_decompress": {"mb_per_second": 125.0}}}},
             "cases": [
                 {"data": "random", "compression": "stored", "raw_read": {"mb_per_second": 2000.0},
+                 "fresh_read": {"mb_per_second": 1000.0},
                  "load": {"numpy": impl(800.0, 1.0), "rust": impl(1200.0, 1.1)},
                  "save": {"numpy": impl(500.0, 1.0), "rust": {"error": "timeout", "message": "m"}}},
                 {"data": "random", "compression": "deflate", "raw_read": {"mb_per_second": 2000.0},
@@ -78,6 +79,7 @@ def test_target_ratios():
     rows = {row["target"]: row for row in report.target_ratios(result, ["numpy", "rust"])}
     assert rows["stored_load_vs_raw_read"]["ratios"] == {"numpy": 0.4, "rust": 0.6}
     assert rows["stored_load_vs_raw_read"]["met"] == {"numpy": False, "rust": True}
+    assert rows["stored_load_vs_fresh_read"]["ratios"] == {"numpy": 0.8, "rust": 1.2}
     assert rows["deflated_load_vs_inflate"]["ratios"] == {"numpy": 0.88, "rust": 0.8}
     assert rows["stored_save_vs_raw_write"]["ratios"] == {"numpy": 0.62, "rust": None}
     assert rows["stored_save_vs_raw_write"]["met"] == {"numpy": True}
@@ -92,7 +94,7 @@ def test_markdown_tables():
     result["targets"] = report.target_ratios(result, ["numpy", "rust"])
     text = report.markdown(result)
     assert "| load | `numpy.load` | rust | raw read | read → new buffer | zlib inflate |" in text
-    assert "| 64 MiB random, stored (n=3) | 800 ×1.00 | 1,200 ×1.10 | 2,000 | – | – |" in text
+    assert "| 64 MiB random, stored (n=3) | 800 ×1.00 | 1,200 ×1.10 | 2,000 | 1,000 | – |" in text
     assert "| 64 MiB random, deflated (n=3) | 15.0 ×2.00 | 150 ×1.20 | 800 | 20.0 |" in text
     assert "| 64 MiB random, stored (n=3) | 500 ×1.00 | timeout | 800 | – |" in text
     assert "| stored load ÷ raw read ≥ 0.5 | 64 MiB | 0.4 ✗ | 0.6 ✓ |" in text
