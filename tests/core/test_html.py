@@ -56,12 +56,22 @@ def test_case_files_are_capped_and_stay_inside_the_corpus(tmp_path: Path):
     (folder / "sub").mkdir()
     (folder / "sub" / "small.json").write_bytes(b"{}")
     (tmp_path / "secret.txt").write_text("outside")
-    [first, second] = case_files(tmp_path, "c-1")
+    [first, second] = case_files([tmp_path], "c-1")
     assert (first["name"], first["size"]) == ("big.bin", len(big))
     assert base64.b64decode(first["b64"]) == big[: _html.MAX_FILE_BYTES]
     assert (second["name"], base64.b64decode(second["b64"])) == ("sub/small.json", b"{}")
-    assert case_files(tmp_path, "..") == [] and case_files(tmp_path, "../..") == []
-    assert case_files(tmp_path, "no-such-case") == [] and case_files(None, "c-1") == []
+    assert case_files([tmp_path], "..") == [] and case_files([tmp_path], "../..") == []
+    assert case_files([tmp_path], "no-such-case") == [] and case_files([], "c-1") == []
+
+
+def test_a_regression_case_s_files_come_from_the_regression_corpus(tmp_path: Path):
+    corpus, regressions = tmp_path / "fixtures", tmp_path / "fixtures" / "regressions"
+    (regressions / "cases" / "regression-1").mkdir(parents=True)
+    (regressions / "cases" / "regression-1" / "pair.json").write_bytes(b"[]")
+    (corpus / "cases").mkdir()
+    [found] = case_files([corpus, regressions], "regression-1")
+    assert (found["name"], base64.b64decode(found["b64"])) == ("pair.json", b"[]")
+    assert case_files([corpus], "regression-1") == []
 
 
 def test_only_the_first_cases_are_detailed(monkeypatch):

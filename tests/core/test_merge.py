@@ -107,3 +107,20 @@ def test_a_file_that_is_no_results_document_is_refused(toy, tmp_path, capsys):
     bogus.write_text("[1, 2]")
     assert merge(toy, bogus)[0] == 2
     assert capsys.readouterr().err == f"snnconform merge: {bogus}: not a snnconform results document\n"
+
+
+def test_the_shards_suites_stay_in_the_merge(toy):
+    """A shard's suites (here the fuzz pass) reach the merged document and report, per shard;
+    a suite's failure fails the merge through the shard's failed checks."""
+    from test_fuzz import fuzzable
+
+    fuzzable(toy).add("good").add("sloppy", "limit_37")
+    toy.tables = "[fuzz]\nseed = 5\ncases = 150\nseconds = 30\n\n"
+    a, b = shard(toy, "good", "shard-a"), shard(toy, "sloppy", "shard-b")
+    code, merged = merge(toy, a, b)
+    assert merged is not None and code == 1
+    assert merged["suites"] == ["fuzz"] and list(merged["fuzz"]["shards"]) == [str(a), str(b)]
+    assert merged["fuzz"]["shards"][str(b)]["findings"] >= 1 and merged["fuzz"]["shards"][str(a)]["findings"] == 0
+    assert any(check.startswith("fuzz: sloppy:") for check in merged["failed_checks"])
+    report = (toy.root / "merged" / "conformance.md").read_text()
+    assert f"*From {b}:*" in report

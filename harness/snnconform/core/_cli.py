@@ -105,6 +105,11 @@ def _results_doc(path: Path) -> dict[str, Any]:
     return doc
 
 
+def _corpora(config: Config) -> list[Path]:
+    """The folders holding the cases' files: the corpus, then the regression corpus."""
+    return [config.fixtures, *([config.regressions] if config.regressions is not None else [])]
+
+
 def _corpus_cases(config: Config) -> list[Any] | None:
     """The corpus's cases for the HTML report of a saved run; None when there is none."""
     try:
@@ -122,7 +127,7 @@ def _write_results(write_dir: Path, doc: dict[str, Any], config: Config,
     write_dir.mkdir(parents=True, exist_ok=True)
     (write_dir / RESULTS_NAME).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
     (write_dir / MARKDOWN_NAME).write_text(markdown(doc) + _mutation_section(config), "utf-8")
-    write_html(write_dir / HTML_NAME, doc, cases, config.fixtures)
+    write_html(write_dir / HTML_NAME, doc, cases, _corpora(config))
 
 
 def _mutation_section(config: Config) -> str:
@@ -427,7 +432,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.html:
         from snnconform.core._html import write_html
 
-        write_html(args.html, doc, _corpus_cases(config), config.fixtures)
+        write_html(args.html, doc, _corpus_cases(config), _corpora(config))
     _emit(args, doc, terminal_summary(doc))
     return exit_code(doc)
 

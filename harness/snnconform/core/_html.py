@@ -8,7 +8,8 @@ outcome are plain JavaScript. Everything is inline and a Content-Security-Policy
 network access, so the file can be attached to a CI run and opened anywhere.
 
 The core stays generic: the files shown are whatever ``<corpus>/cases/<case id>/`` holds (the
-corpus layout of fixtures/README.md), capped in size, without knowing what they mean.
+corpus layout of fixtures/README.md; the regression corpus has the same layout), capped in
+size, without knowing what they mean.
 """
 
 from __future__ import annotations
@@ -42,13 +43,21 @@ def _json(value: Any) -> str:
     return one(value)
 
 
-def case_files(corpus: Path | None, case_id: str) -> list[dict[str, Any]]:
-    """The first bytes of each file under ``<corpus>/cases/<case_id>/``, for the hex view."""
-    if corpus is None:
-        return []
-    base = (corpus / CASE_FOLDER).resolve()
-    folder = (base / case_id).resolve()
-    if base not in folder.parents or not folder.is_dir():  # an id must not climb out
+def _case_folder(corpora: Sequence[Path], case_id: str) -> Path | None:
+    """``<corpus>/cases/<case_id>/`` of the first corpus that has it."""
+    for corpus in corpora:
+        base = (corpus / CASE_FOLDER).resolve()
+        folder = (base / case_id).resolve()
+        if base in folder.parents and folder.is_dir():  # an id must not climb out
+            return folder
+    return None
+
+
+def case_files(corpora: Sequence[Path], case_id: str) -> list[dict[str, Any]]:
+    """The first bytes of each file under ``<corpus>/cases/<case_id>/``, for the hex view; the
+    corpora are the generated corpus and the regression corpus."""
+    folder = _case_folder(corpora, case_id)
+    if folder is None:
         return []
     files = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file())[:MAX_FILES]:
@@ -198,7 +207,7 @@ def _case_card(case_id: str, entries: Sequence[Mapping[str, Any]], case: Case | 
 
 
 def _disagreements(doc: Mapping[str, Any], cases: Mapping[str, Case] | None,
-                   corpus: Path | None) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+                   corpora: Sequence[Path]) -> tuple[str, dict[str, list[dict[str, Any]]]]:
     """The case cards (at most MAX_CASES) and the files each card shows."""
     grouped: dict[str, list[Mapping[str, Any]]] = {}
     for entry in doc.get("disagreements") or []:
@@ -207,7 +216,7 @@ def _disagreements(doc: Mapping[str, Any], cases: Mapping[str, Case] | None,
     cards, files = [], {}
     for case_id, entries in list(grouped.items())[:MAX_CASES]:
         cards.append(_case_card(case_id, entries, (cases or {}).get(case_id), impls))
-        files[case_id] = case_files(corpus, case_id)
+        files[case_id] = case_files(corpora, case_id)
     if not grouped:
         cards.append("<p>None: every implementation agreed on every case.</p>")
     if len(grouped) > MAX_CASES:
@@ -217,13 +226,13 @@ def _disagreements(doc: Mapping[str, Any], cases: Mapping[str, Case] | None,
 
 
 def render_html(doc: Mapping[str, Any], cases: Mapping[str, Case] | None = None,
-                corpus: Path | None = None) -> str:
-    """The whole page. ``cases`` (by id) give the operations and expectations; ``corpus`` is
-    the folder whose ``cases/<id>/`` files are shown. Either may be None (then less is shown)."""
+                corpora: Sequence[Path] = ()) -> str:
+    """The whole page. ``cases`` (by id) give the operations and expectations; ``corpora`` are
+    the folders whose ``cases/<id>/`` files are shown. Without them less is shown."""
     names = list(doc.get("implementations") or {})
     invariants = list(doc.get("matrix") or {})
     kinds = sorted({str(d.get("kind")) for d in doc.get("disagreements") or []})
-    cards, files = _disagreements(doc, cases, corpus)
+    cards, files = _disagreements(doc, cases, corpora)
     payload = json.dumps(files).replace("<", "\\u003c")  # no "</script>" inside the script
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -249,9 +258,9 @@ def render_html(doc: Mapping[str, Any], cases: Mapping[str, Case] | None = None,
 
 
 def write_html(path: Path, doc: Mapping[str, Any], cases: Sequence[Case] | None,
-               corpus: Path | None) -> None:
+               corpora: Sequence[Path]) -> None:
     by_id = {case.id: case for case in cases} if cases is not None else None
-    path.write_text(render_html(doc, by_id, corpus), "utf-8")
+    path.write_text(render_html(doc, by_id, corpora), "utf-8")
 
 
 # ------------------------------------------------------------------- inline style and script

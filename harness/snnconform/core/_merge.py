@@ -96,6 +96,21 @@ def _environment(shards: Sequence[tuple[str, Mapping[str, Any]]], present: set[s
     return merged
 
 
+def _suites(shards: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """The domain's suites (producer x consumer, fuzz, ...) of every shard: their failures are
+    already in the shards' failed checks; their figures and reports are kept per shard, since
+    each shard ran a suite with its own implementations."""
+    names = list(dict.fromkeys(name for _, doc in shards for name in doc.get("suites", [])))
+    merged: dict[str, Any] = {"suites": names} if names else {}
+    for name in names:
+        parts = {shard: doc[name] for shard, doc in shards if isinstance(doc.get(name), Mapping)}
+        markdown = [line for shard, part in parts.items()
+                    for line in ["", f"*From {shard}:*", *part.get("markdown", [])]]
+        merged[name] = {"shards": {shard: {k: v for k, v in part.items() if k != "markdown"}
+                                   for shard, part in parts.items()}, "markdown": markdown[1:]}
+    return merged
+
+
 def merge_documents(shards: Sequence[tuple[str, Mapping[str, Any]]],
                     configured: Sequence[str] = ()) -> dict[str, Any]:
     """Merge ``(name, document)`` shards; ``configured`` lists the implementations expected.
@@ -139,4 +154,9 @@ def merge_documents(shards: Sequence[tuple[str, Mapping[str, Any]]],
         "environment": environment,
         "production_benchmark_claim": False,
     }
-    return {key: merged[key] for key in _KEYS}
+    suites = _suites(shards)
+    ordered = {key: merged[key] for key in _KEYS}
+    # As in a full run's document: the suites right after the benchmarks.
+    at = list(ordered).index("environment")
+    items = list(ordered.items())
+    return dict(items[:at] + list(suites.items()) + items[at:])
