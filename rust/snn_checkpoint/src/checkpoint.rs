@@ -17,7 +17,7 @@ pub use crate::fields::Array;
 use crate::fields::{self, Fields};
 use crate::hostvalue::Host;
 use crate::json::{self, Integer, Json};
-use crate::zip::{member_name, ArchiveWriter, Compression};
+use crate::zip::{member_name, ArchiveFile, ArchiveWriter, Compression, Level};
 use crate::{npy, zip};
 
 /// A validated checkpoint: weights, layer description, metadata and the frozen set.
@@ -178,13 +178,7 @@ impl SNNCheckpoint {
     pub fn weight_sha256(&self) -> Vec<String> {
         self.weights
             .iter()
-            .map(|w| {
-                let mut h = Sha256::new();
-                for v in &w.data {
-                    h.update(v.to_le_bytes());
-                }
-                hex(&h.finalize())
-            })
+            .map(|w| hex(&Sha256::digest(npy::le_bytes(&w.data))))
             .collect()
     }
 }
@@ -236,12 +230,8 @@ pub fn load_checkpoint(base: impl AsRef<Path>) -> Result<SNNCheckpoint> {
     let document = json::decode_document(&document, &json_path)?;
     // schema and checkpoint: its fields.
     let fields = fields::check_document(&document)?;
-    // archive: the pair, then the zip and its members.
-    let archive = read_file(&archive_path, Invariant::ArchiveFilePresent)?;
-    check_digest(&archive, &fields, &archive_path)?;
-    let members = zip::layer_members(&archive, &fields.layer_names)?;
-    // array: each member's matrix.
-    let weights = npy::decode_layers(&members, &fields.layer_names, &fields.layer_sizes)?;
+    // archive and array: the pair, the zip, its members and their matrices.
+    let weights = read_weights(&archive_path, &fields)?;
     Ok(SNNCheckpoint {
         weights,
         layer_names: fields.layer_names,
@@ -265,41 +255,82 @@ pub fn with_suffix(base: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The bytes of a regular file, else `invariant` (json.file.present or archive.file.present).
-fn read_file(path: &Path, invariant: Invariant) -> Result<Vec<u8>> {
-    let shown = path.display().to_string();
-    let missing = |path: String| CheckpointError::new(invariant, &[("path", &path)]);
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => std::fs::read(path).map_err(|e| missing(format!("{shown} ({e})"))),
-        _ => Err(missing(shown)),
+/// `invariant` (json.file.present or archive.file.present) for `path`, with what went wrong.
+fn missing(invariant: Invariant, path: &Path, error: Option<io::Error>) -> CheckpointError {
+    let shown = match error {
+        Some(e) => format!("{} ({e})", path.display()),
+        None => path.display().to_string(),
+    };
+    CheckpointError::new(invariant, &[("path", &shown)])
+}
+
+/// Whether `path` is a regular file, else `invariant`.
+fn check_file(path: &Path, invariant: Invariant) -> Result<()> {
+    match fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        _ => Err(missing(invariant, path, None)),
     }
 }
 
+/// The bytes of a regular file, else `invariant`.
+fn read_file(path: &Path, invariant: Invariant) -> Result<Vec<u8>> {
+    check_file(path, invariant)?;
+    fs::read(path).map_err(|e| missing(invariant, path, Some(e)))
+}
+
+/// The archive and array phases in one sequential pass over BASE.npz: the central directory
+/// first, then every byte hashed (archive.digest) and each member's bytes checked and decoded
+/// into its layer's matrix. What the pass finds is reported afterwards in spec order: the
+/// digest, the directory's checks, member integrity, then the array phase.
+fn read_weights(path: &Path, fields: &Fields) -> Result<Vec<Array>> {
+    let unreadable = |e| missing(Invariant::ArchiveFilePresent, path, Some(e));
+    check_file(path, Invariant::ArchiveFilePresent)?;
+    let archive = ArchiveFile::open(path).map_err(unreadable)?;
+    let mut digest = fields.archive_sha256.as_ref().map(|_| Sha256::new());
+    let members = zip::layer_members(&archive, &fields.layer_names);
+    if digest.is_none() {
+        members.as_ref().map_err(Clone::clone)?;
+    }
+    let entries = members.as_deref().unwrap_or_default();
+    let (names, sizes) = (&fields.layer_names, &fields.layer_sizes);
+    let mut decoders: Vec<npy::Decoder<'_>> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| npy::Decoder::new(&names[i], i, sizes[i], e.uncompressed_size))
+        .collect();
+    let mut observe = |bytes: &[u8]| digest.iter_mut().for_each(|d| d.update(bytes));
+    let integrity =
+        zip::read_members(&archive, entries, &mut decoders, &mut observe).map_err(unreadable)?;
+    check_digest(digest, fields, path)?;
+    members?;
+    integrity?;
+    npy::finish(decoders, names, sizes)
+}
+
 /// `archive.digest`: the archive is the one the document was saved with.
-fn check_digest(archive: &[u8], fields: &Fields, path: &Path) -> Result<()> {
-    match &fields.archive_sha256 {
-        Some(want) if *want != hex(&Sha256::digest(archive)) => {
-            Err(fail!(ArchiveDigest, path = path.display()))
-        }
+fn check_digest(digest: Option<Sha256>, fields: &Fields, path: &Path) -> Result<()> {
+    match (&fields.archive_sha256, digest.map(|d| hex(&d.finalize()))) {
+        (Some(want), Some(got)) if *want != got => Err(fail!(ArchiveDigest, path = path.display())),
         _ => Ok(()),
     }
 }
 
-/// Writes BASE.npz, then BASE.json (spec `save`): checks every construct invariant first (on
+/// Writes BASE.npz and BASE.json (spec `save`): checks every construct invariant first (on
 /// a violation nothing at all is written, not even a folder), creates BASE's parent folders,
-/// then writes each file atomically. The archive is the spec's deterministic zip, streamed
-/// and hashed as it is written; the document is the canonical one, with the archive's SHA-256
-/// last. A failure leaves the file being written as it was and no temporary file; a failure
-/// (or a crash) between the two files leaves the new archive beside the old document, which
-/// `archive.digest` refuses to load.
+/// then writes each file to a temporary file beside it and fsyncs it (the archive first), renames
+/// the archive over BASE.npz and the document over BASE.json, and fsyncs the folder once. The
+/// archive is the spec's deterministic zip, deflated at `level` (ignored for `Stored`); the
+/// document is the canonical one, with the archive's SHA-256 last. A failure removes the
+/// temporary files and leaves the previous pair; a failure (or a crash) between the two renames
+/// leaves the new archive beside the old document, which `archive.digest` refuses to load.
 pub fn save_checkpoint(
     checkpoint: &SNNCheckpoint,
     base: impl AsRef<Path>,
     compression: Compression,
+    level: Level,
 ) -> std::result::Result<(), SaveError> {
-    save_with(checkpoint, base.as_ref(), compression, &mut |from, to| {
-        fs::rename(from, to)
-    })
+    let rename = &mut |from: &Path, to: &Path| fs::rename(from, to);
+    save_with(checkpoint, base.as_ref(), (compression, level), rename)
 }
 
 /// The step that moves a finished temporary file over its destination (a parameter so that
@@ -309,48 +340,98 @@ type Rename<'a> = &'a mut dyn FnMut(&Path, &Path) -> io::Result<()>;
 fn save_with(
     checkpoint: &SNNCheckpoint,
     base: &Path,
-    compression: Compression,
+    (compression, level): (Compression, Level),
     rename: Rename<'_>,
 ) -> std::result::Result<(), SaveError> {
     checkpoint.check()?;
     let (json_path, archive_path) = paths(base);
     fs::create_dir_all(folder_of(&json_path))?;
-    let digest = write_atomically(&archive_path, rename, |out| {
-        let mut hashed = Hashed {
-            inner: out,
-            digest: Sha256::new(),
-        };
-        let mut archive = ArchiveWriter::new(&mut hashed, compression);
-        for (index, matrix) in checkpoint.weights.iter().enumerate() {
-            archive.add(member_name(index).as_bytes(), &|out| {
-                npy::write_matrix(matrix, out)
-            })?;
-        }
-        archive.finish()?;
-        Ok(hex(&hashed.digest.finalize()))
-    })?;
+    let mut archive = Temporary::create(&archive_path)?;
+    let mut writer = ArchiveWriter::new(BufWriter::new(&archive.file), compression, level);
+    for (index, matrix) in checkpoint.weights.iter().enumerate() {
+        let header = npy::header_bytes(matrix.shape[0], matrix.shape[1]);
+        let data = npy::le_bytes(&matrix.data);
+        writer.add(member_name(index).as_bytes(), &[&header, &data])?;
+    }
+    writer.finish()?.flush()?;
+    let digest = archive.digest()?;
+    archive.file.sync_all()?;
     let mut document = checkpoint.document_fields();
     document.push(("archive_sha256".into(), Json::String(digest)));
     let text = Json::Object(document).to_document_text();
-    write_atomically(&json_path, rename, |out| out.write_all(text.as_bytes()))?;
+    let mut json = Temporary::create(&json_path)?;
+    (&json.file).write_all(text.as_bytes())?;
+    json.file.sync_all()?;
+    archive.commit(rename)?;
+    json.commit(rename)?;
+    File::open(folder_of(&json_path))?.sync_all()?;
     Ok(())
 }
 
-/// A writer that passes bytes on while hashing them (SHA-256).
-struct Hashed<W> {
-    inner: W,
-    digest: Sha256,
+/// A file being written beside its destination, under a temporary name; removed when dropped
+/// before it is renamed over the destination.
+struct Temporary {
+    path: PathBuf,
+    destination: PathBuf,
+    file: File,
+    renamed: bool,
 }
 
-impl<W: Write> Write for Hashed<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.digest.update(&buf[..n]);
-        Ok(n)
+impl Temporary {
+    /// A new file ".NAME.<random>.tmp" in the folder of `destination` (NAME its file name).
+    fn create(destination: &Path) -> io::Result<Self> {
+        let name = destination.file_name().unwrap_or(destination.as_os_str());
+        let mut attempt = 0;
+        loop {
+            // RandomState is seeded randomly per process and thread, and differs on every call.
+            let random = RandomState::new().build_hasher().finish();
+            let mut temporary = OsString::from(".");
+            temporary.push(name);
+            temporary.push(format!(".{random:016x}.tmp"));
+            let path = folder_of(destination).join(temporary);
+            let opened = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path);
+            match opened {
+                Ok(file) => {
+                    return Ok(Temporary {
+                        path,
+                        destination: destination.to_path_buf(),
+                        file,
+                        renamed: false,
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+    /// The SHA-256 of the written bytes, read back from the page cache (a deflated member's
+    /// local header is rewritten after its data).
+    fn digest(&self) -> io::Result<String> {
+        let mut digest = Sha256::new();
+        let file = ArchiveFile::from_file(&self.file)?;
+        zip::observe_all(&file, &mut |bytes| digest.update(bytes))?;
+        Ok(hex(&digest.finalize()))
+    }
+
+    /// Moves the file over its destination.
+    fn commit(&mut self, rename: Rename<'_>) -> io::Result<()> {
+        rename(&self.path, &self.destination)?;
+        self.renamed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        if !self.renamed {
+            // The error being reported is the one that matters; a leftover is moot.
+            let _ = fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -359,60 +440,6 @@ fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder,
         _ => Path::new("."),
-    }
-}
-
-/// Writes `path` atomically: `produce` fills a temporary file beside it, which is flushed,
-/// fsynced and renamed over `path`; then the folder is fsynced. On any failure the temporary
-/// file is removed and `path` keeps its previous content.
-fn write_atomically<T>(
-    path: &Path,
-    rename: Rename<'_>,
-    produce: impl FnOnce(&mut dyn Write) -> io::Result<T>,
-) -> io::Result<T> {
-    let (temporary, file) = create_temporary(path)?;
-    let written = fill(file, produce).and_then(|value| {
-        rename(&temporary, path)?;
-        Ok(value)
-    });
-    if written.is_err() {
-        // The original error is the one to report; a file that cannot be removed is moot.
-        let _ = fs::remove_file(&temporary);
-    }
-    let value = written?;
-    File::open(folder_of(path))?.sync_all()?;
-    Ok(value)
-}
-
-/// Runs `produce` over a buffered `file`, then flushes and fsyncs it.
-fn fill<T>(file: File, produce: impl FnOnce(&mut dyn Write) -> io::Result<T>) -> io::Result<T> {
-    let mut out = BufWriter::with_capacity(1 << 16, file);
-    let value = produce(&mut out)?;
-    let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
-    file.sync_all()?;
-    Ok(value)
-}
-
-/// A new file ".NAME.<random>.tmp" in the folder of `path` (NAME = its file name).
-fn create_temporary(path: &Path) -> io::Result<(PathBuf, File)> {
-    let name = path.file_name().unwrap_or(path.as_os_str());
-    let mut attempt = 0;
-    loop {
-        // RandomState is seeded randomly per process and thread, and differs on every call.
-        let random = RandomState::new().build_hasher().finish();
-        let mut temporary = OsString::from(".");
-        temporary.push(name);
-        temporary.push(format!(".{random:016x}.tmp"));
-        let temporary = folder_of(path).join(temporary);
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temporary)
-        {
-            Ok(file) => return Ok((temporary, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
-            Err(e) => return Err(e),
-        }
     }
 }
 
@@ -472,7 +499,8 @@ mod tests {
             }
             fs::rename(from, to)
         };
-        match save_with(cp, base, Compression::Deflate, &mut rename) {
+        let how = (Compression::Deflate, Level::FASTEST);
+        match save_with(cp, base, how, &mut rename) {
             Err(SaveError::Io(e)) => e.kind(),
             other => panic!("the save should fail, not {other:?}"),
         }
@@ -483,7 +511,8 @@ mod tests {
         let folder = std::env::temp_dir().join(format!("snn-save-seam-{}", std::process::id()));
         let _ = fs::remove_dir_all(&folder); // a previous run's leftovers
         let base = folder.join("c");
-        save_checkpoint(&one_layer(1.0), &base, Compression::Deflate).expect("a first save");
+        save_checkpoint(&one_layer(1.0), &base, Compression::Deflate, Level::FASTEST)
+            .expect("a first save");
         let before = files(&folder);
         // The archive's rename fails: the previous pair stays whole.
         assert_eq!(

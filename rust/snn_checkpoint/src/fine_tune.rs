@@ -7,6 +7,7 @@ use crate::checkpoint::SNNCheckpoint;
 use crate::errors::{fail, CheckpointError, Result};
 use crate::hostvalue::Host;
 use crate::json::Integer;
+use crate::limits::LAYER_INDEX_MIN;
 
 /// Which layers a config freezes: layers 0..=k, k an index or a layer's index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,7 +42,7 @@ impl Default for TransferConfig {
 /// `transfer.freeze_until.range`: an integer freeze_until is at least -1.
 pub fn check_freeze_until(freeze_until: &FreezeUntil) -> Result<()> {
     match freeze_until {
-        FreezeUntil::Index(k) if k.cmp_i128(-1).is_lt() => {
+        FreezeUntil::Index(k) if k.cmp_i128(LAYER_INDEX_MIN).is_lt() => {
             Err(fail!(TransferFreezeUntilRange, value = k))
         }
         _ => Ok(()),
@@ -98,7 +99,7 @@ impl SNNCheckpoint {
     /// How many leading layers index `k` covers (k + 1), if it lies in [-1, n_layers).
     fn check_index(&self, operation: &str, index: &Integer) -> Result<usize> {
         let n = self.n_layers() as i128;
-        if index.within(-1, n - 1) {
+        if index.within(LAYER_INDEX_MIN, n - 1) {
             Ok((index.to_i128().expect("within [-1, n_layers)") + 1) as usize)
         } else {
             Err(fail!(

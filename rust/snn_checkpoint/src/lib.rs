@@ -6,9 +6,10 @@
 //! `zip`, `npy`, `fields`, `checkpoint`, `fine_tune`, `hostvalue`, `testee`.
 //!
 //! ```no_run
+//! use snn_checkpoint::{Compression, Level};
 //! let cp = snn_checkpoint::load_checkpoint("models/mnist")?; // models/mnist.json + .npz
 //! println!("{} layers, {} parameters", cp.n_layers(), cp.total_params());
-//! snn_checkpoint::save_checkpoint(&cp, "models/copy", snn_checkpoint::Compression::Stored)?;
+//! snn_checkpoint::save_checkpoint(&cp, "models/copy", Compression::Stored, Level::FASTEST)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
@@ -28,4 +29,4 @@ pub mod zip;
 pub use checkpoint::{load_checkpoint, save_checkpoint, Array, SNNCheckpoint};
 pub use errors::{CheckpointError, Invariant, SaveError};
 pub use fine_tune::{FreezeUntil, TransferConfig};
-pub use zip::Compression;
+pub use zip::{Compression, Level};

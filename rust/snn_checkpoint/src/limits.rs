@@ -12,6 +12,9 @@ pub const JSON_INTEGER_MAX: i128 = 18_446_744_073_709_551_615;
 pub const LAYER_FEATURES_MIN: i64 = 1;
 /// Largest input_features / output_features (`limits.layer_features_max`, 2^31 - 1).
 pub const LAYER_FEATURES_MAX: i64 = 2_147_483_647;
+/// The lowest layer index (`limits.layer_index_min`): freeze_until's and until_index's -1
+/// means "no layer"; the upper end, n_layers - 1, comes from the checkpoint.
+pub const LAYER_INDEX_MIN: i128 = -1;
 /// Container nesting limit of in-memory metadata, itself included
 /// (`limits.metadata_max_depth`).
 pub const METADATA_MAX_DEPTH: usize = 63;
@@ -36,7 +39,6 @@ pub const ZIP_U16_MAX: u64 = 0xFFFF;
 /// The largest 32-bit zip field (`limits.zip_u32_max`): where zip64 applies, a placeholder
 /// for the zip64 extra field's or end record's value.
 pub const ZIP_U32_MAX: u64 = 0xFFFF_FFFF;
-
 /// The `.npy` descrs that widen to float64, in spec order: `|` marks the one-byte types, `<`
 /// little-endian, `>` big-endian; the letter is the kind and the digit the size in bytes.
 pub const ACCEPTED_DTYPES: [&str; 20] = [

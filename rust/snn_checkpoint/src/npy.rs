@@ -1,18 +1,20 @@
 //! The array phase: the `.npy` format of each layer's member, as the `array.*` invariants say.
 //!
 //! The header is parsed by hand rather than evaluated: the spec's grammar is a tiny subset of
-//! Python literals, and anything else (expressions, extra keys) must be refused. The data length
-//! is compared with the shape before anything is allocated. Each step runs over every layer
-//! before the next (`decode_layers`), as the spec's evaluation order requires; the checks the
-//! constructor shares (rank, shape, finite values) are in `fields`. The writer's side
-//! (`save.writer.npy_header`) is `header_bytes` and `write_matrix`.
+//! Python literals, and anything else (expressions, extra keys) must be refused. Members are
+//! decoded as their bytes arrive (`Decoder`, fed by the archive pass): a layer's float64
+//! matrix is allocated only once its header has passed every check and its data length agrees
+//! with the member's size. Each step is then judged over every layer before the next
+//! (`finish`), as the spec's evaluation order requires; the checks the constructor shares
+//! (rank, shape, finite values) are in `fields`. The writer's side (`save.writer.npy_header`)
+//! is `header_bytes` and `le_bytes`.
 
-use std::io::{self, Write};
+use std::borrow::Cow;
 
 use crate::errors::{fail, repr, Result};
 use crate::fields::{self, Array};
 use crate::limits::{ACCEPTED_DTYPES, NPY_DIMENSION_DIGITS_MAX};
-use crate::zip::member_name;
+use crate::zip::{member_name, Sink};
 
 /// What is wrong, for a message's detail.
 type Detail<T> = std::result::Result<T, String>;
@@ -20,8 +22,10 @@ type Detail<T> = std::result::Result<T, String>;
 /// One layer's archive member and the names messages give it.
 #[derive(Clone, Copy, Debug)]
 pub struct Layer<'a> {
-    /// The member's bytes.
+    /// The member's first bytes: all of them, or at least as many as its header needs.
     pub raw: &'a [u8],
+    /// The member's length in bytes.
+    pub size: u64,
     /// The layer's name.
     pub name: &'a str,
     /// The layer's index (its member is `layer_{index}.npy`).
@@ -41,19 +45,50 @@ pub struct Header {
     pub data_offset: usize,
 }
 
-/// The array phase of loading over every layer's member, in spec order; the matrices widened
-/// to float64.
+/// The array phase over whole members in memory, in spec order; the matrices widened to
+/// float64.
 pub fn decode_layers(
     raws: &[Vec<u8>],
     names: &[String],
     sizes: &[(i64, i64)],
 ) -> Result<Vec<Array>> {
-    let layers: Vec<Layer<'_>> = raws
+    let mut decoders: Vec<Decoder<'_>> = raws
         .iter()
         .zip(names)
         .enumerate()
-        .map(|(index, (raw, name))| Layer { raw, name, index })
+        .map(|(index, (raw, name))| Decoder::new(name, index, sizes[index], raw.len() as u64))
         .collect();
+    for (decoder, raw) in decoders.iter_mut().zip(raws) {
+        decoder.feed(raw);
+    }
+    finish(decoders, names, sizes)
+}
+
+/// The array phase over the decoded members (complete: the archive phase passed), in spec
+/// order: each check over every layer before the next; the matrices.
+pub fn finish(
+    decoders: Vec<Decoder<'_>>,
+    names: &[String],
+    sizes: &[(i64, i64)],
+) -> Result<Vec<Array>> {
+    let mut decoders = decoders;
+    decoders.iter_mut().for_each(Decoder::judge);
+    let layers: Vec<Layer<'_>> = decoders.iter().map(Decoder::layer).collect();
+    check_layers(&layers, names, sizes)?;
+    let weights: Vec<Array> = decoders
+        .into_iter()
+        .map(|d| {
+            d.matrix
+                .expect("a layer that passed its checks is decoded")
+                .array
+        })
+        .collect();
+    fields::check_finite(names, &weights)?;
+    Ok(weights)
+}
+
+/// The array phase up to the data length, each check over every layer before the next.
+fn check_layers(layers: &[Layer<'_>], names: &[String], sizes: &[(i64, i64)]) -> Result<()> {
     layers.iter().try_for_each(check_magic)?;
     let headers = layers
         .iter()
@@ -73,14 +108,189 @@ pub fn decode_layers(
     for ((layer, header), &dtype) in layers.iter().zip(&headers).zip(&dtypes) {
         check_data_length(layer, header, dtype)?;
     }
-    let weights: Vec<Array> = layers
-        .iter()
-        .zip(&headers)
-        .zip(&dtypes)
-        .map(|((layer, header), &dtype)| to_float64(layer.raw, header, dtype))
-        .collect();
-    fields::check_finite(names, &weights)?;
-    Ok(weights)
+    Ok(())
+}
+
+/// One layer's checks of `check_layers`, in the same order: whether its matrix may be
+/// allocated as soon as its header is in.
+fn check_layer(layer: &Layer<'_>, size: (i64, i64)) -> Result<(Header, Dtype)> {
+    check_magic(layer)?;
+    let header = parse_header(layer)?;
+    check_not_pickled(layer, &header)?;
+    let dtype = accepted_dtype(layer, &header)?;
+    let (name, shape) = ([layer.name.to_string()], [header.shape.clone()]);
+    fields::check_ranks(&name, &shape)?;
+    fields::check_shapes(&name, &[size], &shape)?;
+    check_data_length(layer, &header, dtype)?;
+    Ok((header, dtype))
+}
+
+/// A layer's member decoded as its bytes arrive (the archive pass's `Sink`): the bytes up to
+/// the end of the `.npy` header are kept until the header can be judged; when it passes, the
+/// matrix is allocated (its size then agrees with the member's, which the archive bounds) and
+/// the data goes into it, read in place when it is little-endian float64 in C order.
+pub struct Decoder<'a> {
+    name: &'a str,
+    index: usize,
+    /// The layer's (input_features, output_features).
+    expected: (i64, i64),
+    /// The member's declared length.
+    size: u64,
+    head: Vec<u8>,
+    judged: bool,
+    matrix: Option<Filling>,
+}
+
+/// A matrix being filled: the data bytes received so far, and an element cut between two
+/// chunks.
+struct Filling {
+    array: Array,
+    dtype: Dtype,
+    fortran_order: bool,
+    received: usize,
+    partial: Vec<u8>,
+}
+
+impl<'a> Decoder<'a> {
+    /// A decoder for layer `index` (`name`, `expected` sizes) whose member is `size` bytes.
+    pub fn new(name: &'a str, index: usize, expected: (i64, i64), size: u64) -> Self {
+        Decoder {
+            name,
+            index,
+            expected,
+            size,
+            head: Vec::new(),
+            judged: false,
+            matrix: None,
+        }
+    }
+
+    fn layer(&self) -> Layer<'_> {
+        Layer {
+            raw: &self.head,
+            size: self.size,
+            name: self.name,
+            index: self.index,
+        }
+    }
+
+    /// How many of the member's first bytes judging the header takes.
+    fn head_needed(&self) -> u64 {
+        let needed = match version(&self.head) {
+            Some((len_size, _)) if self.head.len() >= 8 + len_size => {
+                header_end(&self.head, len_size)
+            }
+            Some((len_size, _)) => 8 + len_size as u64,
+            None => 8,
+        };
+        needed.min(self.size)
+    }
+
+    /// Judges the header (once), allocating the matrix when the layer passes.
+    fn judge(&mut self) {
+        if self.judged {
+            return;
+        }
+        self.judged = true;
+        if let Ok((header, dtype)) = check_layer(&self.layer(), self.expected) {
+            let (rows, cols) = (header.shape[0] as usize, header.shape[1] as usize);
+            self.matrix = Some(Filling {
+                array: Array {
+                    shape: vec![rows, cols],
+                    data: vec![0.0; rows * cols],
+                },
+                dtype,
+                fortran_order: header.fortran_order,
+                received: 0,
+                partial: Vec::with_capacity(8),
+            });
+        }
+    }
+}
+
+impl Sink for Decoder<'_> {
+    fn target(&mut self) -> &mut [u8] {
+        match &mut self.matrix {
+            Some(m) if m.in_place() => {
+                &mut bytemuck::cast_slice_mut(&mut m.array.data)[m.received..]
+            }
+            _ => &mut [],
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        if let Some(m) = &mut self.matrix {
+            m.received += n;
+        }
+    }
+
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !self.judged && !bytes.is_empty() {
+            let want = (self.head_needed() - self.head.len() as u64) as usize;
+            let (now, rest) = bytes.split_at(want.min(bytes.len()));
+            self.head.extend_from_slice(now);
+            bytes = rest;
+            if self.head.len() as u64 == self.head_needed() {
+                self.judge();
+            }
+        }
+        if let Some(m) = &mut self.matrix {
+            m.convert(bytes);
+        }
+    }
+}
+
+impl Filling {
+    /// Little-endian float64 in C order on a little-endian machine: the bytes are the values.
+    fn in_place(&self) -> bool {
+        let f8 = self.dtype.kind == Kind::Float && self.dtype.size == 8;
+        f8 && !self.dtype.big_endian && !self.fortran_order && cfg!(target_endian = "little")
+    }
+
+    /// Widens the next data bytes into the matrix; bytes past its end are left out (the
+    /// archive phase refuses such a member).
+    fn convert(&mut self, mut bytes: &[u8]) {
+        if self.in_place() {
+            let target = &mut bytemuck::cast_slice_mut(&mut self.array.data)[self.received..];
+            let n = bytes.len().min(target.len());
+            target[..n].copy_from_slice(&bytes[..n]);
+            self.received += n;
+            return;
+        }
+        let size = self.dtype.size;
+        if !self.partial.is_empty() {
+            let (now, rest) = bytes.split_at((size - self.partial.len()).min(bytes.len()));
+            self.partial.extend_from_slice(now);
+            bytes = rest;
+            if self.partial.len() == size {
+                let element = std::mem::take(&mut self.partial);
+                self.put(&element);
+                self.partial = element;
+                self.partial.clear();
+            }
+        }
+        let mut elements = bytes.chunks_exact(size);
+        for element in &mut elements {
+            self.put(element);
+        }
+        self.partial.extend_from_slice(elements.remainder());
+    }
+
+    /// Stores the next element where it goes in row-major order.
+    fn put(&mut self, element: &[u8]) {
+        let k = self.received / self.dtype.size;
+        self.received += element.len();
+        let (rows, cols) = (self.array.shape[0], self.array.shape[1]);
+        let at = if self.fortran_order {
+            // Column-major: element k is (k % rows, k / rows).
+            (k % rows) * cols + k / rows
+        } else {
+            k
+        };
+        if let Some(slot) = self.array.data.get_mut(at).filter(|_| k < rows * cols) {
+            *slot = read_element(element, self.dtype);
+        }
+    }
 }
 
 /// An accepted element type and how it widens to float64.
@@ -134,6 +344,15 @@ fn version(raw: &[u8]) -> Option<(usize, bool)> {
     }
 }
 
+/// Where the header ends, from its length field (of `len_size` bytes, present in `b`).
+fn header_end(b: &[u8], len_size: usize) -> u64 {
+    let hlen = b[8..8 + len_size]
+        .iter()
+        .rev()
+        .fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
+    (8 + len_size as u64).saturating_add(hlen)
+}
+
 /// `array.npy.magic`: the magic string and a known version.
 pub fn check_magic(layer: &Layer<'_>) -> Result<()> {
     let raw = layer.raw;
@@ -156,7 +375,7 @@ pub fn check_magic(layer: &Layer<'_>) -> Result<()> {
 
 /// `array.npy.header`: the header's length, encoding and grammar (the magic is checked).
 pub fn parse_header(layer: &Layer<'_>) -> Result<Header> {
-    header(layer.raw).map_err(|detail| {
+    header(layer.raw, layer.size).map_err(|detail| {
         fail!(
             ArrayNpyHeader,
             name = layer.name,
@@ -166,25 +385,24 @@ pub fn parse_header(layer: &Layer<'_>) -> Result<Header> {
     })
 }
 
-fn header(b: &[u8]) -> Detail<Header> {
+/// The header of the member of `size` bytes that `b` starts.
+fn header(b: &[u8], size: u64) -> Detail<Header> {
     let (len_size, utf8) = version(b).ok_or("unknown version")?;
-    let len_bytes = b
-        .get(8..8 + len_size)
-        .ok_or("header length field is truncated")?;
-    let hlen = len_bytes
-        .iter()
-        .rev()
-        .fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
+    if b.len() < 8 + len_size {
+        return Err("header length field is truncated".into());
+    }
     let start = 8 + len_size;
-    let end = (start as u64).saturating_add(hlen);
-    if end > b.len() as u64 {
+    let end = header_end(b, len_size);
+    let hlen = end - start as u64;
+    if end > size {
         return Err(format!(
-            "header length {hlen} runs past the end of the member ({} bytes)",
-            b.len()
+            "header length {hlen} runs past the end of the member ({size} bytes)"
         ));
     }
     let end = end as usize;
-    let raw = &b[start..end];
+    let raw = b
+        .get(start..end)
+        .ok_or("the header's bytes are not all in")?;
     let text: String = if utf8 {
         std::str::from_utf8(raw)
             .map_err(|_| "header is not valid UTF-8")?
@@ -230,7 +448,7 @@ pub fn check_data_length(layer: &Layer<'_>, header: &Header, dtype: Dtype) -> Re
     let expected = header.shape.iter().fold(dtype.size as u128, |acc, &d| {
         acc.saturating_mul(u128::from(d))
     });
-    let got = (layer.raw.len() - header.data_offset) as u128;
+    let got = u128::from(layer.size - header.data_offset as u64);
     if got != expected {
         return Err(fail!(
             ArrayDataLength,
@@ -462,35 +680,10 @@ fn read_element(chunk: &[u8], dt: Dtype) -> f64 {
     }
 }
 
-/// The matrix widened to row-major float64 (after every check above: the data is exactly
-/// rows * cols elements of `dtype`).
-pub fn to_float64(raw: &[u8], header: &Header, dtype: Dtype) -> Array {
-    let (rows, cols) = (header.shape[0] as usize, header.shape[1] as usize);
-    let mut data = vec![0.0; rows * cols];
-    for (k, chunk) in raw[header.data_offset..]
-        .chunks_exact(dtype.size)
-        .enumerate()
-    {
-        let at = if header.fortran_order {
-            // Column-major: element k is (k % rows, k / rows).
-            (k % rows) * cols + k / rows
-        } else {
-            k
-        };
-        data[at] = read_element(chunk, dtype);
-    }
-    Array {
-        shape: vec![rows, cols],
-        data,
-    }
-}
-
 // ---- the writer ----
 
 /// The magic string every `.npy` file starts with.
 const MAGIC: &[u8] = b"\x93NUMPY";
-/// Values converted to bytes per `write` call: the matrix is never copied whole.
-const VALUES_PER_WRITE: usize = 8192;
 
 /// The writer's header (`save.writer.npy_header`): version 1.0, `<f8`, C order, padded with
 /// spaces and ended by a newline so that the data starts at a multiple of 64 bytes, exactly as
@@ -511,15 +704,12 @@ pub fn header_bytes(rows: usize, cols: usize) -> Vec<u8> {
     out
 }
 
-/// Writes a validated weight matrix as a `.npy` file: the header, then its values as
-/// little-endian float64 in row-major order, a slice at a time.
-pub fn write_matrix(matrix: &Array, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(&header_bytes(matrix.shape[0], matrix.shape[1]))?;
-    let mut bytes = Vec::with_capacity(8 * VALUES_PER_WRITE.min(matrix.data.len()));
-    for values in matrix.data.chunks(VALUES_PER_WRITE) {
-        bytes.clear();
-        bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-        out.write_all(&bytes)?;
+/// Float64 values as little-endian bytes, in place when the machine is little-endian (a
+/// matrix's data as the `.npy` format and the weight digests take it).
+pub fn le_bytes(values: &[f64]) -> Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        Cow::Borrowed(bytemuck::cast_slice(values))
+    } else {
+        Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
     }
-    Ok(())
 }

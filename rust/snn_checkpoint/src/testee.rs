@@ -4,6 +4,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
@@ -12,14 +13,15 @@ use crate::errors::{CheckpointError, SaveError};
 use crate::fine_tune::{self, FreezeUntil, TransferConfig};
 use crate::hostvalue::{self, Host};
 use crate::json::{self, Json};
-use crate::zip::Compression;
+use crate::zip::{Compression, Level};
 
 /// The protocol version spoken.
 pub const PROTOCOL: i64 = 1;
 /// The spec version implemented.
 pub const SPEC_VERSION: i64 = 2;
-/// The operations supported.
-pub const CAPABILITIES: [&str; 7] = [
+/// The operations supported, and `timing` (a run request's `"timing": true` adds each
+/// operation's wall time, `seconds`, to its result).
+pub const CAPABILITIES: [&str; 8] = [
     "load",
     "construct",
     "freeze_layers",
@@ -27,6 +29,7 @@ pub const CAPABILITIES: [&str; 7] = [
     "transfer_config",
     "apply_transfer_config",
     "save",
+    "timing",
 ];
 /// Requests nesting deeper than this are refused before parsing (the tree is dropped
 /// recursively, so unbounded depth could overflow the stack).
@@ -71,14 +74,16 @@ pub fn state_json(cp: &SNNCheckpoint) -> Json {
     Json::Object(members)
 }
 
-/// An accepted operation's report.
+/// What an accepted operation reports, computed after the operation (and its timing).
 enum Outcome {
-    /// The checkpoint's state (load, construct, freeze, unfreeze, apply_transfer_config).
-    State(Json),
+    /// The current checkpoint's state (load, construct, freeze, unfreeze).
+    State,
+    /// apply_transfer_config: the state and the learning rates.
+    Rates(Vec<f64>),
     /// An accepted transfer_config reports the config instead of a state.
-    Config(Json),
-    /// An accepted save reports the files it wrote.
-    Saved(Json),
+    Config(TransferConfig),
+    /// An accepted save reports the files it wrote at this base path.
+    Saved(String),
 }
 
 /// Why an operation was not accepted.
@@ -107,17 +112,18 @@ fn execute(op: &Json, root: &Path, current: &mut Option<SNNCheckpoint>) -> Step<
         return malformed("operation without an \"op\" name");
     };
     let missing = || Failure::Errored(format!("{name} before any load or construct"));
-    let replace = |current: &mut Option<SNNCheckpoint>, cp: SNNCheckpoint| {
-        Outcome::State(state_json(current.insert(cp)))
+    let mut replace = |cp: SNNCheckpoint| {
+        *current = Some(cp);
+        Outcome::State
     };
     Ok(match name.as_str() {
         "load" => {
             let Some(Json::String(base)) = op.get("base") else {
                 return malformed("load needs a base path");
             };
-            replace(current, load_checkpoint(root.join(base))?)
+            replace(load_checkpoint(root.join(base))?)
         }
-        "construct" => replace(current, construct(op)?),
+        "construct" => replace(construct(op)?),
         "freeze_layers" => {
             let cp = current.as_mut().ok_or_else(missing)?;
             let args = arguments_object(op, "args")?;
@@ -126,7 +132,7 @@ fn execute(op: &Json, root: &Path, current: &mut Option<SNNCheckpoint>) -> Step<
                 argument(args, "until_index")?,
             );
             fine_tune::freeze_layers_host(cp, selector(names), selector(until))?;
-            Outcome::State(state_json(cp))
+            Outcome::State
         }
         "unfreeze_layers" => {
             let cp = current.as_mut().ok_or_else(missing)?;
@@ -136,21 +142,34 @@ fn execute(op: &Json, root: &Path, current: &mut Option<SNNCheckpoint>) -> Step<
                 argument(args, "all_layers")?,
             );
             fine_tune::unfreeze_layers_host(cp, selector(names), all)?;
-            Outcome::State(state_json(cp))
+            Outcome::State
         }
-        "transfer_config" => Outcome::Config(config_json(&transfer_config(op)?)),
+        "transfer_config" => Outcome::Config(transfer_config(op)?),
         "save" => Outcome::Saved(save(op, current.as_ref())?),
         "apply_transfer_config" => {
             let cp = current.as_mut().ok_or_else(missing)?;
-            let rates = cp.apply_transfer_config(&transfer_config(op)?)?;
-            let Json::Object(mut state) = state_json(cp) else {
+            Outcome::Rates(cp.apply_transfer_config(&transfer_config(op)?)?)
+        }
+        other => return malformed(format!("unknown operation {other:?}")),
+    })
+}
+
+/// An accepted operation's result member: the state (with the learning rates), the config,
+/// or the files saved.
+fn report(outcome: Outcome, current: Option<&SNNCheckpoint>) -> Step<(&'static str, Json)> {
+    let state = || state_json(current.expect("the operation left a checkpoint"));
+    Ok(match outcome {
+        Outcome::State => ("state", state()),
+        Outcome::Rates(rates) => {
+            let Json::Object(mut state) = state() else {
                 unreachable!("a state is an object")
             };
             let rates = Json::Array(rates.into_iter().map(Json::float).collect());
             state.push(("learning_rates".into(), rates));
-            Outcome::State(Json::Object(state))
+            ("state", Json::Object(state))
         }
-        other => return malformed(format!("unknown operation {other:?}")),
+        Outcome::Config(config) => ("config", config_json(&config)),
+        Outcome::Saved(out) => ("saved", saved_files(&out)?),
     })
 }
 
@@ -175,9 +194,9 @@ fn construct(op: &Json) -> Step<SNNCheckpoint> {
 }
 
 /// The `save` operation: writes the current checkpoint, or the `state` given inline, to `out`
-/// (+ .npz, .json). An inline state goes through the constructor, whose refusal is the
-/// writer's (a checkpoint cannot exist unchecked): then no file or folder is made.
-fn save(op: &Json, current: Option<&SNNCheckpoint>) -> Step<Json> {
+/// (+ .npz, .json); returns `out`. An inline state goes through the constructor, whose refusal
+/// is the writer's (a checkpoint cannot exist unchecked): then no file or folder is made.
+fn save(op: &Json, current: Option<&SNNCheckpoint>) -> Step<String> {
     let Some(Json::String(out)) = op.get("out") else {
         return malformed("save needs an out path");
     };
@@ -185,6 +204,17 @@ fn save(op: &Json, current: Option<&SNNCheckpoint>) -> Step<Json> {
         None => Compression::default(),
         Some(Json::String(c)) => c.parse().map_err(Failure::Errored)?,
         Some(_) => return malformed("compression must be a string"),
+    };
+    let level = match op.get("level") {
+        None => Level::default(),
+        Some(Json::Number(n)) => n
+            .parse()
+            .map_err(|_| format!("level must be an integer from 1 to 9, not {n}"))
+            .and_then(Level::new)
+            .map_err(Failure::Errored)?,
+        Some(other) => {
+            return malformed(format!("level must be an integer, not {}", other.to_text()))
+        }
     };
     let inline;
     let checkpoint = match op.get("state") {
@@ -194,10 +224,15 @@ fn save(op: &Json, current: Option<&SNNCheckpoint>) -> Step<Json> {
         }
         None => current.ok_or_else(|| Failure::Errored("save needs a checkpoint".into()))?,
     };
-    save_checkpoint(checkpoint, out, compression).map_err(|e| match e {
+    save_checkpoint(checkpoint, out, compression, level).map_err(|e| match e {
         SaveError::Invalid(e) => Failure::Reject(e),
         SaveError::Io(e) => Failure::Errored(format!("cannot save to {out}: {e}")),
     })?;
+    Ok(out.clone())
+}
+
+/// The digests and sizes of the pair saved at `out`.
+fn saved_files(out: &str) -> Step<Json> {
     let file = |suffix: &str| -> Step<Json> {
         let bytes = std::fs::read(with_suffix(Path::new(out), suffix))
             .map_err(|e| Failure::Errored(format!("cannot read back {out}{suffix}: {e}")))?;
@@ -267,7 +302,9 @@ fn errored(id: Json, message: &str, context: &str) -> Json {
     ])
 }
 
-fn run_case_value(case: &Json) -> Json {
+/// Runs a case; with `timing`, each result gets the operation's wall time in `seconds`
+/// (without the state or files it reports).
+fn run_case_value(case: &Json, timing: bool) -> Json {
     let id = case.get("id").cloned().unwrap_or(Json::Null);
     let (Some(Json::String(root)), Some(Json::Array(ops))) = (case.get("root"), case.get("ops"))
     else {
@@ -279,20 +316,27 @@ fn run_case_value(case: &Json) -> Json {
     for (index, op) in ops.iter().enumerate() {
         let mut result = vec![("op", op.get("op").cloned().unwrap_or(Json::Null))];
         let context = || format!("operation {index}");
-        match catch_unwind(AssertUnwindSafe(|| execute(op, root, &mut current))) {
-            Ok(Ok(outcome)) => {
+        let mut seconds = 0.0;
+        let run = || {
+            let started = Instant::now();
+            let outcome = execute(op, root, &mut current);
+            seconds = started.elapsed().as_secs_f64();
+            outcome.and_then(|outcome| report(outcome, current.as_ref()))
+        };
+        let answer = catch_unwind(AssertUnwindSafe(run));
+        let timed = timing.then(|| ("seconds", Json::float(seconds)));
+        match answer {
+            Ok(Ok(member)) => {
                 result.push(("verdict", Json::str("accept")));
-                result.push(match outcome {
-                    Outcome::State(state) => ("state", state),
-                    Outcome::Config(config) => ("config", config),
-                    Outcome::Saved(files) => ("saved", files),
-                });
+                result.push(member);
+                result.extend(timed);
                 results.push(obj(result));
             }
             Ok(Err(Failure::Reject(e))) => {
                 result.push(("verdict", Json::str("reject")));
                 result.push(("code", Json::str(e.code())));
                 result.push(("message", Json::str(e.message)));
+                result.extend(timed);
                 results.push(obj(result));
                 break;
             }
@@ -323,7 +367,7 @@ fn parse_request(text: &str) -> Result<Json, String> {
 /// text without `seq` (`{"id", "results"}` or `{"id", "errored"}`).
 pub fn run_case(case_json: &str) -> String {
     match parse_request(case_json) {
-        Ok(case) => run_case_value(&case).to_text(),
+        Ok(case) => run_case_value(&case, false).to_text(),
         Err(m) => errored(Json::Null, &m, "run_case").to_text(),
     }
 }
@@ -350,8 +394,9 @@ pub fn handle_line(line: &str, implementation: &str) -> Reply {
         }
         Some(Json::String(c)) if c == "run" => {
             let seq = req.get("seq").cloned().unwrap_or(Json::Null);
+            let timing = req.get("timing") == Some(&Json::Bool(true));
             let answer = match req.get("case") {
-                Some(case) => run_case_value(case),
+                Some(case) => run_case_value(case, timing),
                 None => errored(Json::Null, "run request without a case", "request"),
             };
             let Json::Object(mut members) = answer else {

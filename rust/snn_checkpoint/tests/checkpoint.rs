@@ -12,7 +12,7 @@ use snn_checkpoint::checkpoint::{construct_host, with_suffix};
 use snn_checkpoint::json::{self, Json};
 use snn_checkpoint::testee::state_json;
 use snn_checkpoint::{
-    load_checkpoint, save_checkpoint, Array, Compression, SNNCheckpoint, SaveError,
+    load_checkpoint, save_checkpoint, Array, Compression, Level, SNNCheckpoint, SaveError,
 };
 
 fn arr(rows: usize, cols: usize, v: f64) -> Array {
@@ -323,7 +323,7 @@ fn listing(folder: &Path) -> Vec<String> {
 }
 
 fn save(cp: &SNNCheckpoint, base: &Path, compression: Compression) {
-    save_checkpoint(cp, base, compression).unwrap();
+    save_checkpoint(cp, base, compression, Level::FASTEST).unwrap();
 }
 
 #[test]
@@ -411,7 +411,12 @@ fn save_appends_the_suffixes_and_creates_the_folders() {
 fn an_uncreatable_destination_fails_and_writes_nothing() {
     let dir = temp_dir();
     fs::write(dir.join("file"), b"not a folder").unwrap();
-    let result = save_checkpoint(&golden(), dir.join("file/sub/m"), Compression::Stored);
+    let result = save_checkpoint(
+        &golden(),
+        dir.join("file/sub/m"),
+        Compression::Stored,
+        Level::FASTEST,
+    );
     assert!(matches!(result, Err(SaveError::Io(_))), "{result:?}");
     assert_eq!(listing(&dir), ["file"]);
     assert_eq!(fs::read(dir.join("file")).unwrap(), b"not a folder");
@@ -425,7 +430,7 @@ fn a_failed_document_rename_leaves_no_temporary_file() {
     let dir = temp_dir();
     let base = dir.join("m");
     fs::create_dir_all(dir.join("m.json/inside")).unwrap();
-    let result = save_checkpoint(&golden(), &base, Compression::Stored);
+    let result = save_checkpoint(&golden(), &base, Compression::Stored, Level::FASTEST);
     assert!(matches!(result, Err(SaveError::Io(_))), "{result:?}");
     assert_eq!(listing(&dir), ["m.json", "m.npz"]);
     assert_eq!(listing(&dir.join("m.json")), ["inside"]);

@@ -4,8 +4,9 @@ mod common;
 
 use snn_checkpoint::limits::{
     ACCEPTED_DTYPES, FLOAT64_MAX, JSON_INTEGER_MAX, JSON_INTEGER_MIN, JSON_MAX_DEPTH,
-    LAYER_FEATURES_MAX, LAYER_FEATURES_MIN, METADATA_MAX_DEPTH, NPY_DIMENSION_DIGITS_MAX,
-    NPY_HEADER_LENGTH_MAX_V1, NPY_HEADER_LENGTH_MAX_V2, WEIGHT_MAX_DEPTH, ZIP_U16_MAX, ZIP_U32_MAX,
+    LAYER_FEATURES_MAX, LAYER_FEATURES_MIN, LAYER_INDEX_MIN, METADATA_MAX_DEPTH,
+    NPY_DIMENSION_DIGITS_MAX, NPY_HEADER_LENGTH_MAX_V1, NPY_HEADER_LENGTH_MAX_V2, WEIGHT_MAX_DEPTH,
+    ZIP_U16_MAX, ZIP_U32_MAX,
 };
 
 /// The `key: value` lines of a top-level block (`limits:`) or a nested one.
@@ -35,6 +36,7 @@ fn limits_equal_the_spec() {
     assert_eq!(value("json_integer_max"), JSON_INTEGER_MAX.to_string());
     assert_eq!(value("layer_features_min"), LAYER_FEATURES_MIN.to_string());
     assert_eq!(value("layer_features_max"), LAYER_FEATURES_MAX.to_string());
+    assert_eq!(value("layer_index_min"), LAYER_INDEX_MIN.to_string());
     assert_eq!(value("metadata_max_depth"), METADATA_MAX_DEPTH.to_string());
     assert_eq!(value("weight_max_depth"), WEIGHT_MAX_DEPTH.to_string());
     assert_eq!(value("float64_max").parse::<f64>(), Ok(FLOAT64_MAX));
@@ -54,7 +56,7 @@ fn limits_equal_the_spec() {
     assert_eq!(value("zip_u32_max"), ZIP_U32_MAX.to_string());
     assert_eq!(
         limits.len(),
-        13,
+        14,
         "every spec limit has a constant: {limits:?}"
     );
 }

@@ -4,10 +4,11 @@
 mod common;
 
 use common::{build_zip, deflate, zip_of, Member, EOCD_SIG, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG};
-use std::io::{self, Write};
+use std::io::{self, Cursor, Seek, SeekFrom, Write};
 
 use snn_checkpoint::zip::{
-    check_method, layer_members, member_bytes, read_directory, ArchiveWriter, Compression, Entry,
+    check_method, layer_members, member_bytes, read_directory, read_members, ArchiveWriter,
+    Compression, Entry, Level, Sink,
 };
 
 fn two() -> Vec<u8> {
@@ -48,8 +49,11 @@ fn names(n: &[&str]) -> Vec<String> {
     n.iter().map(|s| s.to_string()).collect()
 }
 
+/// The archive phase's verdict: the directory's checks, then each member's integrity.
 fn members_code(archive: &[u8], layers: &[&str]) -> &'static str {
-    match layer_members(archive, &names(layers)) {
+    let members = layer_members(archive, &names(layers));
+    let read = |e: &Entry| member_bytes(archive, e).map(drop);
+    match members.and_then(|m| m.iter().try_for_each(read)) {
         Ok(_) => "accepted",
         Err(e) => e.code(),
     }
@@ -69,10 +73,7 @@ fn reads_numpy_style_archives() {
     set16(&mut c, e + 20, 3);
     c.extend_from_slice(b"abc");
     assert_eq!(read_directory(&c).unwrap().len(), 2);
-    assert_eq!(
-        layer_members(&b, &names(&["a", "b"])).unwrap(),
-        vec![b"hello hello hello".to_vec(), b"stored".to_vec()]
-    );
+    assert_eq!(layer_members(&b, &names(&["a", "b"])).unwrap(), entries);
 }
 
 #[test]
@@ -293,13 +294,12 @@ fn inflation_is_capped_and_strict() {
 
 /// An archive of these members written by `ArchiveWriter`.
 fn written(compression: Compression, members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut archive = ArchiveWriter::new(Vec::new(), compression);
+    let out = Cursor::new(Vec::new());
+    let mut archive = ArchiveWriter::new(out, compression, Level::FASTEST);
     for (name, data) in members {
-        archive
-            .add(name.as_bytes(), &|out: &mut dyn Write| out.write_all(data))
-            .unwrap();
+        archive.add(name.as_bytes(), &[data]).unwrap();
     }
-    archive.finish().unwrap()
+    archive.finish().unwrap().into_inner()
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -380,6 +380,15 @@ impl Write for Headers {
     }
 }
 
+/// Stored members never seek back.
+impl Seek for Headers {
+    fn seek(&mut self, _: SeekFrom) -> io::Result<u64> {
+        Err(io::Error::other(
+            "a stored archive is written front to back",
+        ))
+    }
+}
+
 /// The member sizes of `zip64_fields_appear_only_where_needed`: 4 GiB + 1 MiB, then 4 bytes.
 const BIG: u64 = (4096 + 1) << 20;
 /// Where the kept bytes put the second local header, the directory and the end records.
@@ -391,12 +400,10 @@ const DIRECTORY_SIZE: usize = (46 + 3 + 20) + (46 + 5 + 12);
 fn zip64_fields_appear_only_where_needed() {
     // A stored member of 4 GiB + 1 MiB of zeros, then a small one beyond the 4 GiB offset.
     let zeros = vec![0u8; 1 << 20];
-    let mut archive = ArchiveWriter::new(Headers::default(), Compression::Stored);
-    let huge = |out: &mut dyn Write| (0..4097).try_for_each(|_| out.write_all(&zeros));
+    let huge = vec![&zeros[..]; 4097];
+    let mut archive = ArchiveWriter::new(Headers::default(), Compression::Stored, Level::FASTEST);
     archive.add(b"big", &huge).unwrap();
-    archive
-        .add(b"small", &|out: &mut dyn Write| out.write_all(b"tiny"))
-        .unwrap();
+    archive.add(b"small", &[b"tiny"]).unwrap();
     let Headers { kept: h, total } = archive.finish().unwrap();
     // The first local header: version 45, both sizes 0xFFFFFFFF, in its extra field.
     assert_eq!((u16_at(&h, 4), u32_at(&h, 18)), (45, u32::MAX));
@@ -454,4 +461,127 @@ fn check_zip64_end(h: &[u8]) {
         (u32_at(h, end + 12), u32_at(h, end + 16)),
         (size as u32, u32::MAX)
     );
+}
+
+/// A sink that offers `room` bytes of its buffer for in-place writes, and takes the rest fed.
+struct InPlace {
+    buffer: Vec<u8>,
+    filled: usize,
+    fed: Vec<u8>,
+}
+
+impl InPlace {
+    fn new(room: usize) -> Self {
+        InPlace {
+            buffer: vec![0; room],
+            filled: 0,
+            fed: Vec::new(),
+        }
+    }
+
+    /// Everything received, in order.
+    fn bytes(&self) -> Vec<u8> {
+        [&self.buffer[..self.filled], &self.fed].concat()
+    }
+}
+
+impl Sink for InPlace {
+    fn target(&mut self) -> &mut [u8] {
+        if self.fed.is_empty() {
+            &mut self.buffer[self.filled..]
+        } else {
+            &mut []
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.filled += n;
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.fed.extend_from_slice(bytes);
+    }
+}
+
+/// Bytes that do not repeat, so that deflate keeps them long.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn one_pass_observes_every_byte_and_fills_each_member_in_place() {
+    // Members of several chunks and deflate blocks, one offering less room than it holds.
+    let (big, zeros) = (noise(3 << 20), vec![0u8; (5 << 20) / 2]);
+    let members: [(&str, &[u8]); 3] = [("a", &big), ("b", b"tiny"), ("c", &zeros)];
+    for compression in [Compression::Stored, Compression::Deflate] {
+        let archive = written(compression, &members);
+        let entries = read_directory(&archive).unwrap();
+        let mut sinks = vec![InPlace::new(big.len()), InPlace::new(2), InPlace::new(0)];
+        let mut observed = Vec::new();
+        let mut observe = |bytes: &[u8]| observed.extend_from_slice(bytes);
+        let verdict = read_members(&archive, &entries, &mut sinks, &mut observe).unwrap();
+        assert!(verdict.is_ok(), "{compression:?}");
+        assert_eq!(observed, archive);
+        for (sink, (_, data)) in sinks.iter().zip(members) {
+            assert_eq!(sink.bytes(), data, "{compression:?}");
+        }
+        assert_eq!(sinks[0].filled, big.len(), "read in place");
+    }
+}
+
+#[test]
+fn integrity_is_reported_for_the_first_layer_and_impossible_sizes_allocate_nothing() {
+    let archive = written(Compression::Deflate, &[("a", b"first"), ("b", b"second")]);
+    let mut entries = read_directory(&archive).unwrap();
+    // Layer order is the reverse of file order; both members are broken.
+    entries.reverse();
+    entries[0].crc32 ^= 1;
+    // More than deflate can produce from 8 bytes: refused without inflating.
+    entries[1].uncompressed_size = entries[1].compressed_size * 1032 + 1025;
+    let mut sinks = vec![Vec::new(), Vec::new()];
+    let mut observed = 0;
+    let mut observe = |bytes: &[u8]| observed += bytes.len();
+    let verdict = read_members(&archive, &entries, &mut sinks, &mut observe).unwrap();
+    let error = verdict.unwrap_err();
+    assert_eq!(error.code(), "archive.member.integrity");
+    assert!(error.message.contains("'b'"), "{}", error.message);
+    assert_eq!(observed, archive.len());
+    assert_eq!((sinks[0].len(), sinks[1].len()), (6, 0));
+    // At the bound itself the stream is inflated (and falls short).
+    entries[1].uncompressed_size -= 1;
+    let e = &entries[1];
+    assert!(member_bytes(&archive, e)
+        .unwrap_err()
+        .message
+        .contains("inflates to 5 bytes"));
+}
+
+#[test]
+fn levels_are_one_to_nine() {
+    assert_eq!(Level::default(), Level::FASTEST);
+    assert_eq!(Level::FASTEST.get(), 1);
+    assert_eq!(Level::new(9).map(Level::get), Ok(9));
+    for refused in [0, 10, -1, 1 << 40] {
+        assert!(Level::new(refused).is_err(), "{refused}");
+    }
+    // Every level writes a stream every reader inflates.
+    let data = noise(100_000);
+    for level in 1..=9 {
+        let out = Cursor::new(Vec::new());
+        let mut archive = ArchiveWriter::new(out, Compression::Deflate, Level::new(level).unwrap());
+        archive.add(b"m", &[&data[..10], &data[10..]]).unwrap();
+        let b = archive.finish().unwrap().into_inner();
+        assert_eq!(
+            member_bytes(&b, &read_directory(&b).unwrap()[0]).unwrap(),
+            data
+        );
+    }
 }

@@ -12,7 +12,7 @@ use pyo3::types::{
 use snn_checkpoint::hostvalue::Host;
 use snn_checkpoint::json::{self, Integer, Json};
 use snn_checkpoint::testee::{self, Reply};
-use snn_checkpoint::{checkpoint, fine_tune, Array, Compression, SNNCheckpoint, SaveError};
+use snn_checkpoint::{checkpoint, fine_tune, Array, Compression, Level, SNNCheckpoint, SaveError};
 
 create_exception!(
     _native,
@@ -305,25 +305,44 @@ fn load_checkpoint(py: Python<'_>, base: std::path::PathBuf) -> PyResult<PyCheck
         .map_err(|e| raise(py, e))
 }
 
-/// Writes BASE.npz then BASE.json, each atomically, creating the parent folders (spec `save`);
-/// `compression` is "deflate" or "stored". Raises ValueError for another compression,
-/// CheckpointError for an invalid checkpoint (nothing written), OSError when the file system
-/// fails.
+/// Writes BASE.npz and BASE.json, each atomically, creating the parent folders (spec `save`);
+/// `compression` is "deflate" or "stored", `level` the deflate level, an int from 1 to 9.
+/// Raises ValueError for another compression or level (nothing written), CheckpointError for
+/// an invalid checkpoint (nothing written), OSError when the file system fails.
 #[pyfunction]
-#[pyo3(signature = (checkpoint, base, compression="deflate"))]
+#[pyo3(signature = (checkpoint, base, compression="deflate", level=LevelArg(Level::FASTEST)))]
 fn save_checkpoint(
     py: Python<'_>,
     checkpoint: &PyCheckpoint,
     base: std::path::PathBuf,
     compression: &str,
+    level: LevelArg,
 ) -> PyResult<()> {
     let compression: Compression = compression.parse().map_err(PyValueError::new_err)?;
     let inner = &checkpoint.inner;
-    let result = py.detach(|| snn_checkpoint::save_checkpoint(inner, &base, compression));
+    let result = py.detach(|| snn_checkpoint::save_checkpoint(inner, &base, compression, level.0));
     result.map_err(|e| match e {
         SaveError::Invalid(e) => raise(py, e),
         SaveError::Io(e) => e.into(),
     })
+}
+
+/// A deflate level argument: an int (not a bool) from 1 to 9, else ValueError.
+struct LevelArg(Level);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for LevelArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let obj = obj.to_owned();
+        let refused =
+            || PyValueError::new_err(format!("level must be an integer from 1 to 9, not {obj}"));
+        if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+            return Err(refused());
+        }
+        let n: i128 = obj.extract().map_err(|_| refused())?;
+        Level::new(n).map(LevelArg).map_err(PyValueError::new_err)
+    }
 }
 
 /// Validates in-memory values as the SNNCheckpoint constructor does.

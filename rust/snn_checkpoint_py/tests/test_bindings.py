@@ -365,6 +365,8 @@ def test_saved_pairs_are_the_reference_writer_s_bytes(base: Path, tmp_path: Path
     rs.save_checkpoint(checkpoint, tmp_path / "default")
     with zipfile.ZipFile(_npz_path(tmp_path / "default")) as archive:
         assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+    rs.save_checkpoint(checkpoint, tmp_path / "nine", level=9)
+    assert _observe(ref.load_checkpoint(tmp_path / "nine")) == _observe(reference)
 
 
 def test_save_refuses_a_bad_compression_and_reports_file_system_failures(base: Path, tmp_path: Path) -> None:
@@ -373,6 +375,9 @@ def test_save_refuses_a_bad_compression_and_reports_file_system_failures(base: P
     folder.mkdir()
     with pytest.raises(ValueError, match="compression must be 'deflate' or 'stored', not 'zstd'"):
         rs.save_checkpoint(checkpoint, folder / "m", compression="zstd")
+    for level in (0, 10, True, 1.0, "1", None):
+        with pytest.raises(ValueError, match="level must be an integer from 1 to 9"):
+            rs.save_checkpoint(checkpoint, folder / "m", level=level)
     (folder / "file").write_bytes(b"")
     with pytest.raises(OSError):
         rs.save_checkpoint(checkpoint, folder / "file" / "m")

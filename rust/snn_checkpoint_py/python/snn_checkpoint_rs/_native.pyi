@@ -47,11 +47,13 @@ def save_checkpoint(
     checkpoint: Checkpoint,
     base: str | os.PathLike[str],
     compression: Literal["deflate", "stored"] = "deflate",
+    level: int = 1,
 ) -> None:
-    """Write ``BASE.npz`` then ``BASE.json``, each atomically, creating parent folders.
+    """Write ``BASE.npz`` and ``BASE.json``, each atomically, creating parent folders.
 
-    Raises ValueError for another compression, CheckpointError for an invalid checkpoint
-    (nothing is written), OSError when the file system fails.
+    ``level`` is the deflate level, 1 (fastest, the default) to 9. Raises ValueError for another
+    compression or level, CheckpointError for an invalid checkpoint (nothing is written in
+    either case), OSError when the file system fails.
     """
 
 def validate(
