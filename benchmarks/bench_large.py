@@ -138,10 +138,10 @@ def _generate(size: dict[str, Any], cases: list[tuple[str, str]], folder: Path, 
         if "raw_write_fsync" not in size["limits"]:
             size["limits"]["raw_write_fsync"] = report.summary(limits.raw_write_fsync(folder, layers, repeats), nbytes)
         for compression in (c for k, c in cases if k == kind):
-            base = folder / f"{kind}-{compression}" / "checkpoint"
+            base = f"{kind}-{compression}/checkpoint"  # in the size's scratch folder
             _progress(f"{size['label']} {kind} {compression}: writing the pair")
-            level = data.write_pair(base, layers, compression, args.level)
-            npz = base.with_name("checkpoint.npz")
+            level = data.write_pair(folder / base, layers, compression, args.level)
+            npz = folder / f"{base}.npz"
             made.append({"data": kind, "compression": compression, "generator_level": level,
                          "npz_bytes": npz.stat().st_size, "base": base,
                          "raw_read": report.summary(limits.raw_read(npz, repeats), npz.stat().st_size),
@@ -168,7 +168,8 @@ def _too_big(name: str, size: dict[str, Any], done: list[dict[str, Any]]) -> dic
 def _measure(case: dict[str, Any], size: dict[str, Any], done: list[dict[str, Any]], commands: dict[str, str],
              root: Path, folder: Path, args: argparse.Namespace) -> None:
     """Every implementation's load and load+save of one case: ``repeats`` fresh processes each."""
-    load = {"op": "load", "base": case["base"].name}
+    pair = folder / case["base"]
+    load = {"op": "load", "base": pair.name}
     out = folder / "out"
     save = {"op": "save", "out": str(out / "checkpoint"), "compression": case["compression"], "level": args.level}
     for name, command in commands.items():
@@ -176,7 +177,7 @@ def _measure(case: dict[str, Any], size: dict[str, Any], done: list[dict[str, An
         failure = _too_big(name, size, done)
         for _ in range(0 if failure else size["repeats"]):
             try:
-                figures.append(testee.measure(command, root, case["base"].parent, load, save, args.timeout))
+                figures.append(testee.measure(command, root, pair.parent, load, save, args.timeout))
             except (testee.Failure, OSError, ValueError, KeyError) as exc:
                 failure = {"error": getattr(exc, "kind", "error"), "message": str(exc)[:400]}
                 break  # a timeout or a refusal repeats itself: record it once
@@ -188,21 +189,23 @@ def _measure(case: dict[str, Any], size: dict[str, Any], done: list[dict[str, An
                   f"load {report.cell(case['load'][name])}, save {report.cell(case['save'][name])}")
 
 
-def _one_size(nbytes: int, done: list[dict[str, Any]], commands: dict[str, str], root: Path, scratch: Path,
-              args: argparse.Namespace) -> dict[str, Any]:
+def _one_size(nbytes: int, result: dict[str, Any], commands: dict[str, str], root: Path, scratch: Path,
+              args: argparse.Namespace) -> None:
+    """Generate, then measure case by case, rewriting the results after each case."""
+    done = list(result["sizes"])
     size: dict[str, Any] = {"label": data.label(nbytes), "bytes": nbytes, "shapes": data.shapes(nbytes),
                             "repeats": args.big_repeats if nbytes >= BIG else args.repeats,
-                            "limits": {"data": {}}}
+                            "limits": {"data": {}}, "cases": []}
+    result["sizes"].append(size)
     folder = scratch / str(nbytes)
     folder.mkdir()
     try:
         size["cases"] = _generate(size, args.cases, folder, args)
         for case in size["cases"]:
             _measure(case, size, done, commands, root, folder, args)
-            case["base"] = str(case["base"].relative_to(scratch))
+            _write(result, args)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return size
 
 
 def _notes(args: argparse.Namespace) -> list[str]:
@@ -217,16 +220,24 @@ def _notes(args: argparse.Namespace) -> list[str]:
     return notes
 
 
-def _write(result: dict[str, Any], out: Path, pending: list[int]) -> str:
-    """Both files, with the targets of the sizes done so far; called after every size, so that
-    an interrupted run still leaves what it measured (and says what is missing)."""
-    notes = [f"Run incomplete: {', '.join(data.label(n) for n in pending)} not measured."] if pending else []
+def _missing(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    measured = {size["bytes"]: sum(len(case["save"]) == len(result["options"]["impls"]) for case in size["cases"])
+                for size in result["sizes"]}
+    return [f"{data.label(n)} ({measured.get(n, 0)} of {len(args.cases)} cases)" for n in args.sizes
+            if measured.get(n, 0) < len(args.cases)]
+
+
+def _write(result: dict[str, Any], args: argparse.Namespace) -> str:
+    """Both files, with the targets of what is measured so far; called after every case, so that
+    an interrupted run still leaves what it measured and says what is missing."""
+    missing = _missing(result, args)
+    notes = [f"Run incomplete, not measured: {', '.join(missing)}."] if missing else []
     snapshot = {**result, "notes": result["notes"] + notes,
                 "targets": report.target_ratios(result, result["options"]["impls"])}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "large.json").write_text(json.dumps(snapshot, indent=1) + "\n")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "large.json").write_text(json.dumps(snapshot, indent=1) + "\n")
     text = report.markdown(snapshot)
-    (out / "large.md").write_text(text)
+    (args.out / "large.md").write_text(text)
     return text
 
 
@@ -253,12 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     result["memory_copy"] = report.summary(limits.memory_copy(args.repeats), limits.COPY_BYTES)
     scratch = Path(tempfile.mkdtemp(prefix="snn-bench-large-", dir=args.tmp))
     try:
-        for index, nbytes in enumerate(args.sizes):
-            result["sizes"].append(_one_size(nbytes, result["sizes"], commands, config.root, scratch, args))
-            text = _write(result, args.out, args.sizes[index + 1:])
+        for nbytes in args.sizes:
+            _one_size(nbytes, result, commands, config.root, scratch, args)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(text)
+    print(_write(result, args))
     return 0
 
 

@@ -215,3 +215,18 @@ def test_baseline_from_a_writers_benchmark_then_kept_from_the_previous_run(tmp_p
     assert bench_large._baseline(None, previous) == baseline
     assert bench_large._baseline(str(previous), tmp_path / "none.json") == baseline
     assert bench_large._baseline(None, tmp_path / "none.json") is None
+
+
+def test_an_incomplete_run_names_what_is_missing():
+    import argparse
+
+    import bench_large
+
+    args = argparse.Namespace(sizes=[8 * MIB, 64 * MIB, 512 * MIB], cases=[("random", "stored")] * 2)
+    whole, half = {"save": {"numpy": {}, "rust": {}}}, {"save": {"numpy": {}}}
+    result = {"options": {"impls": ["numpy", "rust"]},
+              "sizes": [{"bytes": 8 * MIB, "cases": [whole, whole]}, {"bytes": 64 * MIB, "cases": [whole, half]}]}
+    assert bench_large._missing(result, args) == ["64 MiB (1 of 2 cases)", "512 MiB (0 of 2 cases)"]
+    result["sizes"][1]["cases"][1] = whole
+    result["sizes"].append({"bytes": 512 * MIB, "cases": [whole, whole]})
+    assert bench_large._missing(result, args) == []
