@@ -152,9 +152,9 @@ def _generate(size: dict[str, Any], cases: list[tuple[str, str]], folder: Path, 
 
 
 def _too_big(name: str, size: dict[str, Any], done: list[dict[str, Any]]) -> dict[str, str] | None:
-    """Refuse a run that the smaller sizes say would exhaust memory (there is no swap to absorb
+    """Refuse a run that the previous size says would exhaust memory (there is no swap to absorb
     it, and the kernel's OOM killer may pick another process than the testee)."""
-    ratios = [case[op][name]["rss_ratio"] for earlier in done for case in earlier["cases"]
+    ratios = [case[op][name]["rss_ratio"] for case in (done[-1]["cases"] if done else [])
               for op in ("load", "save") if "rss_ratio" in case[op].get(name, {})]
     with open("/proc/meminfo") as handle:
         available = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("MemAvailable:"))
@@ -162,7 +162,7 @@ def _too_big(name: str, size: dict[str, Any], done: list[dict[str, Any]]) -> dic
     if need <= 0.8 * available:
         return None
     return {"error": "skipped", "message": f"would need about {need / 2**30:.1f} GiB (×{max(ratios):.2f} of the "
-                                           f"data at smaller sizes), {available / 2**30:.1f} GiB available"}
+                                           f"data at the previous size), {available / 2**30:.1f} GiB available"}
 
 
 def _measure(case: dict[str, Any], size: dict[str, Any], done: list[dict[str, Any]], commands: dict[str, str],
