@@ -609,16 +609,9 @@ pub fn read_members<S: Source + ?Sized, K: Sink>(
         pos = e.data_offset + e.compressed_size;
     }
     skip(src, pos..src.size(), observe, &mut scratch.input)?;
-    Ok(
-        match members
-            .iter()
-            .zip(failures)
-            .find_map(|(e, f)| Some((e, f?)))
-        {
-            Some((e, detail)) => Err(integrity(e, detail)),
-            None => Ok(()),
-        },
-    )
+    let mut verdicts = members.iter().zip(failures);
+    let first = verdicts.find_map(|(e, f)| Some((e, f?)));
+    Ok(first.map_or(Ok(()), |(e, detail)| Err(integrity(e, detail))))
 }
 
 fn integrity(e: &Entry, detail: String) -> crate::errors::CheckpointError {
