@@ -58,7 +58,10 @@ class Fields:
 
 def is_integer(value: object) -> bool:
     """An integer in the spec's sense: bool is not one, numpy integers are."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    # An exact int first: the numbers.Integral ABC check is slow and this is a hot path.
+    return type(value) is int or (
+        isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    )
 
 
 def is_text(value: object) -> bool:

@@ -13,6 +13,8 @@ JSON_INTEGER_MIN: Final = -(2**63)
 JSON_INTEGER_MAX: Final = 2**64 - 1
 LAYER_FEATURES_MIN: Final = 1
 LAYER_FEATURES_MAX: Final = 2**31 - 1
+# The lowest layer index (freeze_until, until_index): -1 means "no layer".
+LAYER_INDEX_MIN: Final = -1
 METADATA_MAX_DEPTH: Final = 63
 # Levels of a weight given as nested sequences (the weight itself is level 1).
 WEIGHT_MAX_DEPTH: Final = 32

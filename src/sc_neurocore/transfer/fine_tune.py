@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ._fields import is_integer, is_text
+from ._limits import FLOAT64_MAX, LAYER_INDEX_MIN
 from .checkpoint import SNNCheckpoint
 from .errors import CheckpointError, type_name
 
@@ -45,9 +46,22 @@ class TransferConfig:
 
     def validate(self) -> None:
         """Check the fields again (they may have been reassigned since construction)."""
+        # The common case in exact types (an int or str index, float rates) is accepted here
+        # without the slow ``numbers`` ABC checks; anything else, valid or not, takes the
+        # general checks below, in spec order. 0 <= rate <= FLOAT64_MAX excludes NaN and inf.
+        until, backbone, head = self.freeze_until, self.lr_backbone, self.lr_head
+        if (
+            (
+                type(until) is int and until >= LAYER_INDEX_MIN
+                or type(until) is str and is_text(until)
+            )
+            and type(backbone) is float and 0.0 <= backbone <= FLOAT64_MAX
+            and type(head) is float and 0.0 <= head <= FLOAT64_MAX
+        ):
+            return
         if not (is_integer(self.freeze_until) or is_text(self.freeze_until)):
             raise CheckpointError("transfer.freeze_until.type", got=type_name(self.freeze_until))
-        if is_integer(self.freeze_until) and int(self.freeze_until) < -1:
+        if is_integer(self.freeze_until) and int(self.freeze_until) < LAYER_INDEX_MIN:
             raise CheckpointError("transfer.freeze_until.range", value=self.freeze_until)
         rates = (("lr_backbone", self.lr_backbone), ("lr_head", self.lr_head))
         for name, rate in rates:
@@ -84,7 +98,7 @@ def _check_known(operation: str, checkpoint: SNNCheckpoint, names: Sequence[str]
 
 
 def _check_index(operation: str, checkpoint: SNNCheckpoint, index: int) -> None:
-    if not -1 <= index < checkpoint.n_layers:
+    if not LAYER_INDEX_MIN <= index < checkpoint.n_layers:
         raise CheckpointError(
             "transfer.layer_index.range",
             operation=operation, value=index, maximum=checkpoint.n_layers - 1,
@@ -186,16 +200,15 @@ def apply_transfer_config(
     operation = "apply_transfer_config"
     config.validate()
     until = config.freeze_until
+    names = checkpoint.layer_names
     if isinstance(until, str):
         _check_known(operation, checkpoint, [until])
-        index = checkpoint.layer_names.index(until)
+        index = names.index(until)
     else:
         index = int(until)
-        _check_index(operation, checkpoint, index)
-    frozen = set(checkpoint.frozen_layers) | set(checkpoint.layer_names[: index + 1])
+        if not LAYER_INDEX_MIN <= index < len(names):  # _check_index's test, without a call when it passes
+            _check_index(operation, checkpoint, index)
+    frozen = {*checkpoint.frozen_layers, *names[: index + 1]}
     checkpoint.frozen_layers = sorted(frozen)
-    rates = [
-        float(config.lr_backbone) if name in frozen else float(config.lr_head)
-        for name in checkpoint.layer_names
-    ]
-    return checkpoint, rates
+    backbone, head = float(config.lr_backbone), float(config.lr_head)
+    return checkpoint, [backbone if name in frozen else head for name in names]
