@@ -15,9 +15,12 @@ from errors import CheckpointError, JSON_FILE_PRESENT, ARCHIVE_FILE_PRESENT, ARC
 from fields import Fields, LOAD, check_fields, check_state, check_checkpoint, sorted_unique
 from json import Tree, K_OBJECT, parse_document
 from json_write import write_value, write_string, write_document
-from npy import read_layers, header_bytes
-from sha256 import Sha256, sha256_hex, sha256_hex_float64, float64_bytes
-from zip import ByteSink, ArchiveWriter, STORED, DEFLATED, layer_members, layer_member_name
+from npy import LayerDecoders, header_bytes
+from sha256 import sha256_file, sha256_hex_float64, float64_bytes
+from zip import (
+    ArchiveFile, ByteSink, ArchiveWriter, ZipEntry, STORED, DEFLATED, DEFAULT_LEVEL, c_string,
+    check_integrity, layer_entries, layer_member_name, stream_members,
+)
 
 
 # ===----------------------------------------------------------------------=== #
@@ -163,12 +166,28 @@ def load_checkpoint(base: String) raises CheckpointError -> Checkpoint:
     var document = parse_document(Span(text), json_path)
     # schema, checkpoint
     var fields = check_fields(document, document.root, LOAD, json_path)
-    # archive
-    var archive = _read_file(npz_path, ARCHIVE_FILE_PRESENT, "weight archive")
-    _check_digest(archive, fields.archive_sha256, npz_path)
-    var members = layer_members(Span(archive), fields.layer_names, npz_path)
-    # array
-    var weights = read_layers(members, fields.layer_names, fields.inputs, fields.outputs)
+    # archive, then array: the directory first, then one pass over the file
+    var file = _open_archive(npz_path)
+    var hash = fields.archive_sha256.byte_length() > 0
+    var entries: List[ZipEntry]
+    try:
+        entries = layer_entries(file, fields.layer_names)
+    except err:
+        # archive.digest comes first in spec order: the whole file is hashed before the
+        # directory's own violation is reported.
+        if hash:
+            var nothing = LayerDecoders([], [], [], [])
+            _check_digest(stream_members(file, [], nothing, True).digest, fields.archive_sha256,
+                          npz_path)
+        raise err^
+    var sizes = List[Int]()
+    for ref entry in entries:
+        sizes.append(entry.uncompressed_size)
+    var decoders = LayerDecoders(fields.layer_names, fields.inputs, fields.outputs, sizes)
+    var result = stream_members(file, entries, decoders, hash)
+    _check_digest(result.digest, fields.archive_sha256, npz_path)
+    check_integrity(entries, result.problems, npz_path)
+    var weights = decoders.finish()
     return Checkpoint(fields, weights^, document^)
 
 
@@ -198,9 +217,20 @@ def _read_file(path: String, code: String, what: String) raises CheckpointError 
         raise CheckpointError(code, String("Checkpoint ", what, " not found: ", path, " (", e, ")"))
 
 
-def _check_digest(archive: List[UInt8], digest: String, path: String) raises CheckpointError:
+def _open_archive(path: String) raises CheckpointError -> ArchiveFile:
+    if not isfile(path):
+        raise CheckpointError(ARCHIVE_FILE_PRESENT, String("Checkpoint weight archive not found: ",
+                                                           path))
+    try:
+        return ArchiveFile(path)
+    except e:
+        raise CheckpointError(ARCHIVE_FILE_PRESENT, String(
+            "Checkpoint weight archive not found: ", path, " (", e, ")"))
+
+
+def _check_digest(actual: String, recorded: String, path: String) raises CheckpointError:
     """archive.digest: when the document records the archive's SHA-256, the archive has it."""
-    if digest and sha256_hex(Span(archive)) != digest:
+    if recorded and actual != recorded:
         raise CheckpointError(ARCHIVE_DIGEST, String(
             "Checkpoint archive does not match its metadata (torn pair: archive_sha256 differs): ",
             path))
@@ -230,23 +260,29 @@ struct SaveError(Copyable, Movable, Writable):
 
 
 def save_checkpoint(
-    checkpoint: Checkpoint, base: String, compression: String = "deflate"
+    checkpoint: Checkpoint, base: String, compression: String = "deflate",
+    level: Int = DEFAULT_LEVEL,
 ) raises SaveError:
-    """Write BASE.npz then BASE.json (suffixes appended, nothing stripped), each atomically,
-    creating BASE's parent folders: the spec's save.writer rules, the document recording the
-    archive's SHA-256 (archive_sha256), computed while the archive is written. Members are
-    streamed to the temporary file: at most one layer's compressed bytes are held in memory.
+    """Write BASE.npz and BASE.json (suffixes appended, nothing stripped), creating BASE's
+    parent folders: the spec's save.writer rules, the document recording the archive's SHA-256
+    (archive_sha256). Members are streamed to the temporary file.
 
-    `compression` is "deflate" (one raw deflate stream per member) or "stored" (byte-identical
-    across conforming writers).
+    `compression` is "deflate" (one raw deflate stream per member, zlib level `level`, 1-9,
+    1 fastest) or "stored" (byte-identical across conforming writers).
+
+    Durability, one fsync per file and one of the folder: both temporary files are written and
+    fsynced, then renamed (archive first), then the folder fsynced. A crash leaves the old
+    pair, the new pair, or the new archive beside the old document (archive.digest).
 
     Raises:
-        SaveError: The first violated construct invariant (nothing written), or an unknown
-            compression or a failed file operation.
+        SaveError: An unknown compression or level (nothing written), the first violated
+            construct invariant (nothing written), or a failed file operation.
     """
     if compression != "deflate" and compression != "stored":
         raise SaveError("", String("compression must be 'deflate' or 'stored', not '",
                                    compression, "'"))
+    if level < 1 or level > 9:
+        raise SaveError("", String("level must be an integer from 1 to 9, not ", level))
     ref cp = checkpoint
     try:
         check_checkpoint(cp.layer_names, cp.inputs, cp.outputs, cp.neuron_types,
@@ -256,29 +292,29 @@ def save_checkpoint(
     try:
         var archive_path = base + ".npz"
         makedirs(_folder_of(archive_path), exist_ok=True)
-        var method = DEFLATED if compression == "deflate" else STORED
-        var digest = _write_archive(cp, archive_path, method)
+        var archive = _AtomicFile(archive_path)
+        _write_archive(cp, archive, DEFLATED if compression == "deflate" else STORED, level)
+        var digest = sha256_file(archive.temporary)
+        archive.sync()
         var document = String()
         write_document(document, cp.layer_names, cp.inputs, cp.outputs, cp.neuron_types,
                        sorted_unique(cp.frozen_layers), cp.metadata, cp.metadata_root, digest)
-        var file = _AtomicFile(base + ".json")
-        file.put(document.as_bytes())
-        file.commit()
+        var metadata = _AtomicFile(base + ".json")
+        metadata.put(document.as_bytes())
+        metadata.sync()
+        archive.rename()
+        metadata.rename()
+        _sync_folder(_folder_of(archive_path))
     except err:
         raise SaveError("", String(err))
 
 
-def _write_archive(cp: Checkpoint, path: String, method: Int) raises -> String:
-    """Write the archive atomically; its SHA-256, computed on the way."""
-    var file = _AtomicFile(path)
-    var archive = ArchiveWriter(method)
+def _write_archive(cp: Checkpoint, mut file: _AtomicFile, method: Int, level: Int) raises:
+    var archive = ArchiveWriter(method, level)
     for i in range(len(cp.weights)):
         archive.add(file, layer_member_name(i), Span(header_bytes(cp.outputs[i], cp.inputs[i])),
                     float64_bytes(cp.weights[i]))
     archive.close(file)
-    var digest = file.hasher.hexdigest()
-    file.commit()
-    return digest^
 
 
 def _folder_of(path: String) -> String:
@@ -289,13 +325,6 @@ def _folder_of(path: String) -> String:
     return String(path[byte=0 : max(slash, 1)])
 
 
-def _c_string(text: String) -> List[UInt8]:
-    var out = List[UInt8](capacity=text.byte_length() + 1)
-    out.extend(text.as_bytes())
-    out.append(0)
-    return out^
-
-
 def _os_error(what: String, path: String) -> Error:
     """An Error naming the failed call, the file and errno's text (read right after the call)."""
     var code = external_call["__errno_location", Pointer[Int32, MutAnyOrigin]]()[]
@@ -304,31 +333,28 @@ def _os_error(what: String, path: String) -> Error:
 
 
 struct _AtomicFile(ByteSink):
-    """A temporary file ".NAME.<random>.tmp" beside `path` that becomes `path` on commit (write,
-    fsync, rename, fsync the folder). Destroyed without a commit, e.g. when an error passes,
-    it removes the temporary file, so `path` keeps its previous content. Hashes what it writes.
-    """
+    """A temporary file ".NAME.<random>.tmp" beside `path` that becomes `path` when renamed
+    (after sync). Destroyed before that, e.g. when an error passes, it removes the temporary
+    file, so `path` keeps its previous content."""
 
     var path: String
     var temporary: String
     var fd: Int32
-    var hasher: Sha256
-    var committed: Bool
+    var renamed: Bool
 
     def __init__(out self, path: String) raises:
         self.path = path
         var folder = _folder_of(path)
         var name = String(path[byte = path.rfind("/") + 1 :])
         # mkstemps replaces the XXXXXX with random characters and creates the file exclusively.
-        var template = _c_string(String(folder, "/.", name, ".XXXXXX.tmp"))
+        var template = c_string(String(folder, "/.", name, ".XXXXXX.tmp"))
         var fd = external_call["mkstemps", Int32](template.unsafe_ptr(), Int32(4))
         if fd < 0:
             raise _os_error("creating a temporary file", folder)
         var temporary = String(unsafe_from_utf8=Span(template)[0 : len(template) - 1])
         self.fd = fd
         self.temporary = temporary^
-        self.hasher = Sha256()
-        self.committed = False
+        self.renamed = False
 
     def put(mut self, data: Span[UInt8, _]) raises:
         var done = 0
@@ -338,33 +364,48 @@ struct _AtomicFile(ByteSink):
             if wrote < 0:
                 raise _os_error("write", self.temporary)
             done += wrote
-        self.hasher.update(data)
 
-    def commit(mut self) raises:
-        """Flush the file to disk, rename it over `path`, then flush the folder's entry."""
+    def put_at(mut self, offset: Int, data: Span[UInt8, _]) raises:
+        var done = 0
+        while done < len(data):
+            var at = data.unsafe_ptr().unsafe_offset(done)
+            var wrote = external_call["pwrite64", Int](self.fd, at, len(data) - done, offset + done)
+            if wrote < 0:
+                raise _os_error("pwrite", self.temporary)
+            done += wrote
+
+    def cut(mut self, length: Int) raises:
+        if (external_call["ftruncate64", Int32](self.fd, length) != 0
+                or external_call["lseek64", Int](self.fd, length, Int32(0)) != length):
+            raise _os_error("ftruncate", self.temporary)
+
+    def sync(mut self) raises:
+        """Flush the file to disk and close it."""
         if external_call["fsync", Int32](self.fd) != 0:
             raise _os_error("fsync", self.temporary)
         var fd = self.fd
         self.fd = -1
         if external_call["close", Int32](fd) != 0:
             raise _os_error("close", self.temporary)
-        var source = _c_string(self.temporary)
-        var target = _c_string(self.path)
+
+    def rename(mut self) raises:
+        """Rename the synced file over `path` (the caller fsyncs the folder)."""
+        var source = c_string(self.temporary)
+        var target = c_string(self.path)
         if external_call["rename", Int32](source.unsafe_ptr(), target.unsafe_ptr()) != 0:
             raise _os_error("rename", self.path)
-        self.committed = True
-        _sync_folder(_folder_of(self.path))
+        self.renamed = True
 
     def __deinit__(deinit self):
         if self.fd >= 0:
             _ = external_call["close", Int32](self.fd)
-        if not self.committed:
-            var name = _c_string(self.temporary)
+        if not self.renamed:
+            var name = c_string(self.temporary)
             _ = external_call["unlink", Int32](name.unsafe_ptr())
 
 
 def _sync_folder(folder: String) raises:
-    var name = _c_string(folder)
+    var name = c_string(folder)
     # O_RDONLY. "open64": the standard library declares "open" with another signature.
     var fd = external_call["open64", Int32](name.unsafe_ptr(), Int32(0), Int32(0))
     if fd < 0:

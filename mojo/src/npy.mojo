@@ -6,6 +6,7 @@ the next, in spec order. The data length is checked against the header's shape b
 is allocated for the values.
 """
 
+from std.ffi import external_call
 from std.memory import bitcast
 
 from errors import (
@@ -20,7 +21,7 @@ from errors import (
 from fields import check_ranks, check_shapes, check_finite
 from json import utf8_error
 from limits import is_accepted_dtype, NPY_DIMENSION_DIGITS_MAX
-from zip import layer_member_name
+from zip import MemberSink, layer_member_name
 
 
 @fieldwise_init
@@ -278,23 +279,27 @@ def _widen(bits: UInt64, kind: Int, size: Int) -> Float64:
 # ===----------------------------------------------------------------------=== #
 
 
-def read_layers(
-    members: List[List[UInt8]], names: List[String], inputs: List[Int], outputs: List[Int]
-) raises CheckpointError -> List[List[Float64]]:
-    """Each layer's .npy member as its row-major (output_features, input_features) matrix.
+def check_headers(
+    prefixes: List[List[UInt8]], sizes: List[Int], names: List[String], inputs: List[Int],
+    outputs: List[Int],
+) raises CheckpointError -> List[NpyHeader]:
+    """The array invariants that the members' headers decide, each over every layer before the
+    next, in spec order (array.finite, on the values, comes after them): each layer's parsed
+    header. `prefixes[i]` holds member i's first bytes through its header (all of them when the
+    member is shorter), `sizes[i]` the member's length.
 
     Raises:
-        CheckpointError: The first array.* invariant violated, in spec order.
+        CheckpointError: The first of those array.* invariants violated.
     """
     var n = len(names)
     var member_names = List[String]()
     for i in range(n):
         member_names.append(layer_member_name(i))
     for i in range(n):
-        check_magic(Span(members[i]), names[i], member_names[i])
+        check_magic(Span(prefixes[i]), names[i], member_names[i])
     var headers = List[NpyHeader]()
     for i in range(n):
-        headers.append(parse_header(Span(members[i]), names[i], member_names[i]))
+        headers.append(parse_header(Span(prefixes[i]), sizes[i], names[i], member_names[i]))
     for i in range(n):
         check_not_pickled(headers[i], names[i], member_names[i])
     for i in range(n):
@@ -305,12 +310,8 @@ def read_layers(
     check_ranks(names, shapes)
     check_shapes(names, inputs, outputs, shapes)
     for i in range(n):
-        check_data_length(Span(members[i]), headers[i], names[i], member_names[i])
-    var weights = List[List[Float64]]()
-    for i in range(n):
-        weights.append(to_float64(Span(members[i]), headers[i]))
-    check_finite(names, inputs, weights)
-    return weights^
+        check_data_length(sizes[i], headers[i], names[i], member_names[i])
+    return headers^
 
 
 def check_magic(member: Span[UInt8, _], layer: String, member_name: String) raises CheckpointError:
@@ -332,10 +333,11 @@ def check_magic(member: Span[UInt8, _], layer: String, member_name: String) rais
 
 
 def parse_header(
-    member: Span[UInt8, _], layer: String, member_name: String
+    member: Span[UInt8, _], size: Int, layer: String, member_name: String
 ) raises CheckpointError -> NpyHeader:
-    """array.npy.header: the header length, its encoding and the dict grammar."""
-    var n = len(member)
+    """array.npy.header: the header length, its encoding and the dict grammar. `member` holds
+    the member's first bytes (through the header, when it fits), `size` is its length."""
+    var n = size
     var major = Int(member[6])
     var header_start = 10 if major == 1 else 12
     if n < header_start:
@@ -389,36 +391,201 @@ def _item_size(descr: String) -> Int:
 
 
 def check_data_length(
-    member: Span[UInt8, _], header: NpyHeader, layer: String, member_name: String
+    member_size: Int, header: NpyHeader, layer: String, member_name: String
 ) raises CheckpointError:
     """array.data.length: exactly rows * cols items follow the header (shape already matched,
     so rows and cols are at most 2^31 - 1 and their product fits; the byte count may not)."""
     var size = _item_size(header.descr)
-    var got = len(member) - header.data_start
+    var got = member_size - header.data_start
     var count = header.shape[0] * header.shape[1]
     if got % size != 0 or got // size != count:
         raise CheckpointError(ARRAY_DATA_LENGTH, String(_where(layer, member_name), " has ", got,
                               " data bytes, its header declares ", count, " x ", size))
 
 
-def to_float64(member: Span[UInt8, _], header: NpyHeader) -> List[Float64]:
-    """The data as a row-major float64 matrix (the checks above have passed)."""
-    var db = header.descr.as_bytes()
-    var size = _item_size(header.descr)
-    var kind = Int(db[1])
-    var big = db[0] == 0x3E
-    var rows = header.shape[0]
-    var cols = header.shape[1]
-    var count = rows * cols
-    var values = List[Float64](length=count, fill=0.0)
-    for i in range(count):
-        var v = _widen(_load_bits(member, header.data_start + i * size, size, big), kind, size)
-        if header.fortran_order:
-            # Column-major: element i is (i % rows, i // rows).
-            values[(i % rows) * cols + i // rows] = v
+# ===----------------------------------------------------------------------=== #
+# Streaming: the members into their matrices
+# ===----------------------------------------------------------------------=== #
+
+# The member's states during the pass.
+comptime _HEADER = 0  # collecting the magic, version, header length and header
+comptime _DATA = 1  # the header passed on its own: data goes into the matrix
+comptime _IGNORED = 2  # the header failed: the ordered checks report it at the end
+
+
+def _prefix_wanted(prefix: List[UInt8], size: Int) -> Int:
+    """How many of the member's first bytes the header checks read: 12 (enough for magic,
+    version and either length field), then through the header when its length fits."""
+    var wanted = min(size, 12)
+    if len(prefix) < wanted:
+        return wanted
+    if len(prefix) < 10 or prefix[0] != 0x93 or prefix[6] < 1 or prefix[6] > 3:
+        return len(prefix)  # array.npy.magic (or .header) decides on these bytes
+    var start = 10 if prefix[6] == 1 else 12
+    var header_len = Int(prefix[8]) | (Int(prefix[9]) << 8)
+    if start == 12:
+        if len(prefix) < 12:
+            return len(prefix)
+        header_len |= (Int(prefix[10]) << 16) | (Int(prefix[11]) << 24)
+    if header_len > size - start:
+        return len(prefix)
+    return max(start + header_len, len(prefix))
+
+
+struct _Layer(Movable):
+    """One layer's member during the pass."""
+
+    var state: Int
+    var size: Int  # the member's declared (uncompressed) length
+    var prefix: List[UInt8]
+    var header: NpyHeader
+    var values: List[Float64]
+    var got: Int  # data bytes converted (items whole: a split item waits in `carry`)
+    var carry: List[UInt8]
+
+    def __init__(out self, size: Int):
+        self.state = _HEADER
+        self.size = size
+        self.prefix = List[UInt8]()
+        self.header = NpyHeader(String(), False, List[Int](), 0)
+        self.values = List[Float64]()
+        self.got = 0
+        self.carry = List[UInt8]()
+
+    def in_place(self) -> Bool:
+        """Whether the data bytes are the matrix's own bytes (little-endian float64, C order)."""
+        return self.header.descr == "<f8" and not self.header.fortran_order
+
+    def data_bytes(self) -> Int:
+        return len(self.values) * _item_size(self.header.descr)
+
+    def convert(mut self, data: Span[UInt8, _]):
+        """The next data bytes into the matrix; bytes past its end are dropped (the member is
+        then longer than declared, which archive.member.integrity has refused)."""
+        if self.in_place():
+            var n = min(len(data), self.data_bytes() - self.got)
+            if n > 0:
+                var target = self.values.unsafe_ptr().unsafe_bitcast[UInt8]().unsafe_offset(self.got)
+                _ = external_call["memcpy", Int](target, data.unsafe_ptr(), n)
+                self.got += n
+            return
+        var size = _item_size(self.header.descr)
+        var i = 0
+        if len(self.carry) > 0:
+            while len(self.carry) < size and i < len(data):
+                self.carry.append(data[i])
+                i += 1
+            if len(self.carry) < size:
+                return
+            var whole = self.carry.copy()
+            self.carry.clear()
+            self._put(Span(whole), 0)
+        while i + size <= len(data):
+            self._put(data, i)
+            i += size
+        while i < len(data):
+            self.carry.append(data[i])
+            i += 1
+
+    def _put(mut self, data: Span[UInt8, _], at: Int):
+        # One item at data[at:] into its place in the row-major matrix.
+        var db = self.header.descr.as_bytes()
+        var size = _item_size(self.header.descr)
+        var k = self.got // size
+        if k >= len(self.values):
+            return
+        var v = _widen(_load_bits(data, at, size, db[0] == 0x3E), Int(db[1]), size)
+        if self.header.fortran_order:
+            # Column-major: item k is (k % rows, k // rows).
+            var rows = self.header.shape[0]
+            self.values[(k % rows) * self.header.shape[1] + k // rows] = v
         else:
-            values[i] = v
-    return values^
+            self.values[k] = v
+        self.got += size
+
+
+struct LayerDecoders(MemberSink):
+    """Each layer's .npy member, streamed in by the archive pass (member i is layer i), into
+    its row-major (output_features, input_features) float64 matrix."""
+
+    var layers: List[_Layer]
+    var names: List[String]
+    var inputs: List[Int]
+    var outputs: List[Int]
+
+    def __init__(
+        out self, names: List[String], inputs: List[Int], outputs: List[Int], sizes: List[Int]
+    ):
+        """`sizes`: each member's declared length (the directory's uncompressed size)."""
+        self.layers = List[_Layer]()
+        for size in sizes:
+            self.layers.append(_Layer(size))
+        self.names = names.copy()
+        self.inputs = inputs.copy()
+        self.outputs = outputs.copy()
+
+    def landing(mut self, member: Int) -> Span[UInt8, MutAnyOrigin]:
+        ref layer = self.layers[member]
+        if layer.state != _DATA or not layer.in_place() or layer.got >= layer.data_bytes():
+            return Span[UInt8, MutAnyOrigin]()
+        var start = layer.values.unsafe_ptr().unsafe_bitcast[UInt8]().unsafe_offset(layer.got)
+        return Span[UInt8, MutAnyOrigin](
+            unsafe_ptr=start.unsafe_origin_cast[MutAnyOrigin](), length=layer.data_bytes() - layer.got)
+
+    def landed(mut self, member: Int, count: Int):
+        self.layers[member].got += count
+
+    def accept(mut self, member: Int, data: Span[UInt8, _]):
+        ref layer = self.layers[member]
+        var at = 0
+        if layer.state == _HEADER:
+            var wanted = _prefix_wanted(layer.prefix, layer.size)
+            while len(layer.prefix) < wanted and at < len(data):
+                var take = min(wanted - len(layer.prefix), len(data) - at)
+                layer.prefix.extend(data[at : at + take])
+                at += take
+                wanted = _prefix_wanted(layer.prefix, layer.size)
+            if len(layer.prefix) < wanted:
+                return
+            self._start_data(member)
+        if self.layers[member].state == _DATA and at < len(data):
+            self.layers[member].convert(data[at:])
+
+    def _start_data(mut self, member: Int):
+        # The matrix is allocated only after this layer's header passes the checks on its own,
+        # its data length agreeing with the declared size (which the file's bytes bound).
+        ref layer = self.layers[member]
+        layer.state = _IGNORED
+        try:
+            var headers = check_headers(
+                [layer.prefix.copy()], [layer.size], [self.names[member]], [self.inputs[member]],
+                [self.outputs[member]])
+            layer.header = headers[0].copy()
+        except:
+            return
+        layer.values = List[Float64](unsafe_uninit_length=layer.header.shape[0] * layer.header.shape[1])
+        layer.state = _DATA
+
+    def finish(mut self) raises CheckpointError -> List[List[Float64]]:
+        """The array phase, in spec order, once the pass is over: the matrices.
+
+        Raises:
+            CheckpointError: The first array.* invariant violated.
+        """
+        var prefixes = List[List[UInt8]]()
+        var sizes = List[Int]()
+        for i in range(len(self.layers)):
+            prefixes.append(self.layers[i].prefix.copy())
+            sizes.append(self.layers[i].size)
+        _ = check_headers(prefixes, sizes, self.names, self.inputs, self.outputs)
+        var weights = List[List[Float64]]()
+        for i in range(len(self.layers)):
+            # Every header passed, so every layer was decoded, all of its data present.
+            var values = List[Float64]()
+            swap(values, self.layers[i].values)
+            weights.append(values^)
+        check_finite(self.names, self.inputs, weights)
+        return weights^
 
 
 # ===----------------------------------------------------------------------=== #

@@ -1,5 +1,5 @@
-"""SHA-256 through the system libcrypto (link with -lcrypto), as lowercase hex: one-shot, or
-incremental (`Sha256`) so that a file is hashed while it is written."""
+"""SHA-256 through the system libcrypto (link with -lcrypto), as lowercase hex: one-shot, of a file
+(read in pieces), or incremental (`Sha256`) so that a file is hashed while it is read."""
 
 from std.ffi import external_call
 
@@ -39,6 +39,18 @@ def sha256_hex(data: Span[UInt8, _]) -> String:
     """The lowercase hex SHA-256 of some bytes."""
     var hasher = Sha256()
     hasher.update(data)
+    return hasher.hexdigest()
+
+
+def sha256_file(path: String) raises -> String:
+    """The lowercase hex SHA-256 of a file's bytes, read in 1 MiB pieces."""
+    var hasher = Sha256()
+    with open(path, "r") as f:
+        while True:
+            var piece = f.read_bytes(1 << 20)
+            if len(piece) == 0:
+                break
+            hasher.update(Span(piece))
     return hasher.hexdigest()
 
 

@@ -5,14 +5,17 @@ first line of piped input, and file reads block until a full buffer arrives.
 """
 
 from std.ffi import external_call
+from std.os.path import getsize
+from std.time import perf_counter_ns
 
 from checkpoint import Checkpoint, SaveError, load_checkpoint, construct_checkpoint, save_checkpoint
 from errors import CheckpointError
 from fine_tune import transfer_config, apply_transfer_config, freeze_layers, unfreeze_layers
 from hostvalue import decode, DecodeError
-from json import Tree, K_STRING, K_INT, K_OBJECT, K_ARRAY, parse_message
+from json import Tree, K_STRING, K_INT, K_OBJECT, K_ARRAY, K_BOOL, parse_message
 from json_write import write_float, write_string, write_value
-from sha256 import sha256_hex
+from sha256 import sha256_file
+from zip import DEFAULT_LEVEL
 
 comptime VERSION = "0.1.0"
 comptime RUNTIME = "mojo 1.2.0"
@@ -37,7 +40,8 @@ def _hello() -> String:
     return String(
         '{"implementation": "mojo", "version": "', VERSION, '", "runtime": "', RUNTIME,
         '", "spec_version": 2, "protocol": 1, "capabilities": ["load", "construct", ',
-        '"freeze_layers", "unfreeze_layers", "transfer_config", "apply_transfer_config", "save"]}',
+        '"freeze_layers", "unfreeze_layers", "transfer_config", "apply_transfer_config", "save", ',
+        '"timing"]}',
     )
 
 
@@ -58,8 +62,10 @@ struct _Failure(Copyable, Movable):
         self.context = context
 
 
-def _run_case(values: Tree, case_node: Int, mut results: String) raises _Failure:
-    """Execute the case's operations, appending one JSON result per executed operation."""
+def _run_case(values: Tree, case_node: Int, timing: Bool, mut results: String) raises _Failure:
+    """Execute the case's operations, appending one JSON result per executed operation; with
+    `timing`, each result's "seconds": the operation's own wall time (monotonic clock), not
+    the reported state's weight digests nor the answer's encoding."""
     var root = _text(values, values.get(case_node, "root"))
     var ops = values.get(case_node, "ops")
     if ops < 0 or values.kind(ops) != K_ARRAY:
@@ -75,28 +81,35 @@ def _run_case(values: Tree, case_node: Int, mut results: String) raises _Failure
         write_string(results, name)
         var body = String()
         var rejected = CheckpointError("", "")
+        var start = perf_counter_ns()
+        var seconds = 0.0
         if name == "save":
             try:
-                body = _save(cp, values, op)
+                body = _save(cp, values, op, seconds)
             except err:
                 if not err.code:
                     raise _Failure(err.message, name)
                 rejected = CheckpointError(err.code, err.message)
         else:
             try:
-                body = _execute(cp, values, op, name, root)
+                body = _execute(cp, values, op, name, root, seconds)
                 have = have or name == "load" or name == "construct"
             except err:
                 rejected = err^
         if rejected.code:
+            seconds = _since(start)
             results += ', "verdict": "reject", "code": '
             write_string(results, rejected.code)
             results += ', "message": '
             write_string(results, rejected.message)
-            results += "}"
-            return
-        results += body
+        else:
+            results += body
+        if timing:
+            results += ', "seconds": '
+            write_float(results, seconds)
         results += "}"
+        if rejected.code:
+            return
 
 
 def _operation(values: Tree, op: Int, i: Int, have: Bool) raises _Failure -> String:
@@ -119,9 +132,10 @@ def _operation(values: Tree, op: Int, i: Int, have: Bool) raises _Failure -> Str
     return name
 
 
-def _save(cp: Checkpoint, values: Tree, op: Int) raises SaveError -> String:
-    """`save`: the current checkpoint, or the op's `state`, to `out`; the accepted result's
-    members after "op": the files' SHA-256 and sizes as written.
+def _save(cp: Checkpoint, values: Tree, op: Int, mut seconds: Float64) raises SaveError -> String:
+    """`save`: the current checkpoint, or the op's `state`, to `out`, with the op's
+    `compression` and `level`; the accepted result's members after "op": the files' SHA-256
+    and sizes as written. `seconds`: the time save_checkpoint took.
 
     Mojo's Checkpoint is typed, so a state cannot be held without checking its types: the
     state is constructed (the same construct invariants, in the same order) and the writer
@@ -131,16 +145,21 @@ def _save(cp: Checkpoint, values: Tree, op: Int) raises SaveError -> String:
     var compression = String("deflate")
     if values.get(op, "compression") >= 0:
         compression = _text(values, values.get(op, "compression"))
+    var level = _level(values, values.get(op, "level"))
     var state = values.get(op, "state")
+    var start: Int
     if state >= 0:
         var given: Checkpoint
         try:
             given = construct_checkpoint(values, state)
         except err:
             raise SaveError(err.code, err.message)
-        save_checkpoint(given, out, compression)
+        start = perf_counter_ns()
+        save_checkpoint(given, out, compression, level)
     else:
-        save_checkpoint(cp, out, compression)
+        start = perf_counter_ns()
+        save_checkpoint(cp, out, compression, level)
+    seconds = _since(start)
     var body = String(', "verdict": "accept", "saved": {"npz": ')
     _file_figures(body, out + ".npz")
     body += ', "json": '
@@ -149,40 +168,57 @@ def _save(cp: Checkpoint, values: Tree, op: Int) raises SaveError -> String:
     return body^
 
 
+def _level(values: Tree, node: Int) raises SaveError -> Int:
+    """The save's `level` argument: absent, the default; else an integer from 1 to 9 (any other
+    value or type is an argument error, as in the reference, before anything is written)."""
+    if node < 0:
+        return DEFAULT_LEVEL
+    if values.kind(node) == K_INT:
+        var level = values.nodes[node].as_int()
+        if level >= 1 and level <= 9:
+            return level
+    raise SaveError("", "level must be an integer from 1 to 9")
+
+
 def _file_figures(mut out: String, path: String) raises SaveError:
-    """{"sha256": ..., "size": ...} of a file as it is on disk."""
-    var data: List[UInt8]
+    """{"sha256": ..., "size": ...} of a file as it is on disk (read in pieces)."""
     try:
-        with open(path, "r") as f:
-            data = f.read_bytes()
+        out += String('{"sha256": "', sha256_file(path), '", "size": ', getsize(path), "}")
     except e:
         raise SaveError("", String("reading back ", path, ": ", e))
-    out += String('{"sha256": "', sha256_hex(Span(data)), '", "size": ', len(data), "}")
 
 
 def _execute(
-    mut cp: Checkpoint, values: Tree, op: Int, name: String, root: String
+    mut cp: Checkpoint, values: Tree, op: Int, name: String, root: String, mut seconds: Float64
 ) raises CheckpointError -> String:
-    """Run one operation other than save on `cp`; the accepted result's members after "op"."""
+    """Run one operation other than save on `cp`; the accepted result's members after "op".
+    `seconds`: the operation's time, before the state is reported."""
     var body = String()
+    var start = perf_counter_ns()
     if name == "load":
         cp = load_checkpoint(root + "/" + _text(values, values.get(op, "base")))
+        seconds = _since(start)
         cp.write_state(body)
     elif name == "construct":
         cp = construct_checkpoint(values, values.get(op, "state"))
+        seconds = _since(start)
         cp.write_state(body)
     elif name == "transfer_config":
         var cfg = transfer_config(values, values.get(op, "config"))
+        seconds = _since(start)
         cfg.write_json(body)
         return String(', "verdict": "accept", "config": ', body)
     elif name == "freeze_layers":
         freeze_layers(cp, values, values.get(op, "args"))
+        seconds = _since(start)
         cp.write_state(body)
     elif name == "unfreeze_layers":
         unfreeze_layers(cp, values, values.get(op, "args"))
+        seconds = _since(start)
         cp.write_state(body)
     else:
         var rates = apply_transfer_config(cp, values, values.get(op, "config"))
+        seconds = _since(start)
         var listed = String("[")
         for k in range(len(rates)):
             if k > 0:
@@ -191,6 +227,11 @@ def _execute(
         listed += "]"
         cp.write_state(body, "learning_rates", listed)
     return String(', "verdict": "accept", "state": ', body)
+
+
+def _since(start: Int) -> Float64:
+    """Seconds on the monotonic clock since `start` (perf_counter_ns)."""
+    return Float64(perf_counter_ns() - start) / 1e9
 
 
 def _answer(line: Span[UInt8, _]) -> Tuple[String, Bool]:
@@ -236,8 +277,10 @@ def _answer(line: Span[UInt8, _]) -> Tuple[String, Bool]:
                        ', "context": "host-value decoding"}}'), False)
     values.root = decoded
     var results = String()
+    var timing = request.get(root, "timing")
     try:
-        _run_case(values, decoded, results)
+        _run_case(values, decoded, timing >= 0 and request.kind(timing) == K_BOOL
+                  and request.nodes[timing].flag, results)
     except failure:
         return (String(head, ', "errored": {"message": ', _quoted(failure.message),
                        ', "context": ', _quoted(failure.context), "}}"), False)

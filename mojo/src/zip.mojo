@@ -1,10 +1,13 @@
 """The weight archive as a zip file: the central directory per the spec's structure_rules, the
-layer members (archive.members.*, archive.member.method), and member extraction (stored, or raw
-deflate through the system zlib) with size and CRC-32 checks.
+layer members (archive.members.*, archive.member.method), and the one sequential pass over the
+file that hashes it and streams each member (stored, or raw deflate through the system zlib) to
+a MemberSink with size and CRC-32 checks.
 
-Readers trust the central directory, never the local headers' sizes: numpy writes zip64 local
-headers whose sizes are placeholders (0xFFFFFFFF). Nothing is allocated from a declared size:
-entry lists grow per parsed entry, and inflated output grows with the data actually produced.
+The directory is read first, from the file's tail (pread), then the pass reads the whole file
+once in CHUNK pieces. Readers trust the central directory, never the local headers' sizes: numpy
+writes zip64 local headers whose sizes are placeholders (0xFFFFFFFF). Nothing is allocated from
+a declared size: entry lists grow per parsed entry, the directory is read only once its bytes
+are known to lie inside the file, and inflated output goes to the sink as it is produced.
 """
 
 from std.ffi import external_call
@@ -21,6 +24,7 @@ from errors import (
     quote,
 )
 from limits import ZIP_U16_MAX, ZIP_U32_MAX
+from sha256 import Sha256
 
 comptime SIG_LOCAL = 0x04034B50
 comptime SIG_CENTRAL = 0x02014B50
@@ -37,7 +41,7 @@ comptime Z_FINISH = 4
 comptime Z_STREAM_SIZE = 112  # sizeof(z_stream) on LP64
 # avail_in and avail_out are 32-bit fields in 64-bit words.
 comptime Z_UINT_MASK = 0xFFFFFFFF
-comptime CHUNK = 65536
+comptime DEFLATE_OUT = 1 << 18  # deflate output per call, put to the sink
 
 
 def _zlib_version() -> List[UInt8]:
@@ -106,32 +110,31 @@ def layer_member_name(index: Int) -> String:
     return String("layer_", index, ".npy")
 
 
-def layer_members(
-    archive: Span[UInt8, _], layer_names: List[String], path: String
-) raises CheckpointError -> List[List[UInt8]]:
-    """Each layer's member bytes, after the archive invariants in spec order: structure,
-    duplicate, unexpected and missing members, method, integrity (archive.digest is the
-    caller's: it needs the document).
+def layer_entries(
+    file: ArchiveFile, layer_names: List[String]
+) raises CheckpointError -> List[ZipEntry]:
+    """Each layer's directory entry, in layer order, after the directory's archive invariants in
+    spec order: structure, duplicate, unexpected and missing members, method (archive.digest and
+    archive.member.integrity need the pass over the data: stream_members).
 
     Raises:
-        CheckpointError: The first archive.* invariant violated.
+        CheckpointError: The first of those archive.* invariants violated.
     """
-    var entries = read_directory(archive, path)
-    var member_of = _match_members(entries, layer_names, path)
+    var entries = read_directory(file)
+    var member_of = _match_members(entries, layer_names, file.path)
+    var ordered = List[ZipEntry]()
     for i in range(len(layer_names)):
         ref entry = entries[member_of[i]]
         if entry.method != 0 and entry.method != 8:
             raise CheckpointError(ARCHIVE_MEMBER_METHOD, String(
                 "Checkpoint archive member ", quote(entry.display_name()),
-                " uses unsupported compression method ", entry.method, ": ", path))
+                " uses unsupported compression method ", entry.method, ": ", file.path))
         if entry.flags & 0x41 != 0:
             raise CheckpointError(ARCHIVE_MEMBER_METHOD, String(
                 "Checkpoint archive member ", quote(entry.display_name()),
-                " uses unsupported encryption (flags ", hex(entry.flags), "): ", path))
-    var members = List[List[UInt8]]()
-    for i in range(len(layer_names)):
-        members.append(extract(archive, entries[member_of[i]], path))
-    return members^
+                " uses unsupported encryption (flags ", hex(entry.flags), "): ", file.path))
+        ordered.append(entry.copy())
+    return ordered^
 
 
 def _match_members(
@@ -196,15 +199,64 @@ def _layer_of_member(name: List[UInt8], n_layers: Int) -> Int:
 # ===----------------------------------------------------------------------=== #
 
 
-def read_directory(data: Span[UInt8, _], path: String) raises CheckpointError -> List[ZipEntry]:
+def c_string(text: String) -> List[UInt8]:
+    """The text NUL-terminated, for libc."""
+    var out = List[UInt8](capacity=text.byte_length() + 1)
+    out.extend(text.as_bytes())
+    out.append(0)
+    return out^
+
+
+struct ArchiveFile(Movable):
+    """The archive opened for reading: its size and reads at any offset (pread), so that the
+    directory is read from the tail before the one sequential pass over the data."""
+
+    var fd: Int32
+    var size: Int
+    var path: String
+
+    def __init__(out self, path: String) raises:
+        var name = c_string(path)
+        # O_RDONLY. "open64": the standard library declares "open" with another signature.
+        self.fd = external_call["open64", Int32](name.unsafe_ptr(), Int32(0), Int32(0))
+        self.path = path
+        if self.fd < 0:
+            self.size = 0
+            raise Error("cannot open ", path)
+        self.size = external_call["lseek64", Int](self.fd, 0, Int32(2))  # SEEK_END
+        if self.size < 0:
+            raise Error("cannot seek in ", path)
+
+    def read_into(self, offset: Int, target: Span[mut=True, UInt8, _]) raises CheckpointError:
+        """Fill `target` with the file's bytes from `offset` (all of them lie inside the file)."""
+        var done = 0
+        while done < len(target):
+            var got = external_call["pread64", Int](
+                self.fd, target.unsafe_ptr().unsafe_offset(done), len(target) - done, offset + done)
+            if got <= 0:
+                raise _structure(self.path, String("reading ", len(target), " bytes at offset ",
+                                                   offset, " failed (the file changed?)"))
+            done += got
+
+    def read_at(self, offset: Int, length: Int) raises CheckpointError -> List[UInt8]:
+        var out = List[UInt8](unsafe_uninit_length=length)
+        self.read_into(offset, Span(out))
+        return out^
+
+    def __deinit__(deinit self):
+        if self.fd >= 0:
+            _ = external_call["close", Int32](self.fd)
+
+
+def read_directory(file: ArchiveFile) raises CheckpointError -> List[ZipEntry]:
     """Validate the archive's structure and return its entries in central-directory order.
 
     Raises:
         CheckpointError: archive.zip.structure, naming the rule that failed.
     """
-    var bounds = _directory_bounds(data, path)
-    var entries = _central_entries(data, path, bounds)
-    _check_local_headers(data, path, entries, bounds.offset)
+    var bounds = _directory_bounds(file)
+    var entries = _central_entries(file, bounds)
+    _check_local_headers(file, entries, bounds.offset)
     return entries^
 
 
@@ -217,9 +269,10 @@ struct _Directory(Copyable, Movable):
     var size: Int
 
 
-def _directory_bounds(data: Span[UInt8, _], path: String) raises CheckpointError -> _Directory:
+def _directory_bounds(file: ArchiveFile) raises CheckpointError -> _Directory:
     # The end record (or the zip64 record it points to) says where the directory lies.
-    var n = len(data)
+    var n = file.size
+    ref path = file.path
     if n < 22:
         raise _structure(path, String("the file has ", n, " bytes, too few for an end record"))
     # The last end record whose 22 bytes plus comment end exactly at the end of the file.
@@ -227,20 +280,22 @@ def _directory_bounds(data: Span[UInt8, _], path: String) raises CheckpointError
     var lowest = n - 22 - ZIP_U16_MAX
     if lowest < 0:
         lowest = 0
+    # The tail that can hold the end record, its offsets relative to `lowest`.
+    var data = file.read_at(lowest, n - lowest)
     var at = n - 22
     while at >= lowest:
-        if _u32(data, at) == SIG_END and at + 22 + _u16(data, at + 20) == n:
+        if _u32(data, at - lowest) == SIG_END and at + 22 + _u16(data, at - lowest + 20) == n:
             end = at
             break
         at -= 1
     if end < 0:
         raise _structure(path, "no end-of-central-directory record ends at the end of the file")
-    var disk = _u16(data, end + 4)
-    var cd_disk = _u16(data, end + 6)
-    var entries_here = _u16(data, end + 8)
-    var entries = _u16(data, end + 10)
-    var cd_size = _u32(data, end + 12)
-    var cd_offset = _u32(data, end + 16)
+    var disk = _u16(data, end - lowest + 4)
+    var cd_disk = _u16(data, end - lowest + 6)
+    var entries_here = _u16(data, end - lowest + 8)
+    var entries = _u16(data, end - lowest + 10)
+    var cd_size = _u32(data, end - lowest + 12)
+    var cd_offset = _u32(data, end - lowest + 16)
     var limit = end
     if (
         disk == ZIP_U16_MAX or cd_disk == ZIP_U16_MAX or entries_here == ZIP_U16_MAX
@@ -249,22 +304,26 @@ def _directory_bounds(data: Span[UInt8, _], path: String) raises CheckpointError
     ):
         # zip64: the locator sits just before the end record and points at the zip64 record.
         var loc = end - 20
-        if loc < 0 or _u32(data, loc) != SIG_ZIP64_LOCATOR:
+        if loc < 0:
             raise _structure(path, "the end record needs zip64 values but there is no zip64 locator")
-        if _u32(data, loc + 4) != 0 or _u32(data, loc + 16) != 1:
+        var locator = file.read_at(loc, 20)
+        if _u32(locator, 0) != SIG_ZIP64_LOCATOR:
+            raise _structure(path, "the end record needs zip64 values but there is no zip64 locator")
+        if _u32(locator, 4) != 0 or _u32(locator, 16) != 1:
             raise _structure(path, "the zip64 locator names more than one disk")
-        var rec = _u64(data, loc + 8)
+        var rec = _u64(locator, 8)
         if rec > loc - 56 or loc - 56 < 0:
             raise _structure(path, "the zip64 end record lies outside the file")
-        if _u32(data, rec) != SIG_ZIP64_END:
+        var record = file.read_at(rec, 56)
+        if _u32(record, 0) != SIG_ZIP64_END:
             raise _structure(path, "bad zip64 end record signature")
         # The zip64 record then supplies every value, not only the saturated ones.
-        disk = _u32(data, rec + 16)
-        cd_disk = _u32(data, rec + 20)
-        entries_here = _u64(data, rec + 24)
-        entries = _u64(data, rec + 32)
-        cd_size = _u64(data, rec + 40)
-        cd_offset = _u64(data, rec + 48)
+        disk = _u32(record, 16)
+        cd_disk = _u32(record, 20)
+        entries_here = _u64(record, 24)
+        entries = _u64(record, 32)
+        cd_size = _u64(record, 40)
+        cd_offset = _u64(record, 48)
         limit = rec
     if disk != 0 or cd_disk != 0:
         raise _structure(path, String("multi-disk archive (disk ", disk, ", directory on disk ",
@@ -279,13 +338,16 @@ def _directory_bounds(data: Span[UInt8, _], path: String) raises CheckpointError
 
 
 def _central_entries(
-    data: Span[UInt8, _], path: String, directory: _Directory
+    file: ArchiveFile, directory: _Directory
 ) raises CheckpointError -> List[ZipEntry]:
     # The declared entries, each within the directory's declared size, and nothing after them.
+    # The directory lies inside the file (checked), so reading it allocates what the file holds.
+    ref path = file.path
+    var data = file.read_at(directory.offset, directory.size)
     var result = List[ZipEntry]()
     var entries = directory.entries
-    var pos = directory.offset
-    var cd_end = directory.offset + directory.size
+    var pos = 0
+    var cd_end = directory.size
     for k in range(entries):
         if pos + 46 > cd_end:
             raise _structure(path, String("the central directory holds fewer than the declared ",
@@ -367,9 +429,10 @@ def _apply_zip64_extra(
 
 
 def _check_local_headers(
-    data: Span[UInt8, _], path: String, mut entries: List[ZipEntry], cd_offset: Int
+    file: ArchiveFile, mut entries: List[ZipEntry], cd_offset: Int
 ) raises CheckpointError:
-    var n = len(data)
+    var n = file.size
+    ref path = file.path
     var starts = List[Int]()
     var end_of = Dict[Int, Int]()
     for ref entry in entries:
@@ -377,19 +440,14 @@ def _check_local_headers(
         var label = quote(entry.display_name())
         if off > n - 30:
             raise _structure(path, String("the local header of ", label, " lies outside the file"))
-        if _u32(data, off) != SIG_LOCAL:
+        var header = file.read_at(off, 30)
+        if _u32(header, 0) != SIG_LOCAL:
             raise _structure(path, String("bad local header signature for ", label))
-        var name_len = _u16(data, off + 26)
-        var extra_len = _u16(data, off + 28)
+        var name_len = _u16(header, 26)
+        var extra_len = _u16(header, 28)
         if off + 30 + name_len + extra_len > n:
             raise _structure(path, String("the local header of ", label, " runs past the file"))
-        var same = name_len == len(entry.name)
-        if same:
-            for i in range(name_len):
-                if data[off + 30 + i] != entry.name[i]:
-                    same = False
-                    break
-        if not same:
+        if name_len != len(entry.name) or file.read_at(off + 30, name_len) != entry.name:
             raise _structure(path, String("the local header of ", label,
                                           " names a different member"))
         var start = off + 30 + name_len + extra_len
@@ -419,87 +477,224 @@ def crc32(data: Span[UInt8, _], crc: Int = 0) -> Int:
     return Int(out)
 
 
-def extract(data: Span[UInt8, _], entry: ZipEntry, path: String) raises CheckpointError -> List[UInt8]:
-    """The member's uncompressed bytes, checked against the directory's sizes and CRC-32.
+# The pass reads the file in CHUNK pieces (large reads, large hash and CRC updates); inflate
+# writes to the sink's landing, or to OUT_CHUNK bytes of scratch when it has none.
+comptime CHUNK = 1 << 20
+comptime OUT_CHUNK = 1 << 18
+# Deflate produces at most 1032 bytes per compressed byte: a larger declared size is refused
+# before anything is inflated (the spec's "proves it exists" for a streamed member).
+comptime DEFLATE_RATIO_MAX = 1032
+comptime DEFLATE_SLACK = 1024
 
-    The method must already be known to be 0 or 8 (archive.member.method comes first).
 
-    Raises:
-        CheckpointError: archive.member.integrity.
+trait MemberSink:
+    """Where stream_members puts each member's uncompressed bytes, in order."""
+
+    def landing(mut self, member: Int) -> Span[UInt8, MutAnyOrigin]:
+        """Room where the member's next bytes may be written in place (empty when none)."""
+        ...
+
+    def landed(mut self, member: Int, count: Int):
+        """`count` bytes were written at the start of the landing."""
+        ...
+
+    def accept(mut self, member: Int, data: Span[UInt8, _]):
+        """The member's next bytes, to be copied."""
+        ...
+
+
+@fieldwise_init
+struct Pass(Movable):
+    """What the pass over the archive found."""
+
+    # The archive's SHA-256 as lowercase hex, when it was asked for; else "".
+    var digest: String
+    # Per entry: why it fails archive.member.integrity, or "".
+    var problems: List[String]
+
+
+def check_integrity(
+    entries: List[ZipEntry], problems: List[String], path: String
+) raises CheckpointError:
+    """archive.member.integrity: the first entry (in order) with a problem."""
+    for i in range(len(entries)):
+        if problems[i]:
+            raise _integrity(path, entries[i], problems[i])
+
+
+def stream_members(
+    file: ArchiveFile, entries: List[ZipEntry], mut sink: Some[MemberSink], hash: Bool
+) raises CheckpointError -> Pass:
+    """One sequential pass over the file: every byte to the SHA-256 (when `hash`), each entry's
+    data to its CRC-32, its decoder and `sink` (as member i for entries[i]). A stored member's
+    bytes are read straight into the sink's landing when it offers one. The entries come from
+    read_directory, so their data ranges lie inside the file and do not overlap.
     """
-    var raw = data[entry.data_start : entry.data_end]
-    var out: List[UInt8]
-    if entry.method == 0:
-        if entry.compressed_size != entry.uncompressed_size:
-            raise _integrity(path, entry, String("stored with ", entry.compressed_size,
-                                                 " bytes but declares ", entry.uncompressed_size))
-        out = List[UInt8](capacity=len(raw))
-        out.extend(raw)
-    else:
-        out = _inflate(raw, entry, path)
-    var crc = crc32(Span(out))
-    if crc != entry.crc32:
-        raise _integrity(path, entry, String("CRC-32 is ", hex(crc), ", the directory says ",
-                                             hex(entry.crc32)))
-    return out^
+    var start_of = Dict[Int, Int]()
+    var starts = List[Int]()
+    for i in range(len(entries)):
+        start_of[entries[i].data_start] = i
+        starts.append(entries[i].data_start)
+    sort(starts)
+    var hasher = Sha256()
+    var chunk = List[UInt8](unsafe_uninit_length=CHUNK)
+    var out = List[UInt8](unsafe_uninit_length=OUT_CHUNK)
+    var problems = List[String](length=len(entries), fill=String())
+    var pos = 0
+    for start in starts:
+        var k = start_of.get(start, 0)
+        ref entry = entries[k]
+        pos = _pass_through(file, pos, entry.data_start, chunk, hasher, hash)
+        var member = _Member(k, entry)
+        while pos < entry.data_end:
+            var n = min(CHUNK, entry.data_end - pos)
+            var landing = Span[UInt8, MutAnyOrigin]()
+            if member.reads_in_place():
+                landing = sink.landing(k)
+            if len(landing) > 0:
+                var piece = landing[0 : min(n, len(landing))]
+                file.read_into(pos, piece)
+                if hash:
+                    hasher.update(piece)
+                member.took(piece)
+                sink.landed(k, len(piece))
+                pos += len(piece)
+            else:
+                var piece = Span(chunk)[0:n]
+                file.read_into(pos, piece)
+                if hash:
+                    hasher.update(piece)
+                member.feed(piece, sink, out)
+                pos += n
+        problems[k] = member.finish(entry)
+    _ = _pass_through(file, pos, file.size, chunk, hasher, hash)
+    return Pass(hasher.hexdigest() if hash else String(), problems^)
 
 
-def _inflate(raw: Span[UInt8, _], entry: ZipEntry, path: String) raises CheckpointError -> List[UInt8]:
+def _pass_through(
+    file: ArchiveFile, pos: Int, end: Int, mut chunk: List[UInt8], mut hasher: Sha256, hash: Bool
+) raises CheckpointError -> Int:
+    """Bytes outside any member (headers, directory) go only to the hash; unread without one."""
+    var at = pos
+    while hash and at < end:
+        var piece = Span(chunk)[0 : min(CHUNK, end - at)]
+        file.read_into(at, piece)
+        hasher.update(piece)
+        at += len(piece)
+    return end
+
+
+struct _Member(Movable):
+    """One member during the pass: its CRC-32, size so far and inflate state; the first
+    integrity problem found ends its decoding (the pass still hashes its bytes)."""
+
+    var index: Int
+    var deflated: Bool
     # z_stream as 14 machine words: next_in, avail_in, total_in, next_out, avail_out, total_out,
     # msg, state, zalloc, zfree, opaque, data_type, adler, reserved (LP64 layout).
-    var stream = List[Int](length=Z_STREAM_SIZE // 8, fill=0)
-    var version = _zlib_version()
-    var rc = external_call["inflateInit2_", Int32](
-        stream.unsafe_ptr(), Int32(-15), version.unsafe_ptr(), Int32(Z_STREAM_SIZE)
-    )
-    if rc != Z_OK:
-        raise _integrity(path, entry, String("zlib refused to start (", rc, ")"))
-    var declared = entry.uncompressed_size
-    var cap = declared + 1 if declared < Int.MAX else declared
-    var out = List[UInt8]()
-    var chunk = List[UInt8](length=CHUNK, fill=0)
-    var fed = 0
-    var ended = False
-    var problem = String()
-    while True:
-        if stream[1] & Z_UINT_MASK == 0 and fed < len(raw):
-            var piece = min(len(raw) - fed, 1 << 30)
-            stream[0] = Int(raw.unsafe_ptr()) + fed
-            stream[1] = piece
-            fed += piece
-        var want = min(CHUNK, cap - len(out))
-        if want <= 0:
-            problem = String("inflates to more than the declared ", declared, " bytes")
-            break
-        stream[3] = Int(chunk.unsafe_ptr())
-        stream[4] = want
-        rc = external_call["inflate", Int32](stream.unsafe_ptr(), Int32(0))
-        var produced = want - (stream[4] & Z_UINT_MASK)
-        out.extend(Span(chunk)[0:produced])
-        if rc == Z_STREAM_END:
-            ended = True
-            break
-        if rc != Z_OK:
-            if fed >= len(raw) and stream[1] & Z_UINT_MASK == 0:
-                problem = "the deflate stream is truncated"
+    var stream: List[Int]
+    var crc: Int
+    var produced: Int
+    var declared: Int
+    var ended: Bool
+    var problem: String
+
+    def __init__(out self, index: Int, entry: ZipEntry):
+        self.index = index
+        self.deflated = entry.method == 8
+        self.stream = List[Int]()
+        self.crc = 0
+        self.produced = 0
+        self.declared = entry.uncompressed_size
+        self.ended = False
+        self.problem = String()
+        if not self.deflated and entry.compressed_size != self.declared:
+            self.problem = String("stored with ", entry.compressed_size,
+                                  " bytes but declares ", self.declared)
+        elif self.deflated and self.declared > (
+            DEFLATE_RATIO_MAX * entry.compressed_size + DEFLATE_SLACK
+        ):
+            self.problem = String("declares ", self.declared, " bytes, more than deflate makes of ",
+                                  entry.compressed_size)
+        elif self.deflated:
+            self.stream = List[Int](length=Z_STREAM_SIZE // 8, fill=0)
+            var version = _zlib_version()
+            var rc = external_call["inflateInit2_", Int32](
+                self.stream.unsafe_ptr(), Int32(-15), version.unsafe_ptr(), Int32(Z_STREAM_SIZE))
+            if rc != Z_OK:
+                self.stream = List[Int]()
+                self.problem = String("zlib refused to start (", rc, ")")
+
+    def reads_in_place(self) -> Bool:
+        """Whether its next bytes may be read straight into the sink (stored, no problem)."""
+        return not self.deflated and not self.problem
+
+    def took(mut self, data: Span[UInt8, _]):
+        """Stored bytes the pass put in the sink's landing."""
+        self.crc = crc32(data, self.crc)
+        self.produced += len(data)
+
+    def feed(mut self, data: Span[UInt8, _], mut sink: Some[MemberSink], mut out: List[UInt8]):
+        """The member's next compressed bytes."""
+        if self.problem:
+            return
+        if not self.deflated:
+            self.took(data)
+            sink.accept(self.index, data)
+        elif self.ended:
+            self.problem = "bytes follow the end of the deflate stream"
+        else:
+            self._inflate(data, sink, out)
+
+    def _inflate(mut self, data: Span[UInt8, _], mut sink: Some[MemberSink], mut out: List[UInt8]):
+        # Output into the landing, else into `out`; capped at the declared size + 1 (saturated).
+        var cap = self.declared + 1 if self.declared < Int.MAX else self.declared
+        self.stream[0] = Int(data.unsafe_ptr())
+        self.stream[1] = len(data)  # at most CHUNK: fits avail_in's 32 bits
+        while True:
+            var landing = sink.landing(self.index)
+            var direct = len(landing) > 0
+            var room = len(landing) if direct else len(out)
+            var want = min(room, cap - self.produced)
+            if want <= 0:
+                self.problem = String("inflates to more than the declared ", self.declared, " bytes")
+                return
+            self.stream[3] = Int(landing.unsafe_ptr()) if direct else Int(out.unsafe_ptr())
+            self.stream[4] = want
+            var rc = external_call["inflate", Int32](self.stream.unsafe_ptr(), Int32(Z_NO_FLUSH))
+            var made = want - (self.stream[4] & Z_UINT_MASK)
+            if direct:
+                self.took(landing[0:made])
+                sink.landed(self.index, made)
             else:
-                problem = String("invalid deflate data (zlib ", rc, ")")
-            break
-        if produced == 0 and fed >= len(raw) and stream[1] & Z_UINT_MASK == 0:
-            problem = "the deflate stream is truncated"
-            break
-    var unused = (stream[1] & Z_UINT_MASK) + (len(raw) - fed)
-    _ = external_call["inflateEnd", Int32](stream.unsafe_ptr())
-    _ = version^
-    _ = chunk^
-    if not ended:
-        raise _integrity(path, entry, problem)
-    if unused != 0:
-        raise _integrity(path, entry, String(unused, " bytes follow the end of the deflate stream"))
-    if len(out) != declared:
-        raise _integrity(path, entry, String("inflates to ", len(out), " bytes, the directory says ",
-                                             declared))
-    return out^
+                self.took(Span(out)[0:made])
+                sink.accept(self.index, Span(out)[0:made])
+            var left = self.stream[1] & Z_UINT_MASK
+            if rc == Z_STREAM_END:
+                self.ended = True
+                if left > 0:
+                    self.problem = String(left, " bytes follow the end of the deflate stream")
+                return
+            if rc != Z_OK and rc != Z_BUF_ERROR:
+                self.problem = String("invalid deflate data (zlib ", rc, ")")
+                return
+            if rc == Z_BUF_ERROR or (left == 0 and made < want):
+                return  # all input used: the pass brings the next piece
+
+    def finish(mut self, entry: ZipEntry) -> String:
+        """Why the member fails archive.member.integrity, or ""; ends the inflate state."""
+        if len(self.stream) > 0:
+            _ = external_call["inflateEnd", Int32](self.stream.unsafe_ptr())
+            self.stream = List[Int]()
+        if self.problem:
+            return self.problem
+        if self.deflated and not self.ended:
+            return "the deflate stream is truncated"
+        if self.produced != self.declared:
+            return String("inflates to ", self.produced, " bytes, the directory says ", self.declared)
+        if self.crc != entry.crc32:
+            return String("CRC-32 is ", hex(self.crc), ", the directory says ", hex(entry.crc32))
+        return String()
 
 
 # ===----------------------------------------------------------------------=== #
@@ -514,14 +709,25 @@ comptime _VERSION = 20
 comptime _VERSION_ZIP64 = 45
 comptime _DOS_TIME = 0x0000
 comptime _DOS_DATE = 0x0021
-comptime _DEFLATE_LEVEL = 6
+# The save's default deflate level (zlib's meaning, 1 fastest): float weights barely compress,
+# and level 6 costs several times the time for about 1% of size.
+comptime DEFAULT_LEVEL = 1
 
 
 trait ByteSink(Movable, Deinitable):
-    """Where ArchiveWriter puts the archive's bytes, in order (a file that hashes them, in the
-    checkpoint writer)."""
+    """Where ArchiveWriter puts the archive's bytes (a temporary file, in the checkpoint
+    writer): appended in order, a local header patched once its member's size is known."""
 
     def put(mut self, data: Span[UInt8, _]) raises:
+        """Append `data`."""
+        ...
+
+    def put_at(mut self, offset: Int, data: Span[UInt8, _]) raises:
+        """Overwrite bytes already put, from `offset` on."""
+        ...
+
+    def cut(mut self, length: Int) raises:
+        """Drop everything from `length` on; the next put appends there."""
         ...
 
 
@@ -602,16 +808,18 @@ def _central_entry(entry: _Written) -> List[UInt8]:
 
 
 struct ArchiveWriter(Movable):
-    """Writes the spec's deterministic zip to a ByteSink, one member at a time: at most one
+    """Writes the spec's deterministic zip to a ByteSink, one member at a time, streamed: no
     member's compressed bytes are held in memory. Members as local header, name, data; then the
     central directory and the end record; zip64 records only where a value needs them."""
 
     var method: Int
+    var level: Int
     var offset: Int
     var entries: List[_Written]
 
-    def __init__(out self, method: Int):
+    def __init__(out self, method: Int, level: Int = DEFAULT_LEVEL):
         self.method = method
+        self.level = level
         self.offset = 0
         self.entries = List[_Written]()
 
@@ -624,19 +832,32 @@ struct ArchiveWriter(Movable):
     ) raises:
         """Add a member whose uncompressed bytes are `head` then `body`."""
         var size = len(head) + len(body)
-        var crc = crc32(body, crc32(head))
-        var packed = List[UInt8]()
-        if self.method == DEFLATED:
-            packed = deflate_raw(head, body, _DEFLATE_LEVEL)
-        var entry = _Written(name, self.method, crc, len(packed) if self.method == DEFLATED else size,
-                             size, self.offset)
-        self._emit(sink, Span(_local_header(entry)))
-        self.entries.append(entry^)
-        if self.method == DEFLATED:
-            self._emit(sink, Span(packed))
-        else:
+        var entry = _Written(name, self.method, crc32(body, crc32(head)), size, size, self.offset)
+        if self.method == STORED:
+            self._emit(sink, Span(_local_header(entry)))
             self._emit(sink, head)
-            self._emit(sink, body)
+            self._emit(sink, body)  # one write: the data is already the member's bytes
+            self.entries.append(entry^)
+            return
+        # The compressed size is known only afterwards: the local header is written with a
+        # placeholder and patched. Its layout (zip64 or not) is guessed from the uncompressed
+        # size; a compressed size that crosses 0xFFFFFFFF alone needs the longer header, and
+        # the member is written again with it (deflate is deterministic).
+        var zip64 = size >= ZIP_U32_MAX
+        while True:
+            entry.compressed_size = ZIP_U32_MAX if zip64 else 0
+            var placeholder = _local_header(entry)
+            self._emit(sink, Span(placeholder))
+            entry.compressed_size = _deflate_to(sink, head, body, self.level)
+            self.offset += entry.compressed_size
+            var header = _local_header(entry)
+            if len(header) == len(placeholder):
+                sink.put_at(entry.offset, Span(header))
+                self.entries.append(entry^)
+                return
+            sink.cut(entry.offset)
+            self.offset = entry.offset
+            zip64 = True
 
     def close(mut self, mut sink: Some[ByteSink]) raises:
         """Write the central directory and the end record (zip64 records only when needed)."""
@@ -670,9 +891,12 @@ struct ArchiveWriter(Movable):
         self._emit(sink, Span(out))
 
 
-def deflate_raw(head: Span[UInt8, _], body: Span[UInt8, _], level: Int) raises -> List[UInt8]:
-    """`head` then `body` as one raw deflate stream (RFC 1951; zlib, windowBits -15)."""
-    # z_stream as 14 machine words, as in _inflate.
+def _deflate_to(
+    mut sink: Some[ByteSink], head: Span[UInt8, _], body: Span[UInt8, _], level: Int
+) raises -> Int:
+    """`head` then `body` as one raw deflate stream (RFC 1951; zlib, windowBits -15) put to
+    `sink` as it is produced; its length."""
+    # z_stream as 14 machine words, as in _Member.
     var stream = List[Int](length=Z_STREAM_SIZE // 8, fill=0)
     var version = _zlib_version()
     var rc = external_call["deflateInit2_", Int32](
@@ -682,38 +906,40 @@ def deflate_raw(head: Span[UInt8, _], body: Span[UInt8, _], level: Int) raises -
     _ = version^
     if rc != Z_OK:
         raise Error(String("zlib refused to start deflating (", rc, ")"))
-    var out = List[UInt8]()
-    var chunk = List[UInt8](length=CHUNK, fill=0)
+    var out = List[UInt8](unsafe_uninit_length=DEFLATE_OUT)
+    var written = 0
     try:
-        _deflate_part(stream, head, False, out, chunk)
-        _deflate_part(stream, body, True, out, chunk)
+        written += _deflate_part(stream, head, False, sink, out)
+        written += _deflate_part(stream, body, True, sink, out)
     finally:
         _ = external_call["deflateEnd", Int32](stream.unsafe_ptr())
-    _ = chunk^
-    return out^
+    return written
 
 
 def _deflate_part(
-    mut stream: List[Int], data: Span[UInt8, _], finish: Bool, mut out: List[UInt8],
-    mut chunk: List[UInt8],
-) raises:
-    # Input is fed in pieces below 4 GiB (avail_in is 32 bits); each piece is consumed whole.
+    mut stream: List[Int], data: Span[UInt8, _], finish: Bool, mut sink: Some[ByteSink],
+    mut out: List[UInt8],
+) raises -> Int:
+    # Input is fed in CHUNK pieces (avail_in is 32 bits); each piece is consumed whole.
     var fed = 0
+    var written = 0
     while True:
-        var piece = min(len(data) - fed, 1 << 30)
+        var piece = min(len(data) - fed, CHUNK)
         stream[0] = Int(data.unsafe_ptr()) + fed
         stream[1] = piece
         fed += piece
         var flush = Z_FINISH if finish and fed == len(data) else Z_NO_FLUSH
         while True:
-            stream[3] = Int(chunk.unsafe_ptr())
-            stream[4] = CHUNK
+            stream[3] = Int(out.unsafe_ptr())
+            stream[4] = DEFLATE_OUT
             var rc = Int(external_call["deflate", Int32](stream.unsafe_ptr(), Int32(flush)))
-            var produced = CHUNK - (stream[4] & Z_UINT_MASK)
-            if rc != Z_OK and rc != Z_STREAM_END and not (rc == Z_BUF_ERROR and produced > 0):
+            var produced = DEFLATE_OUT - (stream[4] & Z_UINT_MASK)
+            # Z_BUF_ERROR: no progress possible, i.e. the piece was consumed and flushed out.
+            if rc != Z_OK and rc != Z_STREAM_END and not (rc == Z_BUF_ERROR and flush == Z_NO_FLUSH):
                 raise Error(String("zlib failed to deflate (", rc, ")"))
-            out.extend(Span(chunk)[0:produced])
-            if rc == Z_STREAM_END or (flush == Z_NO_FLUSH and produced < CHUNK):
+            sink.put(Span(out)[0:produced])
+            written += produced
+            if rc != Z_OK or (flush == Z_NO_FLUSH and produced < DEFLATE_OUT):
                 break
         if fed == len(data):
-            return
+            return written

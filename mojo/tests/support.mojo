@@ -7,8 +7,10 @@ from checkpoint import Checkpoint, load_checkpoint, construct_checkpoint
 from errors import CheckpointError
 from hostvalue import decode
 from json import Tree, parse_document, parse_message
-from npy import read_layers
-from zip import crc32, read_directory, extract
+from npy import LayerDecoders
+from zip import (
+    ArchiveFile, MemberSink, ZipEntry, check_integrity, crc32, read_directory, stream_members,
+)
 
 comptime TMP = "/tmp/snn-mojo-tests"
 
@@ -122,12 +124,53 @@ def central_offset(data: List[UInt8]) -> Int:
         Int(data[end + 19]) << 24)
 
 
-def zip_code(data: List[UInt8]) -> String:
-    """The code of reading the directory and extracting every member."""
+def write_temp(data: List[UInt8], name: String = "t.npz") raises -> String:
+    """`data` as the file TMP/name (the archive readers read files)."""
+    makedirs(TMP, exist_ok=True)
+    var path = String(TMP, "/", name)
+    write_file(path, data)
+    return path^
+
+
+struct Collect(MemberSink):
+    """A sink that keeps each member's bytes."""
+
+    var members: List[List[UInt8]]
+
+    def __init__(out self, n: Int):
+        self.members = List[List[UInt8]](length=n, fill=List[UInt8]())
+
+    def landing(mut self, member: Int) -> Span[UInt8, MutAnyOrigin]:
+        return Span[UInt8, MutAnyOrigin]()
+
+    def landed(mut self, member: Int, count: Int):
+        pass
+
+    def accept(mut self, member: Int, data: Span[UInt8, _]):
+        self.members[member].extend(data)
+
+
+def members_of(
+    file: ArchiveFile, entries: List[ZipEntry]
+) raises CheckpointError -> List[List[UInt8]]:
+    """The entries' bytes through the archive pass, after their integrity checks."""
+    var sink = Collect(len(entries))
+    var found = stream_members(file, entries, sink, False)
+    check_integrity(entries, found.problems, file.path)
+    return sink.members.copy()
+
+
+def zip_members(data: List[UInt8]) raises -> List[List[UInt8]]:
+    """Every entry's bytes, in directory order, of the archive `data`."""
+    var file = ArchiveFile(write_temp(data))
+    return members_of(file, read_directory(file))
+
+
+def zip_code(data: List[UInt8]) raises -> String:
+    """The code of reading the directory and every member."""
+    var file = ArchiveFile(write_temp(data))
     try:
-        var entries = read_directory(Span(data), "t.npz")
-        for e in entries:
-            _ = extract(Span(data), e, "t.npz")
+        _ = members_of(file, read_directory(file))
         return "accept"
     except e:
         return e.code
@@ -173,6 +216,31 @@ def matrix_npy(rows: Int, cols: Int) -> List[UInt8]:
         values.append(Float64(i) * 0.5 - 1.0)
     return npy_bytes(String("{'descr': '<f8', 'fortran_order': False, 'shape': (", rows, ", ", cols,
                             "), }"), f8_bytes(values))
+
+
+def read_layers(
+    members: List[List[UInt8]], names: List[String], inputs: List[Int], outputs: List[Int]
+) raises CheckpointError -> List[List[Float64]]:
+    """The array phase over whole members, fed as the archive pass feeds them, in odd-sized
+    pieces (items split across pieces) or into the decoder's landing when it offers one."""
+    var sizes = List[Int]()
+    for ref member in members:
+        sizes.append(len(member))
+    var decoders = LayerDecoders(names, inputs, outputs, sizes)
+    for i in range(len(members)):
+        var at = 0
+        while at < len(members[i]):
+            var landing = decoders.landing(i)
+            var n = min(7, len(members[i]) - at)
+            if len(landing) > 0:
+                n = min(n, len(landing))
+                for k in range(n):
+                    landing[k] = members[i][at + k]
+                decoders.landed(i, n)
+            else:
+                decoders.accept(i, Span(members[i])[at : at + n])
+            at += n
+    return decoders.finish()
 
 
 def read_one(data: List[UInt8], rows: Int, cols: Int) raises CheckpointError -> List[Float64]:

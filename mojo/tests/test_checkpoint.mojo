@@ -7,7 +7,7 @@ repository root:
 """
 
 from std.ffi import external_call
-from std.os import makedirs, listdir, remove
+from std.os import makedirs, listdir, remove, rmdir
 from std.os.path import exists
 from std.testing import assert_equal, assert_true, assert_false, TestSuite
 
@@ -103,6 +103,34 @@ def test_load_archive_phase() raises:
     assert_equal(_load_archive("crc", data), "archive.member.integrity")
 
 
+def test_load_digest_comes_before_a_broken_directory() raises:
+    # The directory is read first, but archive.digest (which needs the whole file) is reported
+    # before the directory's own violation.
+    var junk = bytes_of("PK but not really a zip file at all")
+    var right = String(', "archive_sha256": "', sha256_hex(Span(junk)), '"')
+    var wrong = String(', "archive_sha256": "', sha256_hex(Span(two_layer_archive())), '"')
+    assert_equal(load_code(write_pair("junk_wrong", two_layer_document(wrong), junk)),
+                 "archive.digest")
+    assert_equal(load_code(write_pair("junk_right", two_layer_document(right), junk)),
+                 "archive.zip.structure")
+
+
+def test_load_archive_phase_comes_before_the_array_phase() raises:
+    # In the file layer 1 comes first with a bad magic, then layer 0 with a bad CRC-32: the pass
+    # meets the header first, but member integrity is reported.
+    var layer1 = matrix_npy(2, 4)
+    layer1[0] = 0
+    var members = List[Member]()
+    members.append(stored("layer_1.npy", layer1))
+    members.append(stored("layer_0.npy", matrix_npy(4, 3)))
+    members[1].crc ^= 1
+    assert_equal(_load_archive("integrity_first", build_zip(members)), "archive.member.integrity")
+    members[1].crc ^= 1
+    assert_equal(_load_archive("magic_then", build_zip(members)), "array.npy.magic")
+    members[0] = stored("layer_1.npy", matrix_npy(2, 4))
+    assert_equal(_load_archive("file_order", build_zip(members)), "accept")
+
+
 def test_load_array_phase_orders_invariants_across_layers() raises:
     # Layer 0 has a non-finite weight, layer 1 a bad magic: magic comes first in spec order.
     var values = List[Float64]()
@@ -176,10 +204,11 @@ def _state(cp: Checkpoint) -> String:
     return out^
 
 
-def _save(cp: Checkpoint, base: String, compression: String = "stored") -> String:
-    """The save's code: "accept", the violated invariant, or "io" when a file operation failed."""
+def _save(cp: Checkpoint, base: String, compression: String = "stored", level: Int = 1) -> String:
+    """The save's code: "accept", the violated invariant, or "io" when a file operation failed
+    (or the arguments were refused)."""
     try:
-        save_checkpoint(cp, base, compression)
+        save_checkpoint(cp, base, compression, level)
         return "accept"
     except e:
         return e.code if e.code else String("io")
@@ -225,6 +254,46 @@ def test_save_then_load_gives_the_same_state() raises:
     assert_equal(_save(Checkpoint(), empty), "accept")
     assert_equal(len(_read(empty + ".npz")), 22)
     assert_equal(load_checkpoint(empty).n_layers(), 0)
+
+
+def _large() raises -> Checkpoint:
+    """The golden checkpoint with a first layer of 700 x 300 weights (1.6 MiB: more than one
+    read of the archive pass) that deflate barely compresses."""
+    var cp = _golden()
+    var values = List[Float64](capacity=210000)
+    var x = UInt64(1)
+    for _ in range(210000):
+        x = x * 6364136223846793005 + 1442695040888963407
+        values.append(Float64(Int(x >> 11)) / 9007199254740992.0 - 0.5)
+    cp.weights[0] = values^
+    cp.inputs[0] = 300
+    cp.outputs[0] = 700
+    return cp^
+
+
+def test_large_layers_round_trip_at_every_level() raises:
+    var cp = _large()
+    var expected = _state(cp)
+    var saved = List[Int]()
+    for level in [1, 6, 9]:
+        for compression in ["stored", "deflate"]:
+            var base = String(_fresh(String("large-", compression, level)), "/checkpoint")
+            assert_equal(_save(cp, base, compression, level), "accept")
+            assert_equal(_state(load_checkpoint(base)), expected)
+            if compression == "deflate":
+                saved.append(len(_read(base + ".npz")))
+    # Random float64 barely compresses; level 9 is no larger than level 1.
+    assert_true(saved[2] <= saved[0] and saved[0] < 210000 * 8)
+
+
+def test_save_refuses_a_level_outside_1_to_9_and_writes_nothing() raises:
+    var folder = String(TMP, "/save/levels")
+    for level in [0, 10, -1]:
+        for compression in ["stored", "deflate"]:
+            _ = _fresh("levels")
+            rmdir(folder)
+            assert_equal(_save(_golden(), String(folder, "/checkpoint"), compression, level), "io")
+            assert_false(exists(folder))
 
 
 def test_save_appends_suffixes_and_creates_folders() raises:
@@ -325,18 +394,26 @@ def test_failed_saves_leave_no_temporary_file_and_the_previous_pair() raises:
     assert_equal(len(_entries(folder)), 2)
 
 
-def test_a_save_failing_between_the_renames_leaves_a_torn_pair() raises:
+def test_a_document_that_fails_to_write_leaves_the_previous_pair() raises:
+    # Both temporary files are written and fsynced before either is renamed: a document that
+    # cannot be written (the new archive fits under the limit, the document does not) leaves
+    # the previous pair whole and no temporary file.
     var folder = _fresh("torn")
     var base = String(folder, "/checkpoint")
     assert_equal(_save(_golden(), base), "accept")
+    var npz = _read(base + ".npz")
     var document = _read(base + ".json")
-    # The new archive fits under the limit and is renamed; the new document does not.
     var previous = _set_file_size_limit(3000)
     var code = _save(_big_metadata(), base)
     _ = _set_file_size_limit(previous)
     assert_equal(code, "io")
-    assert_true(_read(base + ".json") == document)
+    assert_true(_read(base + ".npz") == npz and _read(base + ".json") == document)
     assert_equal(len(_entries(folder)), 2)
+    assert_equal(load_code(base), "accept")
+    # A crash between the two renames leaves the new archive beside the old document.
+    var other = String(_fresh("torn-new"), "/checkpoint")
+    assert_equal(_save(_big_metadata(), other), "accept")
+    write_file(base + ".npz", _read(other + ".npz"))
     assert_equal(load_code(base), "archive.digest")
     # Saved again in full, the pair is whole.
     assert_equal(_save(_big_metadata(), base), "accept")

@@ -2,8 +2,10 @@
 
 from std.testing import assert_equal, assert_true, TestSuite
 
-from npy import read_layers, header_bytes
-from support import npy_bytes, npy_code, read_one, matrix_npy, f8_bytes, from_hex, bytes_of
+from npy import header_bytes
+from support import (
+    npy_bytes, npy_code, read_layers, read_one, matrix_npy, f8_bytes, from_hex, bytes_of,
+)
 
 comptime F8_2x3 = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"
 

@@ -4,11 +4,12 @@
 from std.testing import assert_equal, assert_true, TestSuite
 
 from zip import (
-    read_directory, extract, crc32, layer_members, ByteSink, ArchiveWriter, STORED, DEFLATED,
+    ArchiveFile, read_directory, crc32, layer_entries, ByteSink, ArchiveWriter, STORED, DEFLATED,
     _Written, _local_header, _central_entry,
 )
 from support import (
-    Member, stored, build_zip, zip_code, central_offset, put16, put32, bytes_of, from_hex,
+    Member, stored, build_zip, zip_code, zip_members, members_of, write_temp, central_offset,
+    put16, put32, bytes_of, from_hex,
 )
 
 # Raw deflate of b"hello hello hello hello" (23 bytes), CRC-32 0x8d3d51e3.
@@ -31,10 +32,10 @@ def _deflated(data: List[UInt8], plain_size: Int, crc: Int) -> List[UInt8]:
 
 def test_reads_stored_members() raises:
     var data = _two()
-    var entries = read_directory(Span(data), "t.npz")
+    var entries = read_directory(ArchiveFile(write_temp(data)))
     assert_equal(len(entries), 2)
     assert_equal(entries[1].display_name(), "layer_1.npy")
-    var raw = extract(Span(data), entries[0], "t.npz")
+    var raw = zip_members(data)[0].copy()
     assert_equal(String(unsafe_from_utf8=Span(raw)), "first member")
 
 
@@ -131,10 +132,28 @@ def test_deflate() raises:
     var raw = from_hex(HELLO_DEFLATE)
     var data = _deflated(raw, 23, HELLO_CRC)
     assert_equal(zip_code(data), "accept")
-    var entries = read_directory(Span(data), "t.npz")
-    var out = extract(Span(data), entries[0], "t.npz")
+    var out = zip_members(data)[0].copy()
     assert_equal(String(unsafe_from_utf8=Span(out)), "hello hello hello hello")
     assert_equal(crc32(Span(out)), HELLO_CRC)
+
+
+def _integrity_message(data: List[UInt8]) raises -> String:
+    var file = ArchiveFile(write_temp(data))
+    try:
+        _ = members_of(file, read_directory(file))
+    except e:
+        return e.message
+    return String()
+
+
+def test_declared_size_beyond_what_deflate_makes_is_refused_before_inflating() raises:
+    # 10 compressed bytes make at most 1032 * 10 bytes (+ 1 KiB of slack): a larger declared
+    # size is member integrity at once, a size within the bound only after inflating.
+    var raw = from_hex(HELLO_DEFLATE)
+    var beyond = _integrity_message(_deflated(raw, 1032 * 10 + 1024 + 1, HELLO_CRC))
+    assert_true("more than deflate makes" in beyond, beyond)
+    var within = _integrity_message(_deflated(raw, 1032 * 10 + 1024, HELLO_CRC))
+    assert_true("inflates to 23 bytes" in within, within)
 
 
 def test_deflate_integrity() raises:
@@ -211,13 +230,14 @@ def test_end_record_comment_up_to_65535_bytes() raises:
     assert_equal(zip_code(data), "accept")
 
 
-def _members_code(data: List[UInt8], n_layers: Int) -> String:
+def _members_code(data: List[UInt8], n_layers: Int) raises -> String:
     """The code of layer_members for layers l0, l1, ... (n_layers of them)."""
     var names = List[String]()
     for i in range(n_layers):
         names.append(String("l", i))
+    var file = ArchiveFile(write_temp(data))
     try:
-        _ = layer_members(Span(data), names, "t.npz")
+        _ = members_of(file, layer_entries(file, names))
         return "accept"
     except e:
         return e.code
@@ -229,7 +249,8 @@ def test_layer_members() raises:
     members.append(stored("layer_0.npy", bytes_of("first")))
     var data = build_zip(members)
     var names: List[String] = ["a", "b"]
-    var raws = layer_members(Span(data), names, "t.npz")
+    var file = ArchiveFile(write_temp(data))
+    var raws = members_of(file, layer_entries(file, names))
     # In layer order, whatever the archive's order.
     assert_equal(String(unsafe_from_utf8=Span(raws[0])), "first")
     assert_equal(String(unsafe_from_utf8=Span(raws[1])), "second")
@@ -284,6 +305,13 @@ struct _Memory(ByteSink):
     def put(mut self, data: Span[UInt8, _]) raises:
         self.data.extend(data)
 
+    def put_at(mut self, offset: Int, data: Span[UInt8, _]) raises:
+        for k in range(len(data)):
+            self.data[offset + k] = data[k]
+
+    def cut(mut self, length: Int) raises:
+        self.data.shrink(length)
+
 
 def _u16(data: List[UInt8], at: Int) -> Int:
     return Int(data[at]) | (Int(data[at + 1]) << 8)
@@ -306,12 +334,16 @@ def _written(method: Int) raises -> List[UInt8]:
 def test_writer_round_trips_stored_and_deflated() raises:
     for method in [STORED, DEFLATED]:
         var data = _written(method)
-        var entries = read_directory(Span(data), "t.npz")
+        var entries = read_directory(ArchiveFile(write_temp(data)))
         assert_equal(len(entries), 2)
         assert_equal(entries[0].method, method)
-        var first = extract(Span(data), entries[0], "t.npz")
-        assert_equal(String(unsafe_from_utf8=Span(first)), "head:hello hello hello hello hello hello")
-        assert_equal(len(extract(Span(data), entries[1], "t.npz")), 0)
+        var members = zip_members(data)
+        assert_equal(String(unsafe_from_utf8=Span(members[0])), "head:hello hello hello hello hello hello")
+        assert_equal(len(members[1]), 0)
+        # The local header was patched with the sizes and CRC-32 the directory holds.
+        assert_equal(_u32(data, 14), entries[0].crc32)
+        assert_equal(_u32(data, 18), entries[0].compressed_size)
+        assert_equal(_u32(data, 22), entries[0].uncompressed_size)
         # Fixed fields: version 20, flags 0, time 0, date 1980-01-01, no extra field.
         assert_equal(_u16(data, 4), 20)
         assert_equal(_u16(data, 6), 0)
@@ -368,7 +400,7 @@ def test_writer_zip64_end_record_for_many_members() raises:
     assert_equal(_u16(data, end + 10), 0xFFFF)
     assert_equal(_u32(data, end - 20), 0x07064B50)
     assert_equal(_u32(data, end - 20 - 56), 0x06064B50)
-    assert_equal(len(read_directory(Span(data), "t.npz")), 65535)
+    assert_equal(len(read_directory(ArchiveFile(write_temp(data)))), 65535)
 
 
 def test_member_method() raises:
