@@ -8,14 +8,16 @@ that backs it has been read and measured.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +27,7 @@ from .errors import CheckpointError
 
 PathLike = str | os.PathLike[str]
 WeightLike = npt.ArrayLike
+T = TypeVar("T")
 
 
 @dataclass
@@ -184,20 +187,28 @@ def _decode_arrays(raws: Sequence[bytes], fields: _fields.Fields) -> list[npt.ND
     return weights
 
 
-def save_checkpoint(checkpoint: SNNCheckpoint, base: PathLike, compression: str = "deflate") -> None:
-    """Write ``BASE.npz`` then ``BASE.json``, each atomically, creating parent folders.
+def save_checkpoint(
+    checkpoint: SNNCheckpoint, base: PathLike, compression: str = "deflate", level: int = 1
+) -> None:
+    """Write the pair ``BASE.npz`` + ``BASE.json`` durably, creating parent folders.
 
     The files follow the spec's writer rules (``save.writer``): a deterministic zip (fixed
     timestamps, one ``layer_{i}.npy`` per layer), and the canonical document, which records the
     archive's SHA-256 (``archive_sha256``) so that a reader detects a pair whose files come from
-    different saves (a crash between the two renames). Members are streamed to the temporary
-    file: at most one layer's compressed bytes are held in memory.
+    different saves. Members are streamed to a temporary file (large layers deflated in
+    parallel threads), so memory stays bounded by a few chunks beside the weights. Durability
+    (``save.description``): both temporary files are written and fsynced, renamed into place
+    (archive first), then the folder is fsynced: three fsyncs. After a crash the pair loads as
+    the old pair or the new one, or is refused with ``archive.digest``; never mixed.
 
     Parameters
     ----------
     compression : {"deflate", "stored"}
         ``"deflate"`` (the default, as the original release wrote) or ``"stored"``, whose
         archive is byte-identical across every conforming writer.
+    level : int, default 1
+        Deflate level 1 (fastest) to 9 (smallest), as zlib counts; mapped to ISA-L's levels
+        (``save.writer.level``). Float weights barely compress, so 1 is the default.
 
     Raises
     ------
@@ -205,32 +216,57 @@ def save_checkpoint(checkpoint: SNNCheckpoint, base: PathLike, compression: str 
         When the checkpoint no longer satisfies the construct invariants (its fields were
         changed after construction); nothing is written then.
     ValueError
-        For an unknown ``compression``.
+        For an unknown ``compression`` or a ``level`` that is not an integer from 1 to 9;
+        nothing is written then.
     """
     methods = {"deflate": _zip.DEFLATED, "stored": _zip.STORED}
     if compression not in methods:
         raise ValueError(f"compression must be 'deflate' or 'stored', not {compression!r}")
+    if isinstance(level, bool) or not isinstance(level, int) or level not in _zip.ISAL_LEVELS:
+        raise ValueError(f"level must be an integer from 1 to 9, not {level!r}")
     fields = _fields.check_state(checkpoint.__dict__)
     assert fields.weights is not None
-    weights = fields.weights
     json_path, archive_path = _paths(base)
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
+    temporaries: list[str] = []
+    try:
+        digest = _write_temporary(
+            archive_path, temporaries,
+            lambda fd: _write_archive(fd, fields.weights or [], methods[compression], level),
+        )
+        text = _document_text(fields, digest)
+        _write_temporary(json_path, temporaries, lambda fd: _zip.write_all(fd, text))
+        # The archive first: a crash between the renames leaves the new archive beside the old
+        # document, whose archive_sha256 no longer matches (archive.digest).
+        os.replace(temporaries[0], archive_path)
+        os.replace(temporaries[1], json_path)
+    except BaseException:
+        for name in temporaries:
+            Path(name).unlink(missing_ok=True)
+        raise
+    directory = os.open(json_path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
-    def write_archive(handle: IO[bytes]) -> None:
-        def write(data: bytes | memoryview) -> None:
-            handle.write(data)
-            digest.update(data)
 
-        writer = _zip.ArchiveWriter(write, methods[compression])
+def _write_archive(fd: int, weights: list[npt.NDArray[np.float64]], method: int, level: int) -> str:
+    """Write the archive's members to ``fd``; returns the archive's SHA-256 (hex)."""
+    total = sum(weight.nbytes for weight in weights)
+    threads = os.cpu_count() or 1
+    parallel = threads > 1 and total > _zip.DEFLATE_CHUNK
+    with ThreadPoolExecutor(threads) if parallel else contextlib.nullcontext() as pool:
+        writer = _zip.ArchiveWriter(fd, method, level, pool, threads)
         for index, weight in enumerate(weights):
             matrix = np.ascontiguousarray(weight, dtype="<f8")
-            header = _npy.header_bytes(*matrix.shape)
             data = matrix.reshape(-1).view(np.uint8).data  # a view: the weights are not copied
-            writer.add(f"layer_{index}.npy".encode(), [header, data])
+            writer.add(f"layer_{index}.npy".encode(), _npy.header_bytes(*matrix.shape), data)
         writer.close()
+    return writer.digest.hexdigest()
 
-    _write_atomically(archive_path, write_archive)
+
+def _document_text(fields: _fields.Fields, digest: str) -> bytes:
     document = {
         "layer_names": fields.layer_names,
         "layer_sizes": [list(pair) for pair in fields.layer_sizes],
@@ -239,10 +275,9 @@ def save_checkpoint(checkpoint: SNNCheckpoint, base: PathLike, compression: str 
         "n_layers": len(fields.layer_names),
         "total_params": sum(i * o for i, o in fields.layer_sizes),
         "metadata": fields.metadata,
-        "archive_sha256": digest.hexdigest(),
+        "archive_sha256": digest,
     }
-    text = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False).encode("ascii")
-    _write_atomically(json_path, lambda handle: handle.write(text))
+    return json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
 def _umask() -> int:
@@ -251,25 +286,16 @@ def _umask() -> int:
     return mask
 
 
-def _write_atomically(path: Path, produce: Callable[[IO[bytes]], object]) -> None:
-    """Write to a temporary file beside ``path``, fsync it, rename it into place, fsync the
-    folder; on any failure remove the temporary file and leave ``path`` as it was."""
-    handle = tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
+def _write_temporary(path: Path, temporaries: list[str], produce: Callable[[int], T]) -> T:
+    """Create ``.NAME.<random>.tmp`` beside ``path`` (recorded in ``temporaries`` for the
+    caller to rename or remove), let ``produce`` write it, and fsync it."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporaries.append(name)
     try:
         # mkstemp creates 0600; a checkpoint gets the permissions of any new file (0666 - umask).
-        os.chmod(handle.name, 0o666 & ~_umask())
-        with handle:
-            produce(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
+        os.fchmod(fd, 0o666 & ~_umask())
+        result = produce(fd)
+        os.fsync(fd)
     finally:
-        os.close(directory)
+        os.close(fd)
+    return result
