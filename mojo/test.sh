@@ -18,7 +18,7 @@ if ! ls build/test_* >/dev/null 2>&1; then
 fi
 
 # Protocol smoke test: hello, a construct, a rejected freeze, a request that is not JSON, a save
-# (into a scratch folder), a refused save, stop.
+# (into a scratch folder), a refused save, a timed save at level 9, a refused level, stop.
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 state='{"weights": [[[1.0]]], "layer_names": ["a"], "layer_sizes": [[1, 1]]}'
@@ -28,6 +28,8 @@ answers="$(printf '%s\n' \
     'not json' \
     '{"cmd": "run", "seq": 8, "case": {"id": "save", "root": "/nonexistent", "ops": [{"op": "save", "state": '"$state"', "out": "'"$scratch"'/a/b", "compression": "stored"}]}}' \
     '{"cmd": "run", "seq": 9, "case": {"id": "refused", "root": "/nonexistent", "ops": [{"op": "save", "state": {"weights": [], "layer_names": ["a"], "layer_sizes": [[1, 1]]}, "out": "'"$scratch"'/c/d"}]}}' \
+    '{"cmd": "run", "seq": 10, "timing": true, "case": {"id": "timed", "root": "/nonexistent", "ops": [{"op": "save", "state": '"$state"', "out": "'"$scratch"'/e/f", "level": 9}]}}' \
+    '{"cmd": "run", "seq": 11, "case": {"id": "level", "root": "/nonexistent", "ops": [{"op": "save", "state": '"$state"', "out": "'"$scratch"'/g/h", "level": 10}]}}' \
     '{"cmd": "stop"}' | ./build/snn-testee)"
 rc=$?
 expect_line() {
@@ -43,8 +45,16 @@ expect_line 2 '"code": "transfer.selector.missing"'
 expect_line 3 '"errored"'
 expect_line 4 '"saved": {"npz": {"sha256": "'
 expect_line 5 '"code": "checkpoint.weights.count"'
-expect_line 6 '{"stopped": true}'
-if [ ! -f "$scratch/a/b.npz" ] || [ ! -f "$scratch/a/b.json" ] || [ -e "$scratch/c" ]; then
+expect_line 1 '"timing"'
+expect_line 4 '"json": {"sha256": "'
+expect_line 6 '"seconds": '
+expect_line 7 '"errored"'
+expect_line 8 '{"stopped": true}'
+if ! printf '%s\n' "$answers" | sed -n 4p | grep -vq '"seconds"'; then
+    echo "FAILED: an untimed run reports seconds" >&2
+    status=1
+fi
+if [ ! -f "$scratch/a/b.npz" ] || [ ! -f "$scratch/e/f.npz" ] || [ -e "$scratch/c" ] || [ -e "$scratch/g" ]; then
     echo "FAILED: the saves left $(ls -R "$scratch")" >&2
     status=1
 fi
