@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -17,7 +17,7 @@ pub use crate::fields::Array;
 use crate::fields::{self, Fields};
 use crate::hostvalue::Host;
 use crate::json::{self, Integer, Json};
-use crate::zip::{member_name, ArchiveFile, ArchiveWriter, Compression, Level};
+use crate::zip::{member_name, ArchiveFile, ArchiveWriter, Compression, Level, Source};
 use crate::{npy, zip};
 
 /// A validated checkpoint: weights, layer description, metadata and the frozen set.
@@ -347,14 +347,13 @@ fn save_with(
     let (json_path, archive_path) = paths(base);
     fs::create_dir_all(folder_of(&json_path))?;
     let mut archive = Temporary::create(&archive_path)?;
-    let mut writer = ArchiveWriter::new(BufWriter::new(&archive.file), compression, level);
+    let mut writer = ArchiveWriter::new(&archive.file, compression, level);
     for (index, matrix) in checkpoint.weights.iter().enumerate() {
         let header = npy::header_bytes(matrix.shape[0], matrix.shape[1]);
         let data = npy::le_bytes(&matrix.data);
         writer.add(member_name(index).as_bytes(), &[&header, &data])?;
     }
-    writer.finish()?.flush()?;
-    let digest = archive.digest()?;
+    let digest = hex(&writer.finish()?.1);
     archive.file.sync_all()?;
     let mut document = checkpoint.document_fields();
     document.push(("archive_sha256".into(), Json::String(digest)));
@@ -409,15 +408,6 @@ impl Temporary {
         }
     }
 
-    /// The SHA-256 of the written bytes, read back from the page cache (a deflated member's
-    /// local header is rewritten after its data).
-    fn digest(&self) -> io::Result<String> {
-        let mut digest = Sha256::new();
-        let file = ArchiveFile::from_file(&self.file)?;
-        zip::observe_all(&file, &mut |bytes| digest.update(bytes))?;
-        Ok(hex(&digest.finalize()))
-    }
-
     /// Moves the file over its destination.
     fn commit(&mut self, rename: Rename<'_>) -> io::Result<()> {
         rename(&self.path, &self.destination)?;
@@ -441,6 +431,14 @@ fn folder_of(path: &Path) -> &Path {
         Some(folder) if !folder.as_os_str().is_empty() => folder,
         _ => Path::new("."),
     }
+}
+
+/// The lowercase hex SHA-256 of a file's bytes and their count, read a chunk at a time.
+pub fn sha256_of(file: &File) -> io::Result<(String, u64)> {
+    let mut digest = Sha256::new();
+    let file = ArchiveFile::from_file(file)?;
+    zip::observe_all(&file, &mut |bytes| digest.update(bytes))?;
+    Ok((hex(&digest.finalize()), file.size()))
 }
 
 /// Bytes as lowercase hex digits (how digests are written).

@@ -2,13 +2,14 @@
 //! out. The executor is a library function so that the binary and the Python bindings (the
 //! in-process testee) run exactly the same code.
 
+use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
-
-use crate::checkpoint::{self, hex, load_checkpoint, save_checkpoint, with_suffix, SNNCheckpoint};
+use crate::checkpoint::{
+    self, load_checkpoint, save_checkpoint, sha256_of, with_suffix, SNNCheckpoint,
+};
 use crate::errors::{CheckpointError, SaveError};
 use crate::fine_tune::{self, FreezeUntil, TransferConfig};
 use crate::hostvalue::{self, Host};
@@ -234,11 +235,12 @@ fn save(op: &Json, current: Option<&SNNCheckpoint>) -> Step<String> {
 /// The digests and sizes of the pair saved at `out`.
 fn saved_files(out: &str) -> Step<Json> {
     let file = |suffix: &str| -> Step<Json> {
-        let bytes = std::fs::read(with_suffix(Path::new(out), suffix))
+        let (digest, size) = File::open(with_suffix(Path::new(out), suffix))
+            .and_then(|file| sha256_of(&file))
             .map_err(|e| Failure::Errored(format!("cannot read back {out}{suffix}: {e}")))?;
         Ok(obj(vec![
-            ("sha256", Json::String(hex(&Sha256::digest(&bytes)))),
-            ("size", Json::int(bytes.len() as i128)),
+            ("sha256", Json::String(digest)),
+            ("size", Json::int(i128::from(size))),
         ]))
     };
     Ok(obj(vec![("npz", file(".npz")?), ("json", file(".json")?)]))

@@ -19,6 +19,7 @@ use std::sync::{Condvar, Mutex};
 use std::thread;
 
 use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
+use sha2::{Digest, Sha256};
 
 use crate::errors::{fail, repr, Result};
 use crate::limits::{ZIP_U16_MAX, ZIP_U32_MAX};
@@ -955,15 +956,18 @@ struct Written {
 }
 
 /// Writes the spec's deterministic zip (`save.writer.archive`) to `out`, one member at a time,
-/// streamed: a stored member's bytes are written as they are, a deflated member's blocks as
-/// they come out of the threads compressing them, and its local header is then rewritten with
-/// the sizes (so `out` must seek). Nothing holds a whole member's compressed bytes.
-pub struct ArchiveWriter<W: Write + Seek> {
+/// streamed, and hashes it (SHA-256, for `archive_sha256`): a stored member's bytes are written
+/// as they are, hashed beside the write; a deflated member's blocks are written as they come
+/// out of the threads compressing them, then its local header is rewritten with the sizes and
+/// the member read back to be hashed (so `out` must seek and read). Nothing holds a whole
+/// member's compressed bytes.
+pub struct ArchiveWriter<W: Read + Write + Seek> {
     out: W,
     compression: Compression,
     level: Level,
     offset: u64,
     entries: Vec<Written>,
+    digest: Sha256,
 }
 
 fn u16le(v: u16) -> [u8; 2] {
@@ -985,7 +989,7 @@ fn zip64_extra(values: &[u64]) -> Vec<u8> {
     extra
 }
 
-impl<W: Write + Seek> ArchiveWriter<W> {
+impl<W: Read + Write + Seek> ArchiveWriter<W> {
     /// An empty archive whose members will all be compressed with `compression` (deflate at
     /// `level`).
     pub fn new(out: W, compression: Compression, level: Level) -> Self {
@@ -995,12 +999,48 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             level,
             offset: 0,
             entries: Vec::new(),
+            digest: Sha256::new(),
         }
     }
 
     fn emit(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.out.write_all(bytes)?;
+        self.digest.update(bytes);
         self.offset += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Writes `parts` and hashes them, on two threads when they are large (both only read
+    /// them).
+    fn emit_parts(&mut self, parts: &[&[u8]], size: u64) -> io::Result<()> {
+        let (out, digest) = (&mut self.out, &mut self.digest);
+        if size < BLOCK as u64 {
+            parts.iter().try_for_each(|part| out.write_all(part))?;
+            parts.iter().for_each(|part| digest.update(part));
+        } else {
+            thread::scope(|scope| {
+                scope.spawn(|| parts.iter().for_each(|part| digest.update(part)));
+                parts.iter().try_for_each(|part| out.write_all(part))
+            })?;
+        }
+        self.offset += size;
+        Ok(())
+    }
+
+    /// Hashes the bytes written from `start` to the end, read back.
+    fn rehash(&mut self, start: u64) -> io::Result<()> {
+        self.out.seek(SeekFrom::Start(start))?;
+        let mut buf = vec![0; CHUNK];
+        loop {
+            let n = self.out.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            self.digest.update(&buf[..n]);
+        }
+        if self.out.stream_position()? != self.offset {
+            return Err(io::Error::other("the archive ends before what was written"));
+        }
         Ok(())
     }
 
@@ -1020,12 +1060,13 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         if self.compression == Compression::Stored {
             let header = self.local_header(&entry, uncompressed_size >= ZIP_U32_MAX);
             self.emit(&header)?;
-            parts.iter().try_for_each(|part| self.emit(part))?;
+            self.emit_parts(parts, uncompressed_size)?;
         } else {
             // The header's zip64 field must be decided before the compressed size is known.
             let zip64 = deflate_bound(uncompressed_size) >= ZIP_U32_MAX;
             let header = self.local_header(&entry, zip64);
-            self.emit(&header)?;
+            self.out.write_all(&header)?;
+            self.offset += header.len() as u64;
             let out = &mut self.out;
             let mut written = 0;
             deflate_parallel(&blocks(parts, BLOCK), self.level, &mut |bytes| {
@@ -1036,7 +1077,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             self.out.seek(SeekFrom::Start(entry.offset))?;
             self.out.write_all(&self.local_header(&entry, zip64))?;
             self.offset += written;
-            self.out.seek(SeekFrom::Start(self.offset))?;
+            self.rehash(entry.offset)?;
         }
         self.entries.push(entry);
         Ok(())
@@ -1112,8 +1153,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     }
 
     /// Writes the central directory and the end record (with the zip64 end record and
-    /// locator before it only when a count, size or offset overflows); returns `out`.
-    pub fn finish(mut self) -> io::Result<W> {
+    /// locator before it only when a count, size or offset overflows); returns `out` and the
+    /// archive's SHA-256.
+    pub fn finish(mut self) -> io::Result<(W, [u8; 32])> {
         let start = self.offset;
         let entries = std::mem::take(&mut self.entries);
         for e in &entries {
@@ -1146,7 +1188,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         end.extend_from_slice(&u32le(start.min(ZIP_U32_MAX)));
         end.extend_from_slice(&u16le(0));
         self.emit(&end)?;
-        Ok(self.out)
+        Ok((self.out, self.digest.finalize().into()))
     }
 }
 

@@ -261,10 +261,57 @@ fn a_save_that_cannot_be_done_is_errored_not_a_verdict() {
     };
     assert!(save("").contains("\"errored\""));
     assert!(save(r#", "compression": "zstd""#).contains("compression must be"));
+    for level in ["0", "10", "1.0", "true", "\"1\"", "null", "1e0"] {
+        let answer = save(&format!(r#", "level": {level}"#));
+        assert!(answer.contains("level must be an integer"), "{answer}");
+    }
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "nothing written");
     let first = run_case(&format!(
         r#"{{"id": "n", "root": "/", "ops": [{{"op": "save", "out": "{}"}}]}}"#,
         out.display()
     ));
     assert!(first.contains("\"errored\""), "{first}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn timing_adds_each_operation_s_seconds_and_nothing_else() {
+    assert!(CAPABILITIES.contains(&"timing"));
+    let dir = temp_dir();
+    let out = dir.join("m");
+    let case = format!(
+        r#"{{"id": "t", "root": "{root}", "ops": [
+            {{"op": "construct", "state": {{"weights": [[[1.0]]], "layer_names": ["a"],
+                                           "layer_sizes": [[1, 1]]}}}},
+            {{"op": "save", "out": "{out}", "level": 9}},
+            {{"op": "load", "base": "m"}},
+            {{"op": "freeze_layers", "args": {{"layer_names": ["zz"]}}}}]}}"#,
+        root = dir.display(),
+        out = out.display()
+    );
+    let run = |timing: &str| {
+        let line = format!(r#"{{"cmd": "run", "seq": 1{timing}, "case": {case}}}"#);
+        let Reply::Answer(a) = handle_line(&line.replace('\n', " "), "rust") else {
+            panic!()
+        };
+        json::parse(&a, json::Mode::Strict).unwrap()
+    };
+    let (plain, timed) = (run(""), run(r#", "timing": true"#));
+    let (Some(Json::Array(plain)), Some(Json::Array(timed))) =
+        (plain.get("results"), timed.get("results"))
+    else {
+        panic!("{plain:?}")
+    };
+    assert_eq!(timed.len(), 4, "the rejection is timed too");
+    for (p, t) in plain.iter().zip(timed) {
+        assert_eq!(p.get("seconds"), None);
+        let Some(Json::Object(members)) = Some(t) else {
+            panic!()
+        };
+        let (last, rest) = members.split_last().unwrap();
+        assert_eq!(last.0, "seconds");
+        assert!(matches!(&last.1, Json::Number(n) if n.parse::<f64>().unwrap() >= 0.0));
+        assert_eq!(Json::Object(rest.to_vec()).to_text(), p.to_text());
+    }
     fs::remove_dir_all(&dir).unwrap();
 }

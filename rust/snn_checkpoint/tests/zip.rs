@@ -4,7 +4,8 @@
 mod common;
 
 use common::{build_zip, deflate, zip_of, Member, EOCD_SIG, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG};
-use std::io::{self, Cursor, Seek, SeekFrom, Write};
+use sha2::{Digest, Sha256};
+use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 
 use snn_checkpoint::zip::{
     check_method, layer_members, member_bytes, read_directory, read_members, ArchiveWriter,
@@ -299,7 +300,14 @@ fn written(compression: Compression, members: &[(&str, &[u8])]) -> Vec<u8> {
     for (name, data) in members {
         archive.add(name.as_bytes(), &[data]).unwrap();
     }
-    archive.finish().unwrap().into_inner()
+    let (out, digest) = archive.finish().unwrap();
+    let bytes = out.into_inner();
+    assert_eq!(
+        digest[..],
+        Sha256::digest(&bytes)[..],
+        "the writer hashes what it wrote"
+    );
+    bytes
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -380,12 +388,18 @@ impl Write for Headers {
     }
 }
 
-/// Stored members never seek back.
+/// Stored members are never read back or rewritten.
 impl Seek for Headers {
     fn seek(&mut self, _: SeekFrom) -> io::Result<u64> {
         Err(io::Error::other(
-            "a stored archive is written front to back",
+            "stored archives are written front to back",
         ))
+    }
+}
+
+impl Read for Headers {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::other("stored archives are hashed as written"))
     }
 }
 
@@ -404,7 +418,7 @@ fn zip64_fields_appear_only_where_needed() {
     let mut archive = ArchiveWriter::new(Headers::default(), Compression::Stored, Level::FASTEST);
     archive.add(b"big", &huge).unwrap();
     archive.add(b"small", &[b"tiny"]).unwrap();
-    let Headers { kept: h, total } = archive.finish().unwrap();
+    let (Headers { kept: h, total }, _) = archive.finish().unwrap();
     // The first local header: version 45, both sizes 0xFFFFFFFF, in its extra field.
     assert_eq!((u16_at(&h, 4), u32_at(&h, 18)), (45, u32::MAX));
     assert_eq!(
@@ -578,7 +592,7 @@ fn levels_are_one_to_nine() {
         let out = Cursor::new(Vec::new());
         let mut archive = ArchiveWriter::new(out, Compression::Deflate, Level::new(level).unwrap());
         archive.add(b"m", &[&data[..10], &data[10..]]).unwrap();
-        let b = archive.finish().unwrap().into_inner();
+        let b = archive.finish().unwrap().0.into_inner();
         assert_eq!(
             member_bytes(&b, &read_directory(&b).unwrap()[0]).unwrap(),
             data
