@@ -14,6 +14,7 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -135,15 +136,16 @@ def check_magic(raw: bytes, name: str, member: str) -> None:
         raise CheckpointError("array.npy.magic", name=name, member=member, detail=detail)
 
 
-def parse_header(raw: bytes, name: str, member: str) -> Header:
-    """array.npy.header: the header's length, encoding and grammar."""
+def parse_header(raw: bytes, size: int, name: str, member: str) -> Header:
+    """array.npy.header: the header's length, encoding and grammar. ``raw`` is the member's
+    first bytes, through the end of the header when the member (``size`` bytes) holds it."""
     length_format, encoding = _VERSIONS[(raw[6], raw[7])]
     start = 8 + struct.calcsize(length_format)
     try:
-        if start > len(raw):
+        if start > size:
             raise ValueError("header length field runs past the end")
         (length,) = struct.unpack_from(length_format, raw, 8)
-        if start + length > len(raw):
+        if start + length > size:
             raise ValueError(f"header of {length} bytes runs past the end")
         text = raw[start : start + length].decode(encoding)
         if not text.endswith("\n"):
@@ -171,19 +173,13 @@ def check_accepted_dtype(header: Header, name: str, member: str) -> None:
         raise CheckpointError("array.dtype", name=name, member=member, descr=header.descr)
 
 
-def check_data_length(raw: bytes, header: Header, name: str, member: str) -> None:
-    """array.data.length: exactly the bytes the shape needs, compared before allocating."""
+def check_data_length(size: int, header: Header, name: str, member: str) -> None:
+    """array.data.length: exactly the bytes the shape needs in a member of ``size`` bytes,
+    compared before allocating."""
     expected = math.prod(header.shape) * int(header.descr[2:])
-    got = len(raw) - header.data_offset
+    got = size - header.data_offset
     if got != expected:
         raise CheckpointError("array.data.length", name=name, member=member, got=got, expected=expected)
-
-
-def to_float64(raw: bytes, header: Header) -> npt.NDArray[np.float64]:
-    """The matrix widened to C-ordered native float64 (only after every check above)."""
-    flat = np.frombuffer(raw, dtype=np.dtype(header.descr), offset=header.data_offset)
-    matrix = flat.reshape(header.shape, order="F" if header.fortran_order else "C")
-    return np.ascontiguousarray(matrix, dtype=np.float64)
 
 
 def header_bytes(rows: int, cols: int) -> bytes:
@@ -193,3 +189,144 @@ def header_bytes(rows: int, cols: int) -> bytes:
     unpadded = len(MAGIC) + 2 + 2 + len(text) + 1
     text += " " * (-unpadded % 64) + "\n"
     return MAGIC + b"\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin-1")
+
+
+class StreamDecoder:
+    """One member's ``.npy`` bytes as they arrive: the header prefix is kept until it can be
+    judged (array.npy.magic, array.npy.header), then the data goes straight into the float64
+    matrix, converted chunk by chunk.
+
+    The matrix is allocated only once the header has parsed, its descr is an accepted dtype and
+    the shape's byte count equals the member's declared size after the header (which the file's
+    bytes bound, archive.member_integrity); otherwise the data is dropped and the loader reports
+    the first failing check in spec order. The header prefix grows with the bytes that arrive,
+    never from a declared length.
+    """
+
+    def __init__(self, name: str, member: str, size: int) -> None:
+        self.name, self.member, self.size = name, member, size
+        self.magic_error: CheckpointError | None = None
+        self.header_error: CheckpointError | None = None
+        self.header: Header | None = None
+        self.matrix: npt.NDArray[np.float64] | None = None
+        self._head = bytearray()
+        self._judged = False
+        self._target: npt.NDArray[np.float64] | None = None  # the matrix in the data's order
+        self._raw: memoryview | None = None  # the matrix's bytes, when the data is <f8 in C order
+        self._dtype = np.dtype(np.float64)
+        self._position = 0  # data bytes received
+        self._partial = b""  # the first bytes of a value split between two chunks
+
+    def _head_needs(self) -> int:
+        """How long the prefix must be to judge the header, as far as its bytes tell."""
+        head = self._head
+        if len(head) < 8 or head[:6] != MAGIC or (head[6], head[7]) not in _VERSIONS:
+            return 8
+        length_format = _VERSIONS[(head[6], head[7])][0]
+        start = 8 + struct.calcsize(length_format)
+        if len(head) < start:
+            return start
+        return start + int(struct.unpack_from(length_format, head, 8)[0])
+
+    def write(self, data: bytes | memoryview) -> None:
+        """The member's next uncompressed bytes."""
+        view = memoryview(data).cast("B")
+        while not self._judged and view:
+            missing = min(self._head_needs(), self.size) - len(self._head)
+            self._head += view[: max(missing, 0)]
+            view = view[max(missing, 0) :]
+            if len(self._head) >= min(self._head_needs(), self.size):
+                self._judge()
+        if view and self._target is not None:
+            self._put(view)
+
+    def finish(self) -> None:
+        """The member ended (a short member is judged on what it has)."""
+        if not self._judged:
+            self._judge()
+
+    def direct(self, limit: int) -> memoryview | None:
+        """Where the next ``limit`` bytes (at most) may be read in place, or None."""
+        if self._raw is None:
+            return None
+        return self._raw[self._position : self._position + limit]
+
+    def advance(self, count: int) -> None:
+        """``count`` bytes were read in place into the view :meth:`direct` gave."""
+        self._position += count
+
+    def _judge(self) -> None:
+        self._judged = True
+        head = bytes(self._head)
+        try:
+            check_magic(head, self.name, self.member)
+        except CheckpointError as error:
+            self.magic_error = error
+            return
+        try:
+            header = parse_header(head, self.size, self.name, self.member)
+        except CheckpointError as error:
+            self.header_error = error
+            return
+        self.header = header
+        if header.descr not in ACCEPTED_DTYPES or len(header.shape) != 2:
+            return
+        try:
+            check_data_length(self.size, header, self.name, self.member)
+        except CheckpointError:
+            return
+        self.matrix = np.empty(header.shape, dtype=np.float64)
+        # Fortran order is C order of the reversed shape: write through the transposed view.
+        self._target = self.matrix.T if header.fortran_order else self.matrix
+        self._dtype = np.dtype(header.descr)
+        if header.descr == "<f8" and not header.fortran_order:
+            self._raw = self.matrix.reshape(-1).view(np.uint8).data
+
+    def _put(self, view: memoryview) -> None:
+        if self._raw is not None:
+            count = min(len(view), len(self._raw) - self._position)
+            self._raw[self._position : self._position + count] = view[:count]
+            self._position += count
+            return
+        itemsize = self._dtype.itemsize
+        if self._partial:
+            take = itemsize - len(self._partial)
+            self._partial += bytes(view[:take])
+            view = view[take:]
+            if len(self._partial) == itemsize:
+                self._convert(memoryview(self._partial))
+                self._partial = b""
+        whole = len(view) - len(view) % itemsize
+        if whole:
+            self._convert(view[:whole])
+        self._partial += bytes(view[whole:])
+
+    def _convert(self, view: memoryview) -> None:
+        """Whole values, widened into the matrix at the next positions in the data's order."""
+        assert self._target is not None
+        values = np.frombuffer(view, dtype=self._dtype)
+        start = self._position // self._dtype.itemsize
+        values = values[: max(self._target.size - start, 0)]  # a member longer than declared
+        _put_flat(self._target, start, values)
+        self._position += len(values) * self._dtype.itemsize
+
+
+def _put_flat(target: npt.NDArray[np.float64], start: int, values: npt.NDArray[Any]) -> None:
+    """Assign ``values`` to ``target``'s elements ``start...`` in C order (target may be a
+    transposed view): a partial row, whole rows, a partial row."""
+    if target.flags.c_contiguous:
+        target.reshape(-1)[start : start + len(values)] = values
+        return
+    width = target.shape[-1]
+    rows = target.reshape(-1, width)  # a view: the last axis is whole rows of the C order
+    row, column = divmod(start, width)
+    used = 0
+    if column:
+        used = min(width - column, len(values))
+        rows[row, column : column + used] = values[:used]
+        row += 1
+    whole = (len(values) - used) // width
+    rows[row : row + whole] = values[used : used + whole * width].reshape(whole, width)
+    rest = values[used + whole * width :]
+    if len(rest):
+        rows[row + whole, : len(rest)] = rest

@@ -9,14 +9,15 @@ placeholder sizes (0xFFFFFFFF) and the real ones in the central directory.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import struct
 import sys
-import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 from isal import isal_zlib
 
@@ -32,6 +33,8 @@ _MAX_COMMENT = ZIP_U16_MAX
 _U16_MAX, _U32_MAX = ZIP_U16_MAX, ZIP_U32_MAX
 _ZIP64_EXTRA_ID = 0x0001
 STORED, DEFLATED = 0, 8
+# The archive's bytes as the directory parser sees them: in memory or mapped.
+Buffer = bytes | mmap.mmap
 ENCRYPTION_FLAGS = 0x0001 | 0x0040
 
 
@@ -57,7 +60,7 @@ def _broken(detail: str) -> CheckpointError:
     return CheckpointError("archive.zip.structure", detail=detail)
 
 
-def _find_end_record(data: bytes) -> int:
+def _find_end_record(data: Buffer) -> int:
     """Offset of the last end record whose comment ends exactly at the end of the file."""
     lowest = max(0, len(data) - 22 - _MAX_COMMENT)
     position = data.rfind(_EOCD, lowest)
@@ -70,7 +73,7 @@ def _find_end_record(data: bytes) -> int:
     raise _broken("no end-of-central-directory record")
 
 
-def _directory_bounds(data: bytes) -> tuple[int, int, int, int]:
+def _directory_bounds(data: Buffer) -> tuple[int, int, int, int]:
     """(entry count, directory offset, directory size, where the end records begin)."""
     end = _find_end_record(data)
     disk, cd_disk, disk_entries, entries, cd_size, cd_offset = struct.unpack_from(
@@ -120,7 +123,7 @@ def _zip64_values(extra: bytes, needed: list[str]) -> dict[str, int]:
     return found
 
 
-def read_directory(data: bytes) -> list[Member]:
+def read_directory(data: Buffer) -> list[Member]:
     """Parse and bounds-check the central directory and every local header.
 
     Raises
@@ -167,7 +170,7 @@ def read_directory(data: bytes) -> list[Member]:
 
 
 def _locate(
-    data: bytes,
+    data: Buffer,
     name: bytes,
     flags: int,
     method: int,
@@ -198,49 +201,136 @@ def _check_no_overlap(members: list[Member]) -> None:
             raise _broken(f"members {first.display_name!r} and {second.display_name!r} overlap")
 
 
-def member_bytes(data: bytes, member: Member) -> bytes:
-    """The member's uncompressed bytes, checked against its sizes and CRC-32.
+# Deflate makes at most 1032 bytes per compressed byte (258 per 2-bit code); with the slack for
+# a tiny stream's block headers, a larger declared size cannot be true (member_integrity).
+_DEFLATE_MAX_RATIO, _DEFLATE_SLACK = 1032, 1024
+READ_CHUNK = 1 << 22
+_INFLATE_ERROR = cast(type[Exception], isal_zlib.error)  # its stub calls it an instance
 
-    Inflation is capped at the declared size plus one byte and its buffer grows with the output,
-    so a lying directory cannot make this allocate more than the data really inflates to.
 
-    Raises
-    ------
-    CheckpointError
-        ``archive.member.integrity`` when sizes, stream or CRC-32 disagree.
+class Sink(Protocol):
+    """Where a member's uncompressed bytes go (the .npy decoder)."""
+
+    def write(self, data: bytes | memoryview) -> None: ...
+    def direct(self, limit: int) -> memoryview | None: ...
+    def advance(self, count: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+class MemberReader:
+    """One member's bytes as they stream past: its sizes, deflate stream and CRC-32 judged as
+    archive.member_integrity says, its uncompressed bytes handed to ``sink``.
+
+    Nothing is allocated from a declared size: a stored member is as long as its compressed
+    bytes, which lie inside the file; a deflated member's declared size is believed only up to
+    what its compressed bytes can inflate to, and inflating stops one byte past it.
     """
-    compressed = data[member.data_offset : member.data_offset + member.compressed_size]
 
-    def corrupt(detail: str) -> CheckpointError:
-        return CheckpointError("archive.member.integrity", member=member.display_name, detail=detail)
+    def __init__(self, member: Member, sink: Sink) -> None:
+        self.member = member
+        self.error: CheckpointError | None = None
+        self._sink = sink
+        self._crc = 0
+        self._produced = 0
+        self._inflater: isal_zlib.Decompress | None = None
+        usize, csize = member.uncompressed_size, member.compressed_size
+        if member.method == STORED and csize != usize:
+            self.error = self._corrupt(f"stored with {csize} bytes but declares {usize}")
+        elif member.method == DEFLATED and usize > _DEFLATE_MAX_RATIO * csize + _DEFLATE_SLACK:
+            self.error = self._corrupt(f"declares {usize} bytes, more than {csize} compressed bytes inflate to")
+        elif member.method == DEFLATED:
+            self._inflater = isal_zlib.decompressobj(-15)
 
-    if member.method == STORED:
-        if member.compressed_size != member.uncompressed_size:
-            raise corrupt(
-                f"stored with {member.compressed_size} bytes but declares"
-                f" {member.uncompressed_size}"
-            )
-        raw = compressed
-    else:
-        inflater = zlib.decompressobj(-15)
-        # A zip64 size may reach 2^64 - 1; zlib's limit is a Py_ssize_t. Deflate makes at most
-        # 1032 bytes per input byte, so capping there changes nothing any stream can produce.
-        cap = min(member.uncompressed_size + 1, sys.maxsize)
-        try:
-            raw = inflater.decompress(compressed, cap)
-        except zlib.error as exc:
-            raise corrupt(f"invalid deflate data ({exc})") from None
-        if len(raw) > member.uncompressed_size:
-            raise corrupt(f"inflates to more than the declared {member.uncompressed_size} bytes")
-        if not inflater.eof:
-            raise corrupt("deflate stream does not end within the compressed data")
-        if inflater.unused_data:
-            raise corrupt(f"{len(inflater.unused_data)} bytes after the end of the deflate stream")
-        if len(raw) != member.uncompressed_size:
-            raise corrupt(f"inflates to {len(raw)} bytes, declares {member.uncompressed_size}")
-    if zlib.crc32(raw) != member.crc32:
-        raise corrupt(f"CRC-32 {zlib.crc32(raw):08x} does not match the declared {member.crc32:08x}")
-    return raw
+    def _corrupt(self, detail: str) -> CheckpointError:
+        return CheckpointError("archive.member.integrity", member=self.member.display_name, detail=detail)
+
+    def direct(self, limit: int) -> memoryview | None:
+        """Where the next stored bytes may be read in place (into the sink's matrix), or None."""
+        return self._sink.direct(limit) if self._inflater is None and self.error is None else None
+
+    def feed(self, data: memoryview, in_place: bool) -> None:
+        """The member's next compressed bytes (``in_place``: already where :meth:`direct` said)."""
+        if self.error is not None:
+            return
+        if self._inflater is None:
+            self._crc = isal_zlib.crc32(data, self._crc)
+            self._produced += len(data)
+            if in_place:
+                self._sink.advance(len(data))
+            else:
+                self._sink.write(data)
+            return
+        # Inflating stops at the declared size plus one byte (a zip64 size may reach 2^64 - 1;
+        # the cap saturates at the largest size Python allows).
+        cap = min(self.member.uncompressed_size + 1, sys.maxsize)
+        pending: bytes | memoryview = data
+        while not self._inflater.eof:
+            limit = min(READ_CHUNK, cap - self._produced)
+            try:
+                out = self._inflater.decompress(pending, limit)
+            except _INFLATE_ERROR as exc:
+                self.error = self._corrupt(f"invalid deflate data ({exc})")
+                return
+            pending = self._inflater.unconsumed_tail
+            self._take(out)
+            if self._produced > self.member.uncompressed_size:
+                self.error = self._corrupt(f"inflates to more than the declared {self.member.uncompressed_size} bytes")
+                return
+            if not pending and len(out) < limit:  # it needs more input
+                break
+        if pending:
+            self.error = self._corrupt(f"{len(pending)} bytes after the end of the deflate stream")
+
+    def _take(self, out: bytes) -> None:
+        self._crc = isal_zlib.crc32(out, self._crc)
+        self._produced += len(out)
+        self._sink.write(out)
+
+    def finish(self) -> None:
+        """The member's compressed bytes are all in: judge what is left."""
+        if self.error is None and self._inflater is not None:
+            usize = self.member.uncompressed_size
+            if not self._inflater.eof:
+                self.error = self._corrupt("deflate stream does not end within the compressed data")
+            elif self._inflater.unused_data:
+                self.error = self._corrupt(f"{len(self._inflater.unused_data)} bytes after the end of the deflate stream")
+            elif self._produced != usize:
+                self.error = self._corrupt(f"inflates to {self._produced} bytes, declares {usize}")
+        if self.error is None and self._crc != self.member.crc32:
+            self.error = self._corrupt(f"CRC-32 {self._crc:08x} does not match the declared {self.member.crc32:08x}")
+        self._sink.finish()
+
+
+def stream(fd: int, size: int, readers: list[MemberReader], digest: Any) -> None:
+    """One sequential pass over the file: every byte to ``digest`` (when given), each member's
+    bytes to its reader, in file order."""
+    scratch = memoryview(bytearray(READ_CHUNK))
+    position = 0
+    for reader in sorted(readers, key=lambda r: r.member.data_offset):
+        start = reader.member.data_offset
+        if digest is not None:
+            _pass(fd, position, start, scratch, digest, None)
+        _pass(fd, start, start + reader.member.compressed_size, scratch, digest, reader)
+        reader.finish()
+        position = start + reader.member.compressed_size
+    if digest is not None:
+        _pass(fd, position, size, scratch, digest, None)
+
+
+def _pass(fd: int, start: int, end: int, scratch: memoryview, digest: Any, reader: MemberReader | None) -> None:
+    if reader is not None and reader.error is not None and digest is None:
+        return
+    while start < end:
+        target = reader.direct(min(end - start, READ_CHUNK)) if reader is not None else None
+        view = target if target else scratch[: min(len(scratch), end - start)]
+        count = os.preadv(fd, [view], start)
+        if count == 0:
+            raise _broken("the file ended early (it changed while being read)")
+        if digest is not None:
+            digest.update(view[:count])
+        if reader is not None:
+            reader.feed(view[:count], in_place=target is view)
+        start += count
 
 
 # ----------------------------------------------------------------------------- writing

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import mmap
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -84,8 +85,9 @@ class SNNCheckpoint:
 
     def weight_sha256(self) -> list[str]:
         """Per layer, SHA-256 of the matrix as little-endian float64 in row-major order."""
+        # Each matrix is hashed in place (a view of its bytes), never copied.
         return [
-            hashlib.sha256(np.ascontiguousarray(w, dtype="<f8").tobytes()).hexdigest()
+            hashlib.sha256(np.ascontiguousarray(w, dtype="<f8").reshape(-1).view(np.uint8).data).hexdigest()
             for w in self.weights
         ]
 
@@ -108,6 +110,9 @@ def _read_file(path: Path, code: str) -> bytes:
 def load_checkpoint(base: PathLike) -> SNNCheckpoint:
     """Load and validate the pair ``BASE.json`` + ``BASE.npz``.
 
+    The archive is read in one sequential pass (its central directory first), each layer
+    straight into its float64 matrix: memory stays near the weights' own size.
+
     Parameters
     ----------
     base : str or path-like
@@ -125,12 +130,11 @@ def load_checkpoint(base: PathLike) -> SNNCheckpoint:
     json_path, archive_path = _paths(base)
     document = _json.decode_document(_read_file(json_path, "json.file.present"), str(json_path))
     fields = _fields.check_fields(document, "load")
-    archive = _read_file(archive_path, "archive.file.present")
-    if fields.archive_sha256 is not None:
-        if hashlib.sha256(archive).hexdigest() != fields.archive_sha256:
-            raise CheckpointError("archive.digest", path=str(archive_path))
-    raws = _member_bytes(archive, fields.layer_names)
-    weights = _decode_arrays(raws, fields)
+    archive = _open_file(archive_path, "archive.file.present")
+    try:
+        weights = _read_archive(archive, archive_path, fields)
+    finally:
+        os.close(archive)
     checkpoint = SNNCheckpoint.__new__(SNNCheckpoint)
     checkpoint.weights = weights
     checkpoint.layer_names = fields.layer_names
@@ -141,8 +145,51 @@ def load_checkpoint(base: PathLike) -> SNNCheckpoint:
     return checkpoint
 
 
-def _member_bytes(archive: bytes, names: Sequence[str]) -> list[bytes]:
-    """The archive invariants: structure, member names, methods, integrity."""
+def _open_file(path: Path, code: str) -> int:
+    if not path.is_file():
+        raise CheckpointError(code, path=str(path))
+    try:
+        return os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise CheckpointError(code, path=f"{path} ({exc.strerror})") from None
+
+
+def _read_archive(fd: int, path: Path, fields: _fields.Fields) -> list[npt.NDArray[np.float64]]:
+    """The archive and array invariants in one pass over the file: its bytes are hashed, and
+    each member checked and decoded, as they are read; the verdicts follow in spec order."""
+    size = os.fstat(fd).st_size
+    digest = hashlib.sha256() if fields.archive_sha256 is not None else None
+    names = fields.layer_names
+    try:
+        with contextlib.ExitStack() as stack:
+            # The directory and local headers are read through a map: a few pages, not the file.
+            data = stack.enter_context(mmap.mmap(fd, 0, access=mmap.ACCESS_READ)) if size else b""
+            ordered = _ordered_members(data, names)
+    except CheckpointError:
+        _zip.stream(fd, size, [], digest)
+        _check_digest(digest, fields, path)
+        raise
+    decoders = [
+        _npy.StreamDecoder(name, f"layer_{index}.npy", member.uncompressed_size)
+        for index, (name, member) in enumerate(zip(names, ordered))
+    ]
+    readers = [_zip.MemberReader(member, decoder) for member, decoder in zip(ordered, decoders)]
+    _zip.stream(fd, size, readers, digest)
+    _check_digest(digest, fields, path)
+    for reader in readers:
+        if reader.error is not None:
+            raise reader.error
+    return _judge_arrays(decoders, fields)
+
+
+def _check_digest(digest: Any, fields: _fields.Fields, path: Path) -> None:
+    if digest is not None:
+        if digest.hexdigest() != fields.archive_sha256:
+            raise CheckpointError("archive.digest", path=str(path))
+
+
+def _ordered_members(archive: bytes | mmap.mmap, names: Sequence[str]) -> list[_zip.Member]:
+    """The archive invariants known from the directory: structure, member names, methods."""
     members = _zip.read_directory(archive)
     seen: set[bytes] = set()
     for member in members:
@@ -164,25 +211,31 @@ def _member_bytes(archive: bytes, names: Sequence[str]) -> list[bytes]:
             raise CheckpointError("archive.member.method", member=member.display_name, detail=detail)
         if member.flags & _zip.ENCRYPTION_FLAGS:
             raise CheckpointError("archive.member.method", member=member.display_name, detail="encryption")
-    return [_zip.member_bytes(archive, member) for member in ordered]
+    return ordered
 
 
-def _decode_arrays(raws: Sequence[bytes], fields: _fields.Fields) -> list[npt.NDArray[np.float64]]:
+def _judge_arrays(
+    decoders: Sequence[_npy.StreamDecoder], fields: _fields.Fields
+) -> list[npt.NDArray[np.float64]]:
     """The array invariants, each over every layer before the next."""
     names = fields.layer_names
+    for decoder in decoders:
+        if decoder.magic_error is not None:
+            raise decoder.magic_error
+    for decoder in decoders:
+        if decoder.header_error is not None:
+            raise decoder.header_error
+    headers = [decoder.header for decoder in decoders if decoder.header is not None]
     members = [f"layer_{index}.npy" for index in range(len(names))]
-    for raw, name, member in zip(raws, names, members):
-        _npy.check_magic(raw, name, member)
-    headers = [_npy.parse_header(raw, name, member) for raw, name, member in zip(raws, names, members)]
     for header, name, member in zip(headers, names, members):
         _npy.check_not_pickled(header, name, member)
     for header, name, member in zip(headers, names, members):
         _npy.check_accepted_dtype(header, name, member)
     _fields.check_ranks(names, [header.shape for header in headers])
     _fields.check_shapes(fields, [header.shape for header in headers])
-    for raw, header, name, member in zip(raws, headers, names, members):
-        _npy.check_data_length(raw, header, name, member)
-    weights = [_npy.to_float64(raw, header) for raw, header in zip(raws, headers)]
+    for decoder, header, name, member in zip(decoders, headers, names, members):
+        _npy.check_data_length(decoder.size, header, name, member)
+    weights = [decoder.matrix for decoder in decoders if decoder.matrix is not None]
     _fields.check_finite(names, weights)
     return weights
 
