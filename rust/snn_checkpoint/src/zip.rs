@@ -958,9 +958,9 @@ struct Written {
 /// Writes the spec's deterministic zip (`save.writer.archive`) to `out`, one member at a time,
 /// streamed, and hashes it (SHA-256, for `archive_sha256`): a stored member's bytes are written
 /// as they are, hashed beside the write; a deflated member's blocks are written as they come
-/// out of the threads compressing them, then its local header is rewritten with the sizes and
-/// the member read back to be hashed (so `out` must seek and read). Nothing holds a whole
-/// member's compressed bytes.
+/// out of the threads compressing them, then its local header is written in the room left
+/// before them and the member read back to be hashed (so `out` must seek and read). Nothing
+/// holds a whole member's compressed bytes.
 pub struct ArchiveWriter<W: Read + Write + Seek> {
     out: W,
     compression: Compression,
@@ -1027,20 +1027,34 @@ impl<W: Read + Write + Seek> ArchiveWriter<W> {
         Ok(())
     }
 
-    /// Hashes the bytes written from `start` to the end, read back.
+    /// Hashes the bytes written from `start` to the end, read back; `out` is then at the end.
     fn rehash(&mut self, start: u64) -> io::Result<()> {
         self.out.seek(SeekFrom::Start(start))?;
         let mut buf = vec![0; CHUNK];
-        loop {
-            let n = self.out.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
+        let mut at = start;
+        while at < self.offset {
+            let n = chunk_len(self.offset - at, buf.len());
+            self.out.read_exact(&mut buf[..n])?;
             self.digest.update(&buf[..n]);
+            at += n as u64;
         }
-        if self.out.stream_position()? != self.offset {
-            return Err(io::Error::other("the archive ends before what was written"));
+        Ok(())
+    }
+
+    /// Moves the bytes from `from` to the end `by` bytes towards the start of `out`.
+    fn move_up(&mut self, from: u64, by: u64) -> io::Result<()> {
+        let mut buf = vec![0; CHUNK];
+        let mut at = from;
+        while at < self.offset {
+            let n = chunk_len(self.offset - at, buf.len());
+            self.out.seek(SeekFrom::Start(at))?;
+            self.out.read_exact(&mut buf[..n])?;
+            self.out.seek(SeekFrom::Start(at - by))?;
+            self.out.write_all(&buf[..n])?;
+            at += n as u64;
         }
+        // What follows (at least the end record) overwrites the `by` bytes left at the end.
+        self.offset -= by;
         Ok(())
     }
 
@@ -1062,25 +1076,35 @@ impl<W: Read + Write + Seek> ArchiveWriter<W> {
             self.emit(&header)?;
             self.emit_parts(parts, uncompressed_size)?;
         } else {
-            // The header's zip64 field must be decided before the compressed size is known.
-            let zip64 = deflate_bound(uncompressed_size) >= ZIP_U32_MAX;
-            let header = self.local_header(&entry, zip64);
-            self.out.write_all(&header)?;
-            self.offset += header.len() as u64;
-            let out = &mut self.out;
-            let mut written = 0;
-            deflate_parallel(&blocks(parts, BLOCK), self.level, &mut |bytes| {
-                written += bytes.len() as u64;
-                out.write_all(bytes)
-            })?;
-            entry.compressed_size = written;
-            self.out.seek(SeekFrom::Start(entry.offset))?;
-            self.out.write_all(&self.local_header(&entry, zip64))?;
-            self.offset += written;
-            self.rehash(entry.offset)?;
+            self.add_deflated(&mut entry, parts)?;
         }
         self.entries.push(entry);
         Ok(())
+    }
+
+    /// A deflated member: its stream after room for the local header, which is written once
+    /// the compressed size is known. Room for a zip64 extra field is reserved when the member
+    /// could need one; if it does not, the stream moves up.
+    fn add_deflated(&mut self, entry: &mut Written, parts: &[&[u8]]) -> io::Result<()> {
+        let reserved = deflate_bound(entry.uncompressed_size) >= ZIP_U32_MAX;
+        let room = self.local_header(entry, reserved).len() as u64;
+        self.out.seek(SeekFrom::Start(entry.offset + room))?;
+        let out = &mut self.out;
+        let mut written = 0;
+        deflate_parallel(&blocks(parts, BLOCK), self.level, &mut |bytes| {
+            written += bytes.len() as u64;
+            out.write_all(bytes)
+        })?;
+        entry.compressed_size = written;
+        self.offset += room + written;
+        let zip64 = entry.uncompressed_size.max(written) >= ZIP_U32_MAX;
+        let header = self.local_header(entry, zip64);
+        if (header.len() as u64) < room {
+            self.move_up(entry.offset + room, room - header.len() as u64)?;
+        }
+        self.out.seek(SeekFrom::Start(entry.offset))?;
+        self.out.write_all(&header)?;
+        self.rehash(entry.offset)
     }
 
     /// Signature, version, flags 0, method, time, date, CRC-32, sizes (both 0xFFFFFFFF with a

@@ -599,3 +599,48 @@ fn levels_are_one_to_nine() {
         );
     }
 }
+
+/// Counts what it is fed.
+#[derive(Default)]
+struct Count(u64);
+
+impl Sink for Count {
+    fn target(&mut self) -> &mut [u8] {
+        &mut []
+    }
+
+    fn advance(&mut self, _: usize) {}
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len() as u64;
+    }
+}
+
+#[test]
+fn a_deflated_member_just_under_4_gib_moves_up_over_its_unused_zip64_room() {
+    // Its compressed size could have needed zip64, so room was reserved; 4 GiB of zeros
+    // deflate to a few MB, so the stream moves up and the local header has no extra field.
+    let zeros = vec![0u8; 1 << 20];
+    let mut parts = vec![&zeros[..]; 4096];
+    parts[4095] = &zeros[1000..];
+    let size = (4u64 << 30) - 1000;
+    let out = Cursor::new(Vec::new());
+    let mut archive = ArchiveWriter::new(out, Compression::Deflate, Level::FASTEST);
+    archive.add(b"big", &parts).unwrap();
+    archive.add(b"next", &[b"after"]).unwrap();
+    let (out, digest) = archive.finish().unwrap();
+    let b = out.into_inner();
+    assert_eq!(digest[..], Sha256::digest(&b)[..]);
+    assert_eq!(
+        (u16_at(&b, 4), u16_at(&b, 28)),
+        (20, 0),
+        "no zip64 extra field"
+    );
+    let entries = read_directory(&b).unwrap();
+    assert_eq!(entries[0].uncompressed_size, size);
+    assert_eq!(u32_at(&b, 22) as u64, size);
+    let mut sinks = vec![Count::default(), Count::default()];
+    let verdict = read_members(&b, &entries, &mut sinks, &mut |_| {}).unwrap();
+    assert!(verdict.is_ok());
+    assert_eq!((sinks[0].0, sinks[1].0), (size, 5));
+}
