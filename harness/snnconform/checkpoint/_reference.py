@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any
 
 import sc_neurocore.transfer
-from sc_neurocore.transfer import SNNCheckpoint, TransferConfig, save_checkpoint
+from sc_neurocore.transfer import SNNCheckpoint, TransferConfig
 
 from . import _hostvalue
 
@@ -47,7 +47,7 @@ def _file(path: Path) -> dict[str, Any]:
     return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
 
-def _save(op: Mapping[str, Any], checkpoint: SNNCheckpoint | None) -> dict[str, Any]:
+def _save(op: Mapping[str, Any], checkpoint: SNNCheckpoint | None, api: ModuleType) -> dict[str, Any]:
     """``save``: write the current checkpoint, or the unvalidated ``state`` given inline (the
     writer must then refuse it with the construct code), to ``out`` (+ .npz, .json)."""
     if "state" in op:
@@ -57,7 +57,7 @@ def _save(op: Mapping[str, Any], checkpoint: SNNCheckpoint | None) -> dict[str, 
     if checkpoint is None:
         raise ValueError("'save' needs a checkpoint or a state")
     out = op["out"]
-    save_checkpoint(checkpoint, out, compression=op.get("compression", "deflate"))
+    api.save_checkpoint(checkpoint, out, compression=op.get("compression", "deflate"), level=op.get("level", 1))
     return {"saved": {"npz": _file(Path(out + ".npz")), "json": _file(Path(out + ".json"))}}
 
 
@@ -82,7 +82,7 @@ def _run(op: Mapping[str, Any], root: Path, checkpoint: SNNCheckpoint | None,
             "lr_head": float(config.lr_head),
         }}
     elif name == "save":
-        return checkpoint, _save(op, checkpoint)
+        return checkpoint, _save(op, checkpoint, api)
     elif checkpoint is None:
         raise ValueError(f"{name!r} needs a checkpoint: a case starts with load or construct")
     elif name == "freeze_layers":

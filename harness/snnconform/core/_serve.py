@@ -2,7 +2,9 @@
 
 Any domain whose reference runs in Python can be checked out of process, exactly like the
 implementations in other languages: its testee module builds the ``hello`` answer and calls
-:func:`serve` with its executor.
+:func:`serve` with its executor. A testee whose ``hello`` lists the ``timing`` capability has an
+executor that also takes ``timing=True``, for ``run`` requests that carry ``"timing": true``
+(each result then holds its ``seconds``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import traceback
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Mapping, TextIO
 
-Executor = Callable[[Mapping[str, Any], Path], Mapping[str, Any]]
+# execute(case, root), and execute(case, root, timing=True) with the timing capability.
+Executor = Callable[..., Mapping[str, Any]]
 
 
 def _write(out: TextIO, message: Mapping[str, Any]) -> None:
@@ -21,11 +24,12 @@ def _write(out: TextIO, message: Mapping[str, Any]) -> None:
     out.flush()
 
 
-def _answer_run(request: Mapping[str, Any], execute: Executor) -> dict[str, Any]:
+def _answer_run(request: Mapping[str, Any], execute: Executor, timing: bool) -> dict[str, Any]:
     seq, case = request["seq"], request["case"]
     head = {"seq": seq, "id": case["id"]}
     try:
-        answer = dict(execute(case, Path(case["root"])))
+        root = Path(case["root"])
+        answer = dict(execute(case, root, timing=True) if timing else execute(case, root))
         json.dumps(answer, allow_nan=False)  # an answer that cannot be sent is an error
         return {**head, "results": answer["results"]}
     except Exception as exc:  # noqa: BLE001 - the protocol's `errored` exists for exactly this
@@ -41,6 +45,7 @@ def serve(stdin: BinaryIO, stdout: TextIO, execute: Executor, hello: Mapping[str
     ``hello`` is the whole answer to the ``hello`` request (implementation, version, runtime,
     spec_version, protocol, capabilities).
     """
+    timing = "timing" in hello.get("capabilities", ())
     for raw in stdin:
         try:
             request = json.loads(raw)
@@ -51,7 +56,7 @@ def serve(stdin: BinaryIO, stdout: TextIO, execute: Executor, hello: Mapping[str
         if command == "hello":
             _write(stdout, hello)
         elif command == "run":
-            _write(stdout, _answer_run(request, execute))
+            _write(stdout, _answer_run(request, execute, timing and request.get("timing") is True))
         elif command == "stop":
             _write(stdout, {"stopped": True})
             return 0

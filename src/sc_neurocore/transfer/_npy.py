@@ -220,7 +220,8 @@ class StreamDecoder:
     def _head_needs(self) -> int:
         """How long the prefix must be to judge the header, as far as its bytes tell."""
         head = self._head
-        if len(head) < 8 or head[:6] != MAGIC or (head[6], head[7]) not in _VERSIONS:
+        # The magic itself is left to check_magic: a reader without that check parses on.
+        if len(head) < 8 or (head[6], head[7]) not in _VERSIONS:
             return 8
         length_format = _VERSIONS[(head[6], head[7])][0]
         start = 8 + struct.calcsize(length_format)
@@ -269,7 +270,7 @@ class StreamDecoder:
             self.header_error = error
             return
         self.header = header
-        if header.descr not in ACCEPTED_DTYPES or len(header.shape) != 2:
+        if header.descr not in ACCEPTED_DTYPES:
             return
         try:
             check_data_length(self.size, header, self.name, self.member)
@@ -312,21 +313,9 @@ class StreamDecoder:
 
 
 def _put_flat(target: npt.NDArray[np.float64], start: int, values: npt.NDArray[Any]) -> None:
-    """Assign ``values`` to ``target``'s elements ``start...`` in C order (target may be a
-    transposed view): a partial row, whole rows, a partial row."""
+    """Assign ``values`` to ``target``'s elements ``start...`` in C order (``target`` may be a
+    transposed view, whose flat iterator walks it in place)."""
     if target.flags.c_contiguous:
         target.reshape(-1)[start : start + len(values)] = values
-        return
-    width = target.shape[-1]
-    rows = target.reshape(-1, width)  # a view: the last axis is whole rows of the C order
-    row, column = divmod(start, width)
-    used = 0
-    if column:
-        used = min(width - column, len(values))
-        rows[row, column : column + used] = values[:used]
-        row += 1
-    whole = (len(values) - used) // width
-    rows[row : row + whole] = values[used : used + whole * width].reshape(whole, width)
-    rest = values[used + whole * width :]
-    if len(rest):
-        rows[row + whole, : len(rest)] = rest
+    else:
+        target.flat[start : start + len(values)] = values

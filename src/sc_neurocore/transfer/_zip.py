@@ -234,11 +234,14 @@ class MemberReader:
         self._produced = 0
         self._inflater: isal_zlib.Decompress | None = None
         usize, csize = member.uncompressed_size, member.compressed_size
-        if member.method == STORED and csize != usize:
-            self.error = self._corrupt(f"stored with {csize} bytes but declares {usize}")
-        elif member.method == DEFLATED and usize > _DEFLATE_MAX_RATIO * csize + _DEFLATE_SLACK:
+        # Any method but stored is inflated: only archive.member.method refuses other methods,
+        # so a reader without that check still judges the member as deflated.
+        if member.method == STORED:
+            if csize != usize:
+                self.error = self._corrupt(f"stored with {csize} bytes but declares {usize}")
+        elif usize > _DEFLATE_MAX_RATIO * csize + _DEFLATE_SLACK:
             self.error = self._corrupt(f"declares {usize} bytes, more than {csize} compressed bytes inflate to")
-        elif member.method == DEFLATED:
+        else:
             self._inflater = isal_zlib.decompressobj(-15)
 
     def _corrupt(self, detail: str) -> CheckpointError:
