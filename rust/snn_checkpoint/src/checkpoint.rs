@@ -9,6 +9,8 @@ use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
 
 use sha2::{Digest, Sha256};
 
@@ -17,7 +19,7 @@ pub use crate::fields::Array;
 use crate::fields::{self, Fields};
 use crate::hostvalue::Host;
 use crate::json::{self, Integer, Json};
-use crate::zip::{member_name, ArchiveFile, ArchiveWriter, Compression, Level, Source};
+use crate::zip::{member_name, ArchiveFile, ArchiveWriter, Compression, Level, Observe, Source};
 use crate::{npy, zip};
 
 /// A validated checkpoint: weights, layer description, metadata and the frozen set.
@@ -286,9 +288,9 @@ fn read_weights(path: &Path, fields: &Fields) -> Result<Vec<Array>> {
     let unreadable = |e| missing(Invariant::ArchiveFilePresent, path, Some(e));
     check_file(path, Invariant::ArchiveFilePresent)?;
     let archive = ArchiveFile::open(path).map_err(unreadable)?;
-    let mut digest = fields.archive_sha256.as_ref().map(|_| Sha256::new());
+    let hashed = fields.archive_sha256.is_some();
     let members = zip::layer_members(&archive, &fields.layer_names);
-    if digest.is_none() {
+    if !hashed {
         members.as_ref().map_err(Clone::clone)?;
     }
     let entries = members.as_deref().unwrap_or_default();
@@ -298,18 +300,62 @@ fn read_weights(path: &Path, fields: &Fields) -> Result<Vec<Array>> {
         .enumerate()
         .map(|(i, e)| npy::Decoder::new(&names[i], i, sizes[i], e.uncompressed_size))
         .collect();
-    let mut observe = |bytes: &[u8]| digest.iter_mut().for_each(|d| d.update(bytes));
-    let integrity =
-        zip::read_members(&archive, entries, &mut decoders, &mut observe).map_err(unreadable)?;
+    let mut pass =
+        |observe: Observe<'_>| zip::read_members(&archive, entries, &mut decoders, observe);
+    let (integrity, digest) = match hashed {
+        true if archive.size() >= PARALLEL_HASH_MIN => hashed_beside(pass),
+        true => hashed_inline(pass),
+        false => (pass(&mut |_| {}), None),
+    };
+    let integrity = integrity.map_err(unreadable)?;
     check_digest(digest, fields, path)?;
     members?;
     integrity?;
     npy::finish(decoders, names, sizes)
 }
 
+/// Archives from this size on are hashed on a second thread during the pass.
+const PARALLEL_HASH_MIN: u64 = 4 << 20;
+
+/// Runs `pass` with an observer that hashes what it is given (SHA-256); the digest.
+fn hashed_inline<T>(pass: impl FnOnce(Observe<'_>) -> T) -> (T, Option<String>) {
+    let mut digest = Sha256::new();
+    let result = pass(&mut |bytes| digest.update(bytes));
+    (result, Some(hex(&digest.finalize())))
+}
+
+/// As `hashed_inline`, the hashing on a second thread a few chunks behind the pass (at most
+/// four queued), so that reading and decoding overlap with it.
+fn hashed_beside<T>(pass: impl FnOnce(Observe<'_>) -> T) -> (T, Option<String>) {
+    let (chunks, to_hash) = mpsc::sync_channel::<Vec<u8>>(4);
+    let (spent, reuse) = mpsc::channel::<Vec<u8>>();
+    thread::scope(|scope| {
+        let hasher = scope.spawn(move || {
+            let mut digest = Sha256::new();
+            for chunk in to_hash {
+                digest.update(&chunk);
+                // The pass may be over, and its end of the channel gone.
+                let _ = spent.send(chunk);
+            }
+            hex(&digest.finalize())
+        });
+        let mut observe = move |bytes: &[u8]| {
+            let mut chunk = reuse.try_recv().unwrap_or_default();
+            chunk.clear();
+            chunk.extend_from_slice(bytes);
+            chunks
+                .send(chunk)
+                .expect("the hashing thread outlives the pass");
+        };
+        let result = pass(&mut observe);
+        drop(observe);
+        (result, Some(hasher.join().expect("hashing does not panic")))
+    })
+}
+
 /// `archive.digest`: the archive is the one the document was saved with.
-fn check_digest(digest: Option<Sha256>, fields: &Fields, path: &Path) -> Result<()> {
-    match (&fields.archive_sha256, digest.map(|d| hex(&d.finalize()))) {
+fn check_digest(digest: Option<String>, fields: &Fields, path: &Path) -> Result<()> {
+    match (&fields.archive_sha256, digest) {
         (Some(want), Some(got)) if *want != got => Err(fail!(ArchiveDigest, path = path.display())),
         _ => Ok(()),
     }
