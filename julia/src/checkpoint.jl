@@ -17,14 +17,17 @@ mutable struct SNNCheckpoint
     neuron_types::Vector{String}
     metadata::JObject
     frozen_layers::Vector{String}
-    weight_digests::Vector{String}     # cached: weights never change after construction
+    weight_digests::Union{Nothing,Vector{String}}   # computed when first asked for (weights never change)
 end
 
 n_layers(c::SNNCheckpoint) = length(c.layer_names)
 total_params(c::SNNCheckpoint) = params_total(c.layer_sizes)
 
 "Per layer: lowercase hex SHA-256 of the matrix as little-endian float64, row-major."
-weight_sha256(c::SNNCheckpoint) = c.weight_digests
+function weight_sha256(c::SNNCheckpoint)
+    c.weight_digests === nothing && (c.weight_digests = [matrix_digest(w) for w in c.weights])
+    return c.weight_digests
+end
 
 function matrix_digest(w::Matrix{Float64})
     rowmajor = vec(permutedims(w))          # column-major of the transpose = row-major of w
@@ -34,7 +37,7 @@ end
 
 function make_checkpoint(f::Fields, weights::Vector{Matrix{Float64}})
     return SNNCheckpoint(weights, f.layer_names, f.layer_sizes, f.neuron_types, f.metadata,
-                         f.frozen_layers, [matrix_digest(w) for w in weights])
+                         f.frozen_layers, nothing)
 end
 
 # ------------------------------------------------------------------ construct
@@ -235,12 +238,25 @@ mode is that of any new file (0666 less the umask, which open(2) applies), kept 
 function create_temporary(folder::String, name::String)
     flags = Base.Filesystem.JL_O_WRONLY | Base.Filesystem.JL_O_CREAT | Base.Filesystem.JL_O_EXCL
     while true
-        path = joinpath(folder, ".$name.$(String(rand(TEMPORARY_CHARS, 8))).tmp")
-        handle = ccall(:open, Cint, (Cstring, Cint, Cuint...), path, flags, 0o666)
+        path = joinpath(folder, ".$name.$(random_chars(8)).tmp")
+        # open(2) is variadic, but a varargs ccall breaks the system image build ("Symbol
+        # ccall_open_N not found"); the fixed prototype passes the mode the same way on x86-64.
+        handle = ccall(:open, Cint, (Cstring, Cint, Cuint), path, flags, 0o666)
         handle >= 0 && return path, fdio(path, handle, true)
         errno = Libc.errno()
         errno == Libc.EEXIST || systemerror("creating $path", errno)
     end
+end
+
+"""
+`n` random characters of TEMPORARY_CHARS from getrandom(2). Not Random's rand: the system image
+would keep the /dev/urandom stream it opened while building, and reading it later segfaults.
+"""
+function random_chars(n::Int)
+    bytes = Vector{UInt8}(undef, n)
+    got = ccall(:getrandom, Cssize_t, (Ptr{UInt8}, Csize_t, Cuint), bytes, n, 0)
+    got == n || systemerror("getrandom", Libc.errno())
+    return String([TEMPORARY_CHARS[1 + b % length(TEMPORARY_CHARS)] for b in bytes])
 end
 
 "fsync of a folder, opened read-only: makes the renames inside it durable."

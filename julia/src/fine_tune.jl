@@ -24,7 +24,7 @@ TransferConfig(; freeze_until = -1, lr_backbone = 0.0, lr_head = 0.01) =
 function transfer_config_result(freeze_until, lr_backbone, lr_head)
     (is_int(freeze_until) || is_text(freeze_until)) ||
         return CheckpointError(TRANSFER_FREEZE_UNTIL_TYPE; got = host_type_name(freeze_until))
-    if is_int(freeze_until) && freeze_until < -1
+    if is_int(freeze_until) && freeze_until < LAYER_INDEX_MIN
         return CheckpointError(TRANSFER_FREEZE_UNTIL_RANGE; value = freeze_until)
     end
     rates = (("lr_backbone", lr_backbone), ("lr_head", lr_head))
@@ -60,7 +60,7 @@ function check_known(operation::String, c::SNNCheckpoint, names)
 end
 
 function check_index(operation::String, c::SNNCheckpoint, index::Integer)
-    -1 <= index < n_layers(c) || return CheckpointError(TRANSFER_LAYER_INDEX_RANGE;
+    LAYER_INDEX_MIN <= index < n_layers(c) || return CheckpointError(TRANSFER_LAYER_INDEX_RANGE;
         operation = operation, value = index, maximum = n_layers(c) - 1)
     return nothing
 end

@@ -12,6 +12,8 @@ const JSON_INTEGER_MAX = Int128(typemax(UInt64))
 "input_features and output_features lie in [LAYER_FEATURES_MIN, LAYER_FEATURES_MAX]."
 const LAYER_FEATURES_MIN = 1
 const LAYER_FEATURES_MAX = 2147483647
+"The smallest layer index (freeze_until, until_index): -1 means \"no layer\"."
+const LAYER_INDEX_MIN = -1
 "In-memory metadata nests at most this many containers (itself included)."
 const METADATA_MAX_DEPTH = 63
 "A weight given as nested sequences nests at most this many levels (the weight itself is level 1)."
@@ -32,6 +34,7 @@ const LIMITS = Dict{String,Real}(
     "json_max_depth" => JSON_MAX_DEPTH,
     "json_integer_min" => JSON_INTEGER_MIN,
     "json_integer_max" => JSON_INTEGER_MAX,
+    "layer_index_min" => LAYER_INDEX_MIN,
     "layer_features_min" => LAYER_FEATURES_MIN,
     "layer_features_max" => LAYER_FEATURES_MAX,
     "metadata_max_depth" => METADATA_MAX_DEPTH,

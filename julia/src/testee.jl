@@ -3,7 +3,7 @@
 # harness sees.
 
 const CAPABILITIES = ["load", "construct", "freeze_layers", "unfreeze_layers",
-                      "transfer_config", "apply_transfer_config", "save"]
+                      "transfer_config", "apply_transfer_config", "save", "timing"]
 
 "The observable state of an accepted operation."
 function observe(c::SNNCheckpoint)
@@ -41,27 +41,31 @@ function config_of(op::JObject)
                                     argument(cfg, "lr_head", 0.01))
 end
 
-"Runs one operation: (new checkpoint, accepted payload) or a CheckpointError."
+"""
+Runs one operation: a CheckpointError, or (new checkpoint, payload, observed): the accepted
+answer's fields, and whether they go into the checkpoint's observable state, which the caller
+computes afterwards (outside the operation's timing).
+"""
 function run_op(op::JObject, root::String, ckpt)
     name = op["op"]
     if name == "load"
         r = load_checkpoint_result(joinpath(root, op["base"]))
         r isa CheckpointError && return r
-        return r, Pair{String,Any}["state" => observe(r)]
+        return r, Pair{String,Any}[], true
     elseif name == "construct"
         state = decode_host_value(op["state"])
         state isa JObject || throw(ArgumentError("construct state must be an object"))
         check_argument_names(state, ("weights", "layer_names", "layer_sizes", "neuron_types", "metadata", "frozen_layers"), "state")
         r = construct_checkpoint(state)
         r isa CheckpointError && return r
-        return r, Pair{String,Any}["state" => observe(r)]
+        return r, Pair{String,Any}[], true
     elseif name == "transfer_config"
         cfg = config_of(op)
         cfg isa CheckpointError && return cfg
         return ckpt, Pair{String,Any}["config" => JObject(Pair{String,Any}[
             "freeze_until" => cfg.freeze_until,
             "lr_backbone" => Float64(cfg.lr_backbone),
-            "lr_head" => Float64(cfg.lr_head)])]
+            "lr_head" => Float64(cfg.lr_head)])], false
     elseif name == "save"
         return save_op(op, ckpt)
     end
@@ -79,14 +83,12 @@ function run_op(op::JObject, root::String, ckpt)
         cfg isa CheckpointError && return cfg
         rates = apply_transfer_config_result!(ckpt, cfg)
         rates isa CheckpointError && return rates
-        state = observe(ckpt)
-        push!(state.pairs, "learning_rates" => rates)
-        return ckpt, Pair{String,Any}["state" => state]
+        return ckpt, Pair{String,Any}["learning_rates" => rates], true
     else
         throw(ArgumentError("unknown operation $(repr(name))"))
     end
     r isa CheckpointError && return r
-    return ckpt, Pair{String,Any}["state" => observe(ckpt)]
+    return ckpt, Pair{String,Any}[], true
 end
 
 """
@@ -104,22 +106,37 @@ function save_op(op::JObject, ckpt)
     end
     saved = save_checkpoint_result(values, op["out"], get(op, "compression", "deflate"))
     saved isa CheckpointError && return saved
-    return ckpt, Pair{String,Any}["saved" => saved]
+    return ckpt, Pair{String,Any}["saved" => saved], false
 end
 
-function run_case(case::JObject)
+"""
+    run_case(case; timing = false) -> one result per operation run
+
+With `timing`, each result also holds `seconds`: the operation's own wall time (monotonic
+clock), without computing the observable state or encoding the answer.
+"""
+function run_case(case::JObject; timing::Bool = false)
     root = case["root"]
     results = Any[]
     ckpt = nothing
     for op in case["ops"]
+        began = time_ns()
         r = run_op(op, root, ckpt)
+        seconds = Pair{String,Any}["seconds" => (time_ns() - began) / 1e9]
         if r isa CheckpointError
             push!(results, JObject(Pair{String,Any}["op" => op["op"], "verdict" => "reject",
-                                                      "code" => code_id(r), "message" => r.message]))
+                                                      "code" => code_id(r), "message" => r.message,
+                                                      (timing ? seconds : ())...]))
             break
         end
-        ckpt, payload = r
-        push!(results, JObject(Pair{String,Any}["op" => op["op"], "verdict" => "accept", payload...]))
+        ckpt, payload, observed = r
+        if observed
+            state = observe(ckpt)
+            append!(state.pairs, payload)
+            payload = Pair{String,Any}["state" => state]
+        end
+        push!(results, JObject(Pair{String,Any}["op" => op["op"], "verdict" => "accept", payload...,
+                                                 (timing ? seconds : ())...]))
     end
     return results
 end
@@ -156,7 +173,7 @@ function serve(input::IO = stdin, output::IO = stdout)
             reply = Pair{String,Any}["seq" => seq, "id" => id]
             try
                 case isa JObject || throw(ArgumentError("run needs a case object"))
-                push!(reply, "results" => run_case(case))
+                push!(reply, "results" => run_case(case; timing = get(request, "timing", false) === true))
             catch err
                 # Our own failure, never a verdict.
                 bt = catch_backtrace()

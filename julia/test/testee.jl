@@ -58,4 +58,14 @@ end
     good = """{"op": "save", "out": $(S.json_string(out)), "state": $(state())}"""
     answer = serve_lines("""{"cmd": "run", "seq": 7, "case": {"id": "c7", "root": "/", "ops": [$good]}}""")[1]
     @test answer["results"][1]["verdict"] == "accept" && isfile(out * ".json") && isfile(out * ".npz")
+    # timing: every result of a run that asks gets `seconds`, accepted or refused; else none does.
+    @test "timing" in hello["capabilities"]
+    ops = """[{"op": "load", "base": "tiny"}, {"op": "save", "out": $(S.json_string(out * ".t"))}, {"op": "freeze_layers", "args": {}}]"""
+    timed, plain = serve_lines(
+        """{"cmd": "run", "seq": 8, "timing": true, "case": {"id": "c8", "root": $(S.json_string(data)), "ops": $ops}}""",
+        """{"cmd": "run", "seq": 9, "case": {"id": "c9", "root": $(S.json_string(data)), "ops": $ops}}""")
+    @test [r["verdict"] for r in timed["results"]] == ["accept", "accept", "reject"]
+    @test all(r -> r["seconds"] isa Float64 && r["seconds"] >= 0, timed["results"])
+    @test !any(r -> haskey(r, "seconds"), plain["results"])
+    @test [S.JObject(filter(p -> first(p) != "seconds", r.pairs)) for r in timed["results"]] == plain["results"]
 end
