@@ -9,6 +9,7 @@ from checkpoint import Checkpoint
 from fields import is_scalar_text
 from json import Tree, K_NULL, K_BOOL, K_INT, K_FLOAT, K_STRING, K_ARRAY, K_TUPLE, kind_name
 from json_write import write_float, write_string
+from limits import LAYER_INDEX_MIN
 
 
 def _given(values: Tree, args: Int, name: String) -> Int:
@@ -95,7 +96,7 @@ def transfer_config(values: Tree, config: Int) raises CheckpointError -> Transfe
             raise CheckpointError(TRANSFER_FREEZE_UNTIL_TYPE, String(
                 "TransferConfig freeze_until must be a layer name or an integer, not ",
                 kind_name(kind)))
-        if not cfg.by_name and cfg.freeze_index < -1:
+        if not cfg.by_name and cfg.freeze_index < LAYER_INDEX_MIN:
             raise CheckpointError(TRANSFER_FREEZE_UNTIL_RANGE, String(
                 "TransferConfig freeze_until must be >= -1, got ", cfg.freeze_literal))
     var fields: List[String] = ["lr_backbone", "lr_head"]
@@ -143,7 +144,7 @@ def apply_transfer_config(
             raise CheckpointError(TRANSFER_LAYER_NAMES_REFERENCES, String(
                 "apply_transfer_config: ", quote(cfg.freeze_name),
                 " is not a layer of this checkpoint"))
-    elif k < -1 or k >= n:
+    elif k < LAYER_INDEX_MIN or k >= n:
         raise CheckpointError(TRANSFER_LAYER_INDEX_RANGE, String(
             "apply_transfer_config: layer index ", cfg.freeze_literal, " is outside [-1, ", n - 1,
             "]"))
@@ -214,7 +215,7 @@ def freeze_layers(mut cp: Checkpoint, values: Tree, args: Int) raises Checkpoint
         until_text = values.nodes[until_node].text
     _check_references(cp, names, OP)
     var n = cp.n_layers()
-    if until < -1 or until >= n:
+    if until < LAYER_INDEX_MIN or until >= n:
         raise CheckpointError(TRANSFER_LAYER_INDEX_RANGE, String(
             "freeze_layers: layer index ", until_text, " is outside [-1, ", n - 1, "]"))
     for i in range(until + 1):

@@ -13,6 +13,8 @@ comptime JSON_INTEGER_MAX = Int128(18446744073709551615)
 # input_features and output_features lie in [LAYER_FEATURES_MIN, LAYER_FEATURES_MAX].
 comptime LAYER_FEATURES_MIN = 1
 comptime LAYER_FEATURES_MAX = 2147483647
+# The lowest layer index (freeze_until, until_index): -1 means "no layer".
+comptime LAYER_INDEX_MIN = -1
 # In-memory metadata nests at most this many containers (itself included).
 comptime METADATA_MAX_DEPTH = 63
 # A weight given as nested sequences nests at most this many levels (the weight is level 1).

@@ -9,6 +9,7 @@ from limits import (
     JSON_INTEGER_MAX,
     LAYER_FEATURES_MIN,
     LAYER_FEATURES_MAX,
+    LAYER_INDEX_MIN,
     METADATA_MAX_DEPTH,
     WEIGHT_MAX_DEPTH,
     FLOAT64_MAX,
@@ -56,6 +57,7 @@ def test_limits_equal_the_spec() raises:
     assert_equal(_limit("json_integer_max"), String(JSON_INTEGER_MAX))
     assert_equal(_limit("layer_features_min"), String(LAYER_FEATURES_MIN))
     assert_equal(_limit("layer_features_max"), String(LAYER_FEATURES_MAX))
+    assert_equal(_limit("layer_index_min"), String(LAYER_INDEX_MIN))
     assert_equal(_limit("metadata_max_depth"), String(METADATA_MAX_DEPTH))
     assert_equal(_limit("weight_max_depth"), String(WEIGHT_MAX_DEPTH))
     assert_equal(atof(_limit("float64_max")), FLOAT64_MAX)
