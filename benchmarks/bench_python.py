@@ -1,24 +1,32 @@
 """Time the Python reference through its public API; prints one JSON object on stdout.
 
-    python benchmarks/bench_python.py [--repeats 5] [--scale 1.0]
+    python benchmarks/bench_python.py [--repeats 5] [--scale 1.0] [--large 64,512] [--large-repeats 3]
 
-Two figures, each the median of ``--repeats`` timed batches (the checkpoint of the issue's
-snippet: 64->32->10 LIF layers):
-- ``checkpoint_roundtrip``: save_checkpoint then load_checkpoint of the pair;
-- ``apply_transfer_config``: apply_transfer_config(freeze_until=0) on a loaded checkpoint.
-These are smoke figures for regressions on one machine, not a production benchmark claim.
+Figures, each the median of ``--repeats`` timed batches (the checkpoint of the issue's snippet:
+64->32->10 LIF layers):
+- ``checkpoint_roundtrip``: save_checkpoint then load_checkpoint of the pair, on disk, durable;
+- ``apply_transfer_config``: apply_transfer_config(freeze_until=0) on a loaded checkpoint;
+- ``json_scan``: the metadata document's checks on 50 MB documents: one of nested brackets
+  (refused for its depth) and the depth scan of one of brackets and numbers.
+With ``--large``, checkpoints of that many MiB of random float64 (two layers) are saved and
+loaded, stored and deflated, each in a fresh process that reports its wall time and its peak
+extra memory (VmHWM less VmRSS before the operation), next to numpy.savez / numpy.load and a
+raw read of the same file. These are figures for one machine, not a production claim.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -29,6 +37,7 @@ from sc_neurocore.transfer import (
     load_checkpoint,
     save_checkpoint,
 )
+from sc_neurocore.transfer import _json
 
 
 def _checkpoint() -> SNNCheckpoint:
@@ -54,11 +63,99 @@ def _measure(batch: Callable[[], None], calls: int, repeats: int) -> dict[str, f
             "calls_per_second": round(calls / seconds, 1) if seconds > 0 else 0.0}
 
 
+def _json_scan(repeats: int) -> dict[str, float]:
+    size = 50_000_000
+    deep = b"[" * (size // 2) + b"]" * (size // 2)
+    mixed = "[1," * (size // 6) + "1" + "]" * (size // 6)
+
+    def judged() -> None:
+        try:
+            _json.decode_document(deep, "deep.json")
+        except ValueError:
+            pass
+
+    figures = {}
+    for name, run in (("deep_50mb_judged_seconds", judged),
+                      ("numbers_50mb_depth_seconds", lambda: _json.lexical_depth(mixed))):
+        timings = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            run()
+            timings.append(time.perf_counter() - began)
+        figures[name] = round(statistics.median(timings), 3)
+    return figures
+
+
+# ----------------------------------------------------------------------------- large checkpoints
+
+
+def _memory(field: str) -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith(field + ":"))
+
+
+def _child(operation: str, path: str, compression: str) -> None:
+    """One operation in this fresh process; prints seconds and peak extra bytes."""
+    data = np.load(path + ".source.npy", mmap_mode="r") if operation.startswith("save") else None
+    weights = None
+    if data is not None:
+        half = data.shape[0] // 2
+        weights = [np.array(data[:half]), np.array(data[half:])]  # in memory, not mapped
+    before = _memory("VmRSS")
+    began = time.perf_counter()
+    if operation == "save":
+        checkpoint = SNNCheckpoint(weights=weights, layer_names=["a", "b"], layer_sizes=[
+            (w.shape[1], w.shape[0]) for w in weights or []])
+        extra = {"level": 1} if "level" in inspect.signature(save_checkpoint).parameters else {}
+        save_checkpoint(checkpoint, path, compression=compression, **extra)
+    elif operation == "savez":
+        (np.savez if compression == "stored" else np.savez_compressed)(
+            path + ".numpy.npz", layer_0=weights[0], layer_1=weights[1])  # type: ignore[index]
+    elif operation == "load":
+        load_checkpoint(path)
+    elif operation == "numpy.load":
+        with np.load(path + ".npz") as archive:
+            [archive[name] for name in archive.files]
+    elif operation == "read":
+        with open(path + ".npz", "rb", buffering=0) as handle:
+            handle.readinto(bytearray(os.fstat(handle.fileno()).st_size))
+    seconds = time.perf_counter() - began
+    print(json.dumps({"seconds": seconds, "extra": _memory("VmHWM") - before}))
+
+
+def _large(mib: int, repeats: int) -> dict[str, Any]:
+    nbytes = mib << 20
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="snn-bench-large-", dir="/tmp") as folder:
+        path = str(Path(folder) / "model")
+        rows = nbytes // 8 // 4096
+        np.save(path + ".source.npy", np.random.default_rng(0).standard_normal((rows, 4096)))
+        for compression in ("stored", "deflate"):
+            for operation in ("save", "savez", "load", "numpy.load", "read"):
+                runs = []
+                for _ in range(repeats):
+                    out = subprocess.run([sys.executable, __file__, "--child", operation, path, compression],
+                                         check=True, capture_output=True, text=True).stdout
+                    runs.append(json.loads(out))
+                seconds = statistics.median(run["seconds"] for run in runs)
+                extra = statistics.median(run["extra"] for run in runs)
+                figures[f"{compression} {operation}"] = {
+                    "MB/s": round(nbytes / seconds / 1e6, 1), "peak_extra_x_data": round(extra / nbytes, 2)}
+            os.remove(path + ".npz")
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the calls per batch")
+    parser.add_argument("--large", default="", help="comma-separated sizes in MiB, e.g. 64,512")
+    parser.add_argument("--large-repeats", type=int, default=3, help="fresh processes per large figure")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        _child(*args.child)
+        return 0
     with tempfile.TemporaryDirectory(prefix="snn-bench-") as folder:
         base = str(Path(folder) / "model_v1")
         checkpoint = _checkpoint()
@@ -74,10 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         def transfer() -> None:
             apply_transfer_config(loaded, config)
 
-        result = {
+        result: dict[str, Any] = {
             "checkpoint_roundtrip": _measure(roundtrip, max(1, int(50 * args.scale)), args.repeats),
             "apply_transfer_config": _measure(transfer, max(1, int(2000 * args.scale)), args.repeats),
+            "json_scan": _json_scan(max(1, args.repeats // 3)),
         }
+    for mib in filter(None, args.large.split(",")):
+        result[f"large_{mib}MiB"] = _large(int(mib), args.large_repeats)
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

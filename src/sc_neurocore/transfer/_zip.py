@@ -8,6 +8,7 @@ placeholder sizes (0xFFFFFFFF) and the real ones in the central directory.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 import os
@@ -304,33 +305,64 @@ class MemberReader:
         self._sink.finish()
 
 
+class _Hasher:
+    """The archive digest, fed one read behind in a second thread when there is one (hashlib
+    releases the GIL on large updates), so hashing overlaps the next read, CRC and decoding."""
+
+    def __init__(self, digest: Any, pool: ThreadPoolExecutor | None) -> None:
+        self._digest, self._pool = digest, pool
+        self._pending: Future[None] | None = None
+
+    def update(self, view: memoryview) -> None:
+        self.wait()
+        if self._pool is None:
+            self._digest.update(view)
+        else:
+            self._pending = self._pool.submit(self._digest.update, view)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+
+
 def stream(fd: int, size: int, readers: list[MemberReader], digest: Any) -> None:
     """One sequential pass over the file: every byte to ``digest`` (when given), each member's
     bytes to its reader, in file order."""
-    scratch = memoryview(bytearray(READ_CHUNK))
-    position = 0
-    for reader in sorted(readers, key=lambda r: r.member.data_offset):
-        start = reader.member.data_offset
-        if digest is not None:
-            _pass(fd, position, start, scratch, digest, None)
-        _pass(fd, start, start + reader.member.compressed_size, scratch, digest, reader)
-        reader.finish()
-        position = start + reader.member.compressed_size
-    if digest is not None:
-        _pass(fd, position, size, scratch, digest, None)
+    # Two read buffers (no larger than the file): one is hashed while the next read fills the
+    # other.
+    scratch = [memoryview(bytearray(min(READ_CHUNK, max(size, 1)))) for _ in range(2)]
+    threaded = digest is not None and size > READ_CHUNK
+    with ThreadPoolExecutor(1) if threaded else contextlib.nullcontext() as pool:
+        hasher = _Hasher(digest, pool) if digest is not None else None
+        position = 0
+        for reader in sorted(readers, key=lambda r: r.member.data_offset):
+            start = reader.member.data_offset
+            if hasher is not None:
+                _pass(fd, position, start, scratch, hasher, None)
+            _pass(fd, start, start + reader.member.compressed_size, scratch, hasher, reader)
+            reader.finish()
+            position = start + reader.member.compressed_size
+        if hasher is not None:
+            _pass(fd, position, size, scratch, hasher, None)
+            hasher.wait()
 
 
-def _pass(fd: int, start: int, end: int, scratch: memoryview, digest: Any, reader: MemberReader | None) -> None:
-    if reader is not None and reader.error is not None and digest is None:
+def _pass(
+    fd: int, start: int, end: int, scratch: list[memoryview], hasher: _Hasher | None,
+    reader: MemberReader | None,
+) -> None:
+    if reader is not None and reader.error is not None and hasher is None:
         return
     while start < end:
         target = reader.direct(min(end - start, READ_CHUNK)) if reader is not None else None
-        view = target if target else scratch[: min(len(scratch), end - start)]
+        scratch.reverse()
+        view = target if target else scratch[0][: end - start]
         count = os.preadv(fd, [view], start)
         if count == 0:
             raise _broken("the file ended early (it changed while being read)")
-        if digest is not None:
-            digest.update(view[:count])
+        if hasher is not None:
+            hasher.update(view[:count])
         if reader is not None:
             reader.feed(view[:count], in_place=target is view)
         start += count
@@ -384,16 +416,17 @@ def write_all(fd: int, data: bytes) -> None:
     _pwrite_all(fd, data, 0)
 
 
-def _deflate_piece(pieces: list[bytes | memoryview], level: int, last: bool) -> bytes:
+def _deflate_piece(pieces: list[bytes | memoryview], level: int, last: bool) -> list[bytes]:
+    """One chunk's deflate run, as the compressor hands it out (not joined: no copy)."""
     compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
     out = [compressor.compress(piece) for piece in pieces]
     out.append(compressor.flush(isal_zlib.Z_FINISH if last else isal_zlib.Z_SYNC_FLUSH))
-    return b"".join(out)
+    return out
 
 
 def _deflated(
     header: bytes, data: memoryview, level: int, pool: ThreadPoolExecutor | None, window: int
-) -> Iterator[bytes]:
+) -> Iterator[list[bytes]]:
     """The member's raw deflate stream in order, chunk by chunk; with a pool, chunks are
     compressed in parallel, at most ``window`` ahead of the caller (bounded memory)."""
     starts = range(0, max(len(data), 1), DEFLATE_CHUNK)
@@ -408,7 +441,7 @@ def _deflated(
         for pieces, last in tasks:
             yield _deflate_piece(pieces, level, last)
         return
-    pending: deque[Future[bytes]] = deque()
+    pending: deque[Future[list[bytes]]] = deque()
     for pieces, last in tasks:
         pending.append(pool.submit(_deflate_piece, pieces, level, last))
         if len(pending) >= window:
@@ -475,9 +508,10 @@ class ArchiveWriter:
         size = len(header) + len(data)
         reserved = 20 if _deflate_bound(size) >= _U32_MAX else 0
         position = body = start + 30 + len(name) + reserved
-        for piece in _deflated(header, data, self._level, self._pool, self._window):
-            _pwrite_all(self._fd, piece, position)
-            position += len(piece)
+        for pieces in _deflated(header, data, self._level, self._pool, self._window):
+            for piece in pieces:
+                _pwrite_all(self._fd, piece, position)
+                position += len(piece)
         entry = _Written(name, DEFLATED, crc, position - body, size, start)
         local = self._local_header(entry, max(size, entry.compressed_size) >= _U32_MAX)
         self._emit(local)
