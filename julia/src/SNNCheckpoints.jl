@@ -7,7 +7,7 @@ fine-tuning operations, and the conformance testee. Standard library only; zlib 
 """
 module SNNCheckpoints
 
-import SHA
+import Mmap
 
 export CheckpointError, ErrorCode, code_id, SNNCheckpoint, load_checkpoint, save_checkpoint, n_layers, total_params,
        weight_sha256, TransferConfig, freeze_layers!, unfreeze_layers!, apply_transfer_config!

@@ -11,7 +11,7 @@ A spiking network's weights and fine-tuning metadata. `weights[i]` is layer i's
 (output_features, input_features) float64 matrix; `frozen_layers` stays sorted and unique.
 """
 mutable struct SNNCheckpoint
-    weights::Vector{Matrix{Float64}}
+    weights::Vector{RowMajor}          # row-major storage (fields.jl)
     layer_names::Vector{String}
     layer_sizes::Vector{Tuple{Int,Int}}
     neuron_types::Vector{String}
@@ -29,13 +29,10 @@ function weight_sha256(c::SNNCheckpoint)
     return c.weight_digests
 end
 
-function matrix_digest(w::Matrix{Float64})
-    rowmajor = vec(permutedims(w))          # column-major of the transpose = row-major of w
-    le = htol.(rowmajor)
-    return bytes2hex(SHA.sha256(reinterpret(UInt8, le)))
-end
+"The layer's values hashed in place (a copy only on a big-endian host)."
+matrix_digest(w::RowMajor) = with_le_bytes(sha256_hex, vec(parent(w)))
 
-function make_checkpoint(f::Fields, weights::Vector{Matrix{Float64}})
+function make_checkpoint(f::Fields, weights::Vector{RowMajor})
     return SNNCheckpoint(weights, f.layer_names, f.layer_sizes, f.neuron_types, f.metadata,
                          f.frozen_layers, nothing)
 end
@@ -91,12 +88,15 @@ end
 
 "The file's bytes, or nothing when it is not a readable regular file."
 function read_regular_file(path::String)
-    isfile(path) || return nothing
+    io = open_regular_file(path)
+    io === nothing && return nothing
     try
-        return read(path)
+        return read(io)
     catch err
         err isa SystemError || err isa Base.IOError || rethrow()
         return nothing
+    finally
+        close(io)
     end
 end
 
@@ -115,10 +115,10 @@ function load_checkpoint_result(base::AbstractString)
     document isa CheckpointError && return document
     fields = check_fields(document, :load)                                       # schema.*, checkpoint.*
     fields isa CheckpointError && return fields
-    raws = read_archive(read_regular_file(archive_path), archive_path,            # archive.*
-                        fields.layer_names, fields.archive_sha256)
-    raws isa CheckpointError && return raws
-    weights = decode_layers(raws, fields.layer_names, fields.layer_sizes)        # array.*
+    sinks = read_archive(archive_path, fields.layer_names, fields.archive_sha256,  # archive.*
+                         (i, e) -> LayerSink(fields.layer_sizes[i][2], fields.layer_sizes[i][1], e.uncompressed_size))
+    sinks isa CheckpointError && return sinks
+    weights = decode_layers(sinks, fields.layer_names, fields.layer_sizes)       # array.*
     weights isa CheckpointError && return weights
     return make_checkpoint(fields, weights)
 end
@@ -134,45 +134,59 @@ load_checkpoint(base::AbstractString) = unwrap(load_checkpoint_result(base))
 # ------------------------------------------------------------------ save
 
 """
-    save_checkpoint(checkpoint, base; compression = "deflate") -> (npz = (sha256, size), json = (sha256, size))
+    save_checkpoint(checkpoint, base; compression = "deflate", level = 1) -> (npz = (sha256, size), json = (sha256, size))
 
-Writes BASE.npz then BASE.json (suffixes appended), each atomically, creating parent folders:
-the spec's deterministic zip (`"deflate"`, the default, or `"stored"`, whose archive is
-byte-identical across conforming writers) and the canonical document, which records the
-archive's SHA-256 so that a pair torn by a crash between the two renames loads as
-archive.digest. Returns the digest and size of each file as written. Throws `CheckpointError`
-when the checkpoint no longer satisfies the construct invariants (nothing is written then),
-`ArgumentError` for an unknown compression, and the system's error when a file cannot be written
-(the previous pair is left as it was).
+Writes BASE.npz and BASE.json (suffixes appended), creating parent folders: the spec's
+deterministic zip (`"deflate"`, the default, at zlib `level` 1-9, or `"stored"`, whose archive
+is byte-identical across conforming writers) and the canonical document, which records the
+archive's SHA-256. Both are written to temporary files and fsynced before either is renamed
+(archive first), then the folder is fsynced: after a crash the pair loads as the old or the
+new pair or fails archive.digest, never as mixed data. Returns the digest and size of each
+file as written. Throws `ArgumentError` for an unknown compression or level (before anything
+is written), `CheckpointError` when the checkpoint no longer satisfies the construct
+invariants (nothing is written then), and the system's error when a file cannot be written
+(the previous pair is left as it was, unless the failure falls between the two renames).
 """
-function save_checkpoint(c::SNNCheckpoint, base::AbstractString; compression::AbstractString = "deflate")
-    return unwrap(save_checkpoint_result(construct_values(c), base, compression))
+function save_checkpoint(c::SNNCheckpoint, base::AbstractString; compression::AbstractString = "deflate", level = 1)
+    return unwrap(save_checkpoint_result(construct_values(c), base, compression, level))
 end
 
 """
-    save_checkpoint_result(values, base, compression; write_file = write_atomically)
+    save_checkpoint_result(values, base, compression, level = 1; write_file = write_temporary)
 
 save_checkpoint over constructor arguments (`values`, as construct takes them), validated here
-first. `write_file(produce, path)` writes one file (tests inject failures through it).
+first. `write_file(produce, path)` writes one temporary file (tests inject failures through it).
 """
-function save_checkpoint_result(values::JObject, base::AbstractString, compression::AbstractString;
-                                write_file = write_atomically)
+function save_checkpoint_result(values::JObject, base::AbstractString, compression::AbstractString, level = 1;
+                                write_file = write_temporary)
     method = compression == "deflate" ? DEFLATED : compression == "stored" ? STORED :
         throw(ArgumentError("compression must be \"deflate\" or \"stored\", not $(repr(compression))"))
+    (is_int(level) && 1 <= level <= 9) || throw(ArgumentError("level must be an integer from 1 to 9, not $(repr(level))"))
     checked = check_state(values)
     checked isa CheckpointError && return checked
     fields = first(checked)
     json_path, archive_path = pair_paths(base)
-    mkpath(dirname(json_path))
-    archive = write_file(io -> write_archive(io, fields.weights, method), archive_path)
+    folder = dirname(json_path)
+    mkpath(folder)
+    archive_temporary, archive = write_file(io -> write_archive(io, fields.weights, method, level), archive_path)
     text = document_text(fields, archive.sha256)
-    write_file(io -> write(io, text), json_path)
-    return (npz = archive, json = (sha256 = bytes2hex(SHA.sha256(text)), size = sizeof(text)))
+    json_temporary = nothing
+    try
+        json_temporary, _ = write_file(io -> write(io, text), json_path)
+        rename_over(archive_temporary, archive_path)
+        rename_over(json_temporary, json_path)
+    catch
+        rm(archive_temporary; force = true)                   # already gone once renamed
+        json_temporary === nothing || rm(json_temporary; force = true)
+        rethrow()
+    end
+    fsync_folder(isempty(folder) ? "." : folder)
+    return (npz = archive, json = (sha256 = sha256_hex(text), size = sizeof(text)))
 end
 
 "The archive (save.writer.archive): `layer_{i}.npy` per layer, from each weight's row-major values."
-function write_archive(io::IO, weights::Vector{Tuple{Vector{Int},Vector{Float64}}}, method::UInt16)
-    w = ArchiveWriter(io, method)
+function write_archive(io::IO, weights::Vector{Tuple{Vector{Int},Vector{Float64}}}, method::UInt16, level::Integer)
+    w = ArchiveWriter(io, method, level)
     for (i, (shape, values)) in enumerate(weights)
         with_le_bytes(values) do data
             add_member!(w, Vector{UInt8}(codeunits(layer_member(i))), [npy_header_bytes(shape...), data])
@@ -196,33 +210,34 @@ function document_text(f::Fields, archive_sha256::String)
 end
 
 """
-    write_atomically(produce, path) -> produce's result
+    write_temporary(produce, path) -> (temporary path, produce's result)
 
-`produce(io)` writes to a temporary file ".NAME.<random>.tmp" beside `path`, which is flushed,
-fsynced and renamed over `path` (rename(2): readers see the old file or the new one), then the
-folder is fsynced so that the rename survives a crash. On any failure the temporary file is
-removed and `path` is left as it was.
+`produce(io)` writes to a new temporary file ".NAME.<random>.tmp" beside `path`, which is
+flushed and fsynced; the caller renames it (rename_over). On any failure the temporary file is
+removed.
 """
-function write_atomically(produce, path::String)
-    folder = isempty(dirname(path)) ? "." : dirname(path)
-    temporary, io = create_temporary(folder, basename(path))
-    local result
+function write_temporary(produce, path::String)
+    temporary, io = create_temporary(isempty(dirname(path)) ? "." : dirname(path), basename(path))
     try
         result = produce(io)
         flush(io)
         check_call(ccall(:fsync, Cint, (Cint,), fd(io)), "fsync", temporary)
         close(io)
-        # Not Base.rename or mv: on failure rename falls back to copy + remove, and mv(force=true)
-        # removes `path` first; either would leave a window without a file.
-        check_call(ccall(:rename, Cint, (Cstring, Cstring), temporary, path), "rename", temporary)
+        return temporary, result
     catch
         close(io)
         rm(temporary; force = true)
         rethrow()
     end
-    fsync_folder(folder)
-    return result
 end
+
+"""
+rename(2) of `temporary` over `path`: readers see the old file or the new one. Not Base.rename
+or mv: on failure rename falls back to copy + remove, and mv(force=true) removes `path` first;
+either would leave a window without a file.
+"""
+rename_over(temporary::String, path::String) =
+    check_call(ccall(:rename, Cint, (Cstring, Cstring), temporary, path), "rename", temporary)
 
 "Throws the system's error when a libc call returned -1 (errno is read before anything allocates)."
 function check_call(rc::Cint, what::String, path::String)
@@ -236,7 +251,8 @@ const TEMPORARY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 "A new temporary file \".NAME.<random>.tmp\" in `folder`, created exclusively: (path, io). Its
 mode is that of any new file (0666 less the umask, which open(2) applies), kept by the rename."
 function create_temporary(folder::String, name::String)
-    flags = Base.Filesystem.JL_O_WRONLY | Base.Filesystem.JL_O_CREAT | Base.Filesystem.JL_O_EXCL
+    # Read and write: the archive writer reads back what it wrote for the digest.
+    flags = Base.Filesystem.JL_O_RDWR | Base.Filesystem.JL_O_CREAT | Base.Filesystem.JL_O_EXCL
     while true
         path = joinpath(folder, ".$name.$(random_chars(8)).tmp")
         # open(2) is variadic, but a varargs ccall breaks the system image build ("Symbol

@@ -20,6 +20,17 @@ struct Fields
     archive_sha256::Union{Nothing,String}
 end
 
+"""
+A layer's weights: the (output_features, input_features) matrix, stored row-major as the .npy
+data and the digests have it (the transposed view of a (cols, rows) Matrix), so loading,
+hashing and saving use one buffer without copies.
+"""
+const RowMajor = PermutedDimsArray{Float64,2,(2,1),(2,1),Matrix{Float64}}
+"The row-major values of a rows x cols matrix as a RowMajor (no copy)."
+row_major(values::Vector{Float64}, rows::Integer, cols::Integer) = PermutedDimsArray(reshape(values, Int(cols), Int(rows)), (2, 1))
+"A copy of any real matrix as a RowMajor."
+row_major(m::AbstractMatrix{<:Real}) = PermutedDimsArray(Matrix{Float64}(permutedims(m)), (2, 1))
+
 # ------------------------------------------------------------------ value predicates
 
 "An integer in the spec's sense: Julia's Bool is an Integer, Python's bool is not one here."
@@ -204,6 +215,8 @@ end
 function weight_array(w)
     if w isa HostArray
         return (w.shape, w.data)
+    elseif w isa RowMajor
+        return ([size(w)...], vec(parent(w)))       # already row-major float64: no copy
     elseif w isa AbstractArray && eltype(w) !== Any
         # A native Julia array: its element type is its dtype.
         T = eltype(w)
@@ -316,12 +329,11 @@ function check_shapes(names::Vector{String}, sizes::Vector{Tuple{Int,Int}}, shap
 end
 
 "array.finite over every layer; the position is reported in row-major order."
-function check_finite(names::Vector{String}, weights::Vector{Matrix{Float64}})
+function check_finite(names::Vector{String}, weights::Vector{RowMajor})
     for (name, w) in zip(names, weights)
-        rows, cols = size(w)
-        for r in 1:rows, c in 1:cols
-            isfinite(w[r, c]) || return CheckpointError(ARRAY_FINITE; name = name, position = "($(r - 1), $(c - 1))")
-        end
+        k = findfirst(!isfinite, vec(parent(w)))
+        k === nothing || return CheckpointError(ARRAY_FINITE; name = name,
+                                                position = "($((k - 1) ÷ size(w, 2)), $((k - 1) % size(w, 2)))")
     end
     return nothing
 end
@@ -339,7 +351,7 @@ function check_state(values::JObject)
     e === nothing || return e
     e = check_shapes(f.layer_names, f.layer_sizes, shapes)
     e === nothing || return e
-    matrices = Matrix{Float64}[permutedims(reshape(data, shape[2], shape[1])) for (shape, data) in f.weights]
+    matrices = RowMajor[row_major(data, shape[1], shape[2]) for (shape, data) in f.weights]
     e = check_finite(f.layer_names, matrices)
     e === nothing || return e
     return (f, matrices)

@@ -16,6 +16,16 @@ end
 struct NpyProblem
     code::ErrorCode
     detail::String
+    descr::String          # the header's descr, for array.dtype's message
+end
+NpyProblem(code::ErrorCode, detail::String) = NpyProblem(code, detail, "")
+
+"read_npy_header, then the dtype checks: the header, or its problem."
+function judged_header(head::AbstractVector{UInt8})
+    h = read_npy_header(head)
+    h isa NpyHeader || return h
+    p = check_npy_dtype(h.descr)
+    return p === nothing ? h : NpyProblem(p.code, p.detail, h.descr)
 end
 
 """
@@ -180,33 +190,124 @@ function check_npy_dtype(descr::String)
     return nothing
 end
 
-"""
-    widen_npy_data(member, header) -> Matrix{Float64}
+# ------------------------------------------------------------------ streaming a member into its matrix
 
-The data as an (rows, cols) float64 matrix. The caller has checked the rank and that the data
-length is exactly rows * cols * itemsize.
 """
-function widen_npy_data(m::AbstractVector{UInt8}, h::NpyHeader)
-    T = ACCEPTED_DTYPES[h.descr]
-    rows = Int(h.shape[1])
-    cols = Int(h.shape[2])
-    count = rows * cols
-    raw = Vector{UInt8}(m[h.data_start:h.data_start+count*sizeof(T)-1])   # aligned copy
-    flat = widen_values(reinterpret(T, raw), h.descr[1] == '>')
-    # Fortran order: column-major, as Julia stores matrices; C order: transpose the (cols, rows) view.
-    return h.fortran_order ? reshape(flat, rows, cols) : permutedims(reshape(flat, cols, rows))
+    LayerSink(rows, cols, declared)
+
+Layer i's .npy reader during the archive pass (zip.jl's decoder calls `consume!`): it keeps the
+header's bytes until the header is complete, parses it, and only when the header is valid, its
+dtype accepted, its shape the layer's (rows, cols) and its data length the member's declared
+size allocates the layer's float64 values (row-major), which the data then fills chunk by
+chunk through a kernel compiled for the element type. Anything else is counted, never kept:
+the array phase (decode_layers) judges the layer afterwards, in spec order.
+"""
+mutable struct LayerSink
+    rows::Int
+    cols::Int
+    declared::UInt64                    # the member's declared uncompressed size
+    head::Vector{UInt8}                 # header bytes (magic through the header's newline)
+    header::Union{Nothing,NpyHeader,NpyProblem}
+    values::Vector{Float64}             # row-major; allocated only when the header allows
+    eltype::DataType
+    swap::Bool                          # big-endian data
+    fortran::Bool
+    data_bytes::Int                     # data bytes received after the header
+    carry::Vector{UInt8}                # an element split between two pieces
+end
+LayerSink(rows::Int, cols::Int, declared::UInt64) =
+    LayerSink(rows, cols, declared, UInt8[], nothing, Float64[], Float64, false, false, 0, UInt8[])
+
+"How many header bytes the parse needs, given those read so far (`head`)."
+function header_needed(head::Vector{UInt8})
+    length(head) < 8 && return 8
+    (view(head, 1:6) == NPY_MAGIC && head[8] == 0 && 1 <= head[7] <= 3) || return 8   # a magic problem
+    prefix = head[7] == 1 ? 10 : 12
+    length(head) < prefix && return prefix
+    return prefix + (head[7] == 1 ? Int(le16(head, 8)) : Int(le32(head, 8)))
 end
 
-# A function barrier: the element type comes from a runtime table, so the loop is compiled once
-# per type here instead of running type-unstable.
-function widen_values(vals::AbstractVector{T}, big_endian::Bool) where {T}
-    flat = Vector{Float64}(undef, length(vals))
-    @inbounds for k in eachindex(vals)
-        v = vals[k]
-        flat[k] = Float64(big_endian ? ntoh(v) : ltoh(v))
+"The next `n` uncompressed bytes of the member at `ptr`."
+function consume!(s::LayerSink, ptr::Ptr{UInt8}, n::Int)
+    while s.header === nothing && n > 0
+        take = min(n, header_needed(s.head) - length(s.head))
+        append!(s.head, unsafe_wrap(Array, ptr, take))
+        ptr += take
+        n -= take
+        length(s.head) >= header_needed(s.head) && header_complete!(s)
     end
-    return flat
+    n > 0 || return nothing
+    if !isempty(s.values)
+        convert_data!(s, ptr, n)
+    end
+    s.data_bytes += n
+    return nothing
 end
+
+"Parses the complete header; allocates the values when every check of the array phase allows."
+function header_complete!(s::LayerSink)
+    h = judged_header(s.head)
+    s.header = h
+    h isa NpyHeader || return
+    T = ACCEPTED_DTYPES[h.descr]
+    h.shape == [s.rows, s.cols] || return
+    Int128(s.declared) - length(s.head) == Int128(s.rows) * s.cols * sizeof(T) || return
+    s.values = Vector{Float64}(undef, s.rows * s.cols)
+    s.eltype, s.swap, s.fortran = T, h.descr[1] == '>', h.fortran_order
+end
+
+"Widens `n` data bytes at `ptr` into the values (a split element waits in `carry`)."
+function convert_data!(s::LayerSink, ptr::Ptr{UInt8}, n::Int)
+    size = sizeof(s.eltype)
+    n = min(n, length(s.values) * size - s.data_bytes)     # never past the values
+    n > 0 || return
+    done = s.data_bytes                                    # bytes converted or carried so far
+    if !isempty(s.carry)
+        take = min(n, size - length(s.carry))
+        append!(s.carry, unsafe_wrap(Array, ptr, take))
+        ptr += take
+        n -= take
+        done += take
+        length(s.carry) == size || return
+        GC.@preserve s widen!(s.eltype, s, pointer(s.carry), 1, done ÷ size - 1)
+        empty!(s.carry)
+    end
+    count = n ÷ size                                       # `done` is a whole number of elements here
+    widen!(s.eltype, s, ptr, count, done ÷ size)
+    tail = n - count * size
+    tail > 0 && append!(s.carry, unsafe_wrap(Array, ptr + count * size, tail))
+end
+
+# A function barrier: the element type is a runtime value, so each kernel is compiled once per
+# type and the loop runs type-stable.
+"Stores `count` elements of type T at `ptr` as values, the first being element `k0` (0-based)."
+function widen!(::Type{T}, s::LayerSink, ptr::Ptr{UInt8}, count::Int, k0::Int) where {T}
+    values, swap, fortran, rows, cols = s.values, s.swap, s.fortran, s.rows, s.cols
+    p = Ptr{T}(ptr)
+    @inbounds for j in 0:count-1
+        v = unsafe_load(p, j + 1)
+        x = Float64(swap ? bswap(v) : v)
+        k = k0 + j                                   # element index in the file's order
+        # Fortran order: element k is (k % rows, k ÷ rows); the values are row-major.
+        values[fortran ? (k % rows) * cols + k ÷ rows + 1 : k + 1] = x
+    end
+end
+
+"Where `n` more data bytes can be read straight into the values (float64, same byte order, C order), or nothing."
+function direct_pointer(s::LayerSink, n::Int)
+    (s.eltype === Float64 && !s.swap && !s.fortran && !isempty(s.values) && isempty(s.carry) &&
+     ENDIAN_BOM == 0x04030201 && s.data_bytes + n <= sizeof(s.values)) || return nothing
+    return Ptr{UInt8}(pointer(s.values)) + s.data_bytes
+end
+
+"Up to the rest of a pending element, so that the next reads can go straight into the values."
+piece_for(s::LayerSink, n::Int) = isempty(s.carry) ? n : min(n, sizeof(s.eltype) - length(s.carry))
+
+"The `n` bytes were read into the values at direct_pointer."
+advance!(s::LayerSink, n::Int) = (s.data_bytes += n; nothing)
+
+"The header as the array phase judges it (a member that ended inside its header is parsed as it is)."
+final_header(s::LayerSink) = s.header === nothing ? judged_header(s.head) : s.header
 
 "Expected number of data bytes for a header (shape product times item size)."
 npy_expected_length(h::NpyHeader) = reduce(*, h.shape; init = BigInt(1)) * sizeof(ACCEPTED_DTYPES[h.descr])
@@ -240,27 +341,29 @@ end
 # ------------------------------------------------------------------ the array phase
 
 """
-    decode_layers(raws, names, sizes) -> Vector{Matrix{Float64}} or CheckpointError
+    decode_layers(sinks, names, sizes) -> Vector{RowMajor} or CheckpointError
 
-The array phase of loading, in spec order, each invariant over every layer before the next:
-the header (magic, grammar, pickle, dtype), then rank and shape (fields.jl, shared with
-construct), data length, and finally the widened weights' finiteness.
+The array phase of loading, after the archive pass filled the sinks, in spec order, each
+invariant over every layer before the next: the header (magic, grammar, pickle, dtype), then
+rank and shape (fields.jl, shared with construct), data length, and finally the weights'
+finiteness.
 """
-function decode_layers(raws::Vector{AbstractVector{UInt8}}, names::Vector{String}, sizes::Vector{Tuple{Int,Int}})
-    headers = read_headers(raws, names)
+function decode_layers(sinks::Vector{LayerSink}, names::Vector{String}, sizes::Vector{Tuple{Int,Int}})
+    headers = read_headers([final_header(s) for s in sinks], names)
     headers isa CheckpointError && return headers
     shapes = [h.shape for h in headers]
     e = check_ranks(names, shapes)
     e === nothing || return e
     e = check_shapes(names, sizes, shapes)
     e === nothing || return e
-    for (i, (raw, h)) in enumerate(zip(raws, headers))
-        got = length(raw) - h.data_start + 1
+    for (i, (s, h)) in enumerate(zip(sinks, headers))
+        got = s.data_bytes
         expected = npy_expected_length(h)
         got == expected || return CheckpointError(ARRAY_DATA_LENGTH; name = names[i], member = layer_member(i),
                                                   got = got, expected = expected)
     end
-    weights = Matrix{Float64}[widen_npy_data(raw, h) for (raw, h) in zip(raws, headers)]
+    # Every check passed, so each sink allocated and filled its values.
+    weights = RowMajor[row_major(s.values, s.rows, s.cols) for s in sinks]
     e = check_finite(names, weights)
     e === nothing || return e
     return weights
@@ -272,17 +375,15 @@ layer_member(i::Int) = "layer_$(i - 1).npy"
 array.npy.magic, array.npy.header, array.dtype.pickle and array.dtype over every layer: a layer
 that fails one is not judged further, and the earliest code wins (then the earliest layer).
 """
-function read_headers(raws::Vector{AbstractVector{UInt8}}, names::Vector{String})
+function read_headers(parsed::Vector, names::Vector{String})
     headers = NpyHeader[]
     first_error = nothing
-    for (i, raw) in enumerate(raws)
-        h = read_npy_header(raw)
-        problem = h isa NpyProblem ? h : check_npy_dtype(h.descr)
-        if problem === nothing
+    for (i, h) in enumerate(parsed)
+        if h isa NpyHeader
             push!(headers, h)
             continue
         end
-        e = npy_error(problem, names[i], layer_member(i), h isa NpyHeader ? h.descr : "")
+        e = npy_error(h, names[i], layer_member(i), h.descr)
         (first_error === nothing || e.code < first_error.code) && (first_error = e)
     end
     return first_error === nothing ? headers : first_error

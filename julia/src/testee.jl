@@ -104,7 +104,7 @@ function save_op(op::JObject, ckpt)
         ckpt === nothing && throw(ArgumentError("\"save\" needs a checkpoint or a state"))
         values = construct_values(ckpt)
     end
-    saved = save_checkpoint_result(values, op["out"], get(op, "compression", "deflate"))
+    saved = save_checkpoint_result(values, op["out"], get(op, "compression", "deflate"), get(op, "level", 1))
     saved isa CheckpointError && return saved
     return ckpt, Pair{String,Any}["saved" => saved], false
 end

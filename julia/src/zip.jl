@@ -1,7 +1,9 @@
 # Zip reading as spec `archive` says: driven by the central directory (numpy writes zip64 local
-# headers whose sizes are 0xFFFFFFFF placeholders), structure_rules checked up front, members
-# stored or deflated through zlib, sizes and CRC-32 checked. Nothing is allocated from a
-# declared size: stored data is a view of the file, inflated data grows as zlib produces it.
+# headers whose sizes are 0xFFFFFFFF placeholders), structure_rules checked up front, then one
+# sequential pass over the file feeding the archive's SHA-256 (libcrypto) and each member's
+# CRC-32 and inflate (zlib) and .npy reader. Nothing is allocated from a declared size that the
+# file's bytes do not bound (a deflated member declaring more than deflate can produce is
+# refused first).
 # Writing (ArchiveWriter, at the end): the spec's deterministic zip (save.writer.archive).
 
 const LIBZ = "libz.so.1"
@@ -239,140 +241,264 @@ const Z_FINISH = Cint(4)
 "The version string the *Init2_ calls check against the library's."
 zlib_version() = ccall((:zlibVersion, LIBZ), Cstring, ())
 
-"zlib's CRC-32 (the zip one, not CRC-32C) of `data`, continuing from `crc`."
-function crc32(data::AbstractVector{UInt8}, crc::UInt32 = UInt32(0))
+"zlib's CRC-32 (the zip one, not CRC-32C) of `n` bytes at `ptr`, continuing from `crc`."
+function crc32(ptr::Ptr{UInt8}, n::Integer, crc::UInt32 = UInt32(0))
     c = Culong(crc)
-    GC.@preserve data begin
-        ptr = pointer(data)
-        left = length(data)
-        while left > 0
-            chunk = min(left, 1 << 30)
-            c = ccall((:crc32, LIBZ), Culong, (Culong, Ptr{UInt8}, Cuint), c, ptr, chunk)
-            ptr += chunk
-            left -= chunk
-        end
+    while n > 0
+        chunk = min(n, 1 << 30)
+        c = ccall((:crc32, LIBZ), Culong, (Culong, Ptr{UInt8}, Cuint), c, ptr, chunk)
+        ptr += chunk
+        n -= chunk
     end
     return UInt32(c)
 end
+crc32(data::AbstractVector{UInt8}, crc::UInt32 = UInt32(0)) = GC.@preserve data crc32(pointer(data), length(data), crc)
+
+# ------------------------------------------------------------------ SHA-256 (OpenSSL's libcrypto)
+
+const LIBCRYPTO = "libcrypto.so.3"
+
+"A SHA-256 computation in libcrypto (the SHA stdlib hashes at ~70 MB/s, libcrypto at ~1 GB/s)."
+struct Sha256
+    ctx::Vector{UInt8}             # SHA256_CTX is 112 bytes
+end
+function Sha256()
+    s = Sha256(zeros(UInt8, 128))
+    ccall((:SHA256_Init, LIBCRYPTO), Cint, (Ptr{UInt8},), s.ctx) == 1 || error("SHA256_Init failed")
+    return s
+end
+function update!(s::Sha256, ptr::Ptr{UInt8}, n::Integer)
+    ccall((:SHA256_Update, LIBCRYPTO), Cint, (Ptr{UInt8}, Ptr{UInt8}, Csize_t), s.ctx, ptr, n)
+    return s
+end
+update!(s::Sha256, data::AbstractVector{UInt8}) = GC.@preserve data update!(s, pointer(data), length(data))
+"The lowercase hex digest (the computation is over)."
+function hexdigest!(s::Sha256)
+    out = Vector{UInt8}(undef, 32)
+    ccall((:SHA256_Final, LIBCRYPTO), Cint, (Ptr{UInt8}, Ptr{UInt8}), out, s.ctx)
+    return bytes2hex(out)
+end
+sha256_hex(data::AbstractVector{UInt8}) = hexdigest!(update!(Sha256(), data))
+sha256_hex(text::String) = sha256_hex(codeunits(text))
+
+# ------------------------------------------------------------------ streaming members
+
+"Deflate produces at most this many bytes per compressed byte (plus a small constant)."
+const DEFLATE_MAX_RATIO = 1032
+const DEFLATE_MAX_SLACK = 1024
+const INFLATE_CHUNK = 1 << 20      # bytes of output per inflate call
 
 """
-    inflate_raw(data, declared) -> Vector{UInt8} or String (the problem)
+    MemberDecoder(entry, sink)
 
-Inflates a raw deflate stream, capped at `declared + 1` bytes of output; the stream must end
-within `data` and use all of it, and produce exactly `declared` bytes.
+One member's integrity check while the pass feeds its stored bytes (`feed!`): CRC-32, sizes,
+and for deflate a zlib inflate capped at declared + 1 bytes, whose output goes to the sink in
+bounded pieces (`consume!(sink, ptr, n)`, npy.jl). `finish!` gives the integrity problem or "".
 """
-function inflate_raw(data::AbstractVector{UInt8}, declared::Integer)
-    z = ZStream()
-    rc = ccall((:inflateInit2_, LIBZ), Cint, (Ref{ZStream}, Cint, Cstring, Cint), z, -15, zlib_version(), sizeof(ZStream))
-    rc == Z_OK || error("zlib inflateInit2 failed ($rc)")
-    # declared + 1 does not fit an Int for the largest declared sizes: cap at Int's maximum
-    # then (the spec's rule; no stream inflates that far).
-    cap = declared < typemax(Int) ? Int(declared) + 1 : typemax(Int)
-    out = Vector{UInt8}(undef, Int(min(cap, 1 << 16)))
-    produced = 0
-    consumed = 0
-    total_in = length(data)
-    result = ""
-    try
-        GC.@preserve data begin
-            while true
-                if produced == length(out) && produced < cap
-                    resize!(out, Int(min(cap, 2 * length(out))))
-                end
-                in_chunk = min(total_in - consumed, 1 << 30)
-                out_chunk = min(length(out) - produced, 1 << 30)
-                z.next_in = in_chunk > 0 ? pointer(data, consumed + 1) : C_NULL
-                z.avail_in = in_chunk
-                z.next_out = pointer(out, produced + 1)
-                z.avail_out = out_chunk
-                rc = GC.@preserve out ccall((:inflate, LIBZ), Cint, (Ref{ZStream}, Cint), z, 0)
-                consumed += in_chunk - z.avail_in
-                produced += out_chunk - z.avail_out
-                if rc == Z_STREAM_END
-                    consumed == total_in ||
-                        (result = "the deflate stream ends $(total_in - consumed) bytes before its compressed size"; break)
-                    produced == declared ||
-                        (result = "inflates to $produced bytes, the directory declares $declared"; break)
-                    break
-                elseif produced >= cap
-                    result = "inflates to more than the declared $declared bytes"
-                    break
-                elseif rc == Z_OK
-                    continue
-                elseif rc == Z_BUF_ERROR
-                    # No progress: with input left and room for output this cannot happen, so
-                    # the compressed bytes ran out before the stream ended.
-                    result = "the deflate stream is truncated (it does not end within its $total_in compressed bytes)"
-                    break
-                else
-                    msg = z.msg == C_NULL ? "error $rc" : unsafe_string(z.msg)
-                    result = "invalid deflate data ($msg)"
-                    break
-                end
-            end
-        end
-    finally
-        ccall((:inflateEnd, LIBZ), Cint, (Ref{ZStream},), z)
-    end
-    isempty(result) || return result
-    resize!(out, produced)
-    return out
+mutable struct MemberDecoder{S}
+    entry::ZipEntry
+    sink::S
+    crc::UInt32
+    problem::String
+    z::ZStream
+    produced::UInt64
+    consumed::Int64
+    ended::Bool
+    out::Vector{UInt8}
 end
 
-"""
-    read_member(bytes, entry) -> Vector{UInt8} / view, or String (the integrity problem)
-
-The member's uncompressed bytes, checked against the central directory's sizes and CRC-32.
-Call only for methods 0 and 8.
-"""
-function read_member(bytes::AbstractVector{UInt8}, e::ZipEntry)
-    raw = view(bytes, e.data_start+1:e.data_start+e.compressed_size)
-    if e.method == 0
+function MemberDecoder(e::ZipEntry, sink)
+    d = MemberDecoder(e, sink, UInt32(0), "", ZStream(), UInt64(0), Int64(0), false, UInt8[])
+    if e.method == STORED
         e.compressed_size == e.uncompressed_size ||
-            return "stored member has compressed size $(e.compressed_size) but uncompressed size $(e.uncompressed_size)"
-        data = raw
+            (d.problem = "stored member has compressed size $(e.compressed_size) but uncompressed size $(e.uncompressed_size)")
+    elseif e.uncompressed_size > UInt64(DEFLATE_MAX_RATIO) * UInt64(e.compressed_size) + UInt64(DEFLATE_MAX_SLACK)
+        # No stream inflates that far: refused before anything is allocated for it.
+        d.problem = "declares $(e.uncompressed_size) bytes, more than $(e.compressed_size) compressed bytes can inflate to"
     else
-        data = inflate_raw(raw, e.uncompressed_size)
-        data isa String && return data
+        rc = ccall((:inflateInit2_, LIBZ), Cint, (Ref{ZStream}, Cint, Cstring, Cint), d.z, -15, zlib_version(), sizeof(ZStream))
+        rc == Z_OK || error("zlib inflateInit2 failed ($rc)")
+        finalizer(z -> ccall((:inflateEnd, LIBZ), Cint, (Ref{ZStream},), z), d.z)
+        d.out = Vector{UInt8}(undef, INFLATE_CHUNK)
     end
-    c = crc32(data)
-    c == e.crc32 || return "CRC-32 is $(string(c, base = 16, pad = 8)), the directory says $(string(e.crc32, base = 16, pad = 8))"
-    return data
+    return d
+end
+
+"The next `n` bytes of the member's stored data (what the zip holds), at `ptr`."
+function feed!(d::MemberDecoder, ptr::Ptr{UInt8}, n::Int)
+    isempty(d.problem) || return nothing
+    if d.entry.method == STORED
+        d.crc = crc32(ptr, n, d.crc)
+        consume!(d.sink, ptr, n)
+        d.produced += n
+    else
+        inflate!(d, ptr, n)
+    end
+    d.consumed += n
+    return nothing
+end
+
+"Inflates `n` compressed bytes; output capped at declared + 1 (saturating), in INFLATE_CHUNK pieces."
+function inflate!(d::MemberDecoder, ptr::Ptr{UInt8}, n::Int)
+    declared = d.entry.uncompressed_size
+    cap = declared == typemax(UInt64) ? declared : declared + 1
+    d.ended && n > 0 && (d.problem = "the deflate stream ends before its compressed size"; return)
+    d.z.next_in = ptr
+    d.z.avail_in = n
+    while d.z.avail_in > 0
+        room = Int(min(UInt64(length(d.out)), cap - d.produced))
+        rc = GC.@preserve d begin
+            d.z.next_out = pointer(d.out)
+            d.z.avail_out = room
+            ccall((:inflate, LIBZ), Cint, (Ref{ZStream}, Cint), d.z, Z_NO_FLUSH)
+        end
+        got = room - Int(d.z.avail_out)
+        d.crc = crc32(pointer(d.out), got, d.crc)
+        d.produced += got
+        d.produced >= cap && (d.problem = "inflates to more than the declared $declared bytes"; return)
+        consume!(d.sink, pointer(d.out), got)
+        if rc == Z_STREAM_END
+            d.ended = true
+            d.z.avail_in > 0 && (d.problem = "the deflate stream ends before its compressed size")
+            return
+        elseif rc != Z_OK && rc != Z_BUF_ERROR
+            msg = d.z.msg == C_NULL ? "error $rc" : unsafe_string(d.z.msg)
+            d.problem = "invalid deflate data ($msg)"
+            return
+        end
+    end
+end
+
+"After the pass: the member's integrity problem (archive.member_integrity), or \"\"."
+function finish!(d::MemberDecoder)
+    isempty(d.problem) || return d.problem
+    e = d.entry
+    if e.method == DEFLATED
+        d.ended || return "the deflate stream is truncated (it does not end within its $(e.compressed_size) compressed bytes)"
+        d.produced == e.uncompressed_size || return "inflates to $(d.produced) bytes, the directory declares $(e.uncompressed_size)"
+    end
+    d.crc == e.crc32 || return "CRC-32 is $(string(d.crc, base = 16, pad = 8)), the directory says $(string(e.crc32, base = 16, pad = 8))"
+    return ""
 end
 
 # ------------------------------------------------------------------ the archive phase
 
-"""
-    read_archive(archive, path, names, digest) -> Vector of member bytes (layer order) or CheckpointError
+const PASS_CHUNK = 4 << 20          # bytes per read of the sequential pass
 
-The archive phase of loading, in spec order: archive.file.present (`archive` is `nothing` when
-BASE.npz is not a readable regular file), archive.digest (when the document records a digest),
-archive.zip.structure, the members (duplicate, unexpected, missing), their methods, then their
-integrity; each over every member before the next.
 """
-function read_archive(archive::Union{Nothing,Vector{UInt8}}, path::String, names::Vector{String},
-                      digest::Union{Nothing,String})
-    archive === nothing && return CheckpointError(ARCHIVE_FILE_PRESENT; path = path)
-    if digest !== nothing && bytes2hex(SHA.sha256(archive)) != digest
-        return CheckpointError(ARCHIVE_DIGEST; path = path)
+    read_archive(path, names, digest, new_sink) -> the sinks (layer order) or CheckpointError
+
+The archive phase of loading, in spec order: archive.file.present, archive.digest (when the
+document records a digest), archive.zip.structure, the members (duplicate, unexpected,
+missing), their methods, then their integrity; each over every member before the next. The
+directory is read first (a map of the file: only its pages are touched), then one sequential
+pass feeds every byte to the SHA-256 and each member's bytes to its decoder, which hands the
+uncompressed bytes to its sink, `new_sink(i, entry)` for layer i (npy.jl's reader), as they come.
+"""
+function read_archive(path::String, names::Vector{String}, digest::Union{Nothing,String}, new_sink)
+    io = open_regular_file(path)
+    io === nothing && return CheckpointError(ARCHIVE_FILE_PRESENT; path = path)
+    try
+        bytes = filesize(io) == 0 ? UInt8[] : Mmap.mmap(io, Vector{UInt8}, filesize(io))
+        entries = read_zip_directory(bytes)
+        ordered = entries isa CheckpointError ? entries : layer_members(entries, names)
+        problem = ordered isa CheckpointError ? ordered : member_methods(ordered)
+        finalize(bytes)                                    # unmaps the file now
+        decoders = problem === nothing ? [MemberDecoder(e, new_sink(i, e)) for (i, e) in enumerate(ordered)] : MemberDecoder[]
+        hash = stream_pass!(io, decoders, digest !== nothing)
+        hash !== nothing && hash != digest && return CheckpointError(ARCHIVE_DIGEST; path = path)
+        problem === nothing || return problem
+        for d in decoders
+            detail = finish!(d)
+            isempty(detail) || return CheckpointError(ARCHIVE_MEMBER_INTEGRITY; member = entry_name(d.entry), detail = detail)
+        end
+        return [d.sink for d in decoders]
+    finally
+        close(io)
     end
-    entries = read_zip_directory(archive)
-    entries isa CheckpointError && return entries
-    ordered = layer_members(entries, names)
-    ordered isa CheckpointError && return ordered
+end
+
+"archive.member.method over every member: stored or deflate, not encrypted."
+function member_methods(ordered::Vector{ZipEntry})
     for e in ordered
         e.method in (STORED, DEFLATED) || return CheckpointError(ARCHIVE_MEMBER_METHOD;
             member = entry_name(e), detail = "compression method $(e.method)")
         e.flags & ENCRYPTION_FLAGS == 0 || return CheckpointError(ARCHIVE_MEMBER_METHOD;
             member = entry_name(e), detail = "encryption")
     end
-    raws = AbstractVector{UInt8}[]
-    for e in ordered
-        data = read_member(archive, e)
-        data isa String && return CheckpointError(ARCHIVE_MEMBER_INTEGRITY; member = entry_name(e), detail = data)
-        push!(raws, data)
+    return nothing
+end
+
+"""
+    stream_pass!(io, decoders, hash) -> hex SHA-256 of the file (when `hash`) or nothing
+
+Reads the file once from the start in PASS_CHUNK pieces, each piece to the SHA-256 and the part
+inside a member's data to that member's decoder. A stored member whose sink takes the bytes as
+they are (`direct_target`) is read straight into its final buffer.
+"""
+function stream_pass!(io::IOStream, decoders::Vector, hash::Bool)
+    sha = hash ? Sha256() : nothing
+    (sha === nothing && isempty(decoders)) && return nothing
+    spans = sort!([(d.entry.data_start, d.entry.data_start + d.entry.compressed_size, d) for d in decoders], by = first)
+    scratch = Vector{UInt8}(undef, PASS_CHUNK)
+    size = filesize(io)
+    stop = sha === nothing ? (isempty(spans) ? 0 : spans[end][2]) : size
+    seek(io, 0)
+    pos, k = Int64(0), 1
+    while pos < stop
+        while k <= length(spans) && spans[k][2] <= pos
+            k += 1
+        end
+        inside = k <= length(spans) && spans[k][1] <= pos
+        limit = inside ? spans[k][2] : k <= length(spans) ? spans[k][1] : stop
+        if !inside && sha === nothing
+            seek(io, limit); pos = limit; continue       # nothing to hash or decode here
+        end
+        d = inside ? spans[k][3] : nothing
+        n = Int(min(PASS_CHUNK, limit - pos))
+        d === nothing || (n = next_piece(d, n))
+        target = d === nothing ? nothing : direct_target(d, n)
+        ptr = target === nothing ? pointer(scratch) : target
+        GC.@preserve scratch begin
+            unsafe_read(io, ptr, n)
+            sha === nothing || update!(sha, ptr, n)
+            d === nothing || (target === nothing ? feed!(d, ptr, n) : feed_direct!(d, ptr, n))
+        end
+        pos += n
     end
-    return raws
+    return sha === nothing ? nothing : hexdigest!(sha)
+end
+
+"""
+How many of the next `n` bytes to read for `d` now: when its sink holds part of an element, a
+stored member gets just the rest of it, so that its following reads can go into the sink's
+buffer in place (sinks that convert nothing take any piece).
+"""
+next_piece(d::MemberDecoder, n::Int) = d.entry.method == STORED && isempty(d.problem) ? piece_for(d.sink, n) : n
+piece_for(sink, n::Int) = n
+direct_pointer(sink, n::Int) = nothing
+
+"Where the next `n` stored bytes of `d` can be read in place (its sink's buffer), or nothing."
+direct_target(d::MemberDecoder, n::Int) =
+    d.entry.method == STORED && isempty(d.problem) ? direct_pointer(d.sink, n) : nothing
+
+"The bytes were read into the sink's buffer: check them like feed! does, then count them in."
+function feed_direct!(d::MemberDecoder, ptr::Ptr{UInt8}, n::Int)
+    d.crc = crc32(ptr, n, d.crc)
+    d.produced += n
+    d.consumed += n
+    advance!(d.sink, n)
+end
+
+"The file at `path` opened for reading when it is a readable regular file, else nothing."
+function open_regular_file(path::String)
+    isfile(path) || return nothing
+    try
+        return open(path, "r")
+    catch err
+        err isa SystemError || err isa Base.IOError || rethrow()
+        return nothing
+    end
 end
 
 "The member of each layer (`layer_{index}.npy`), in layer order: archive.members.*."
@@ -402,27 +528,45 @@ const VERSION_NEEDED = 0x0014     # 2.0
 const VERSION_ZIP64 = 0x002d      # 4.5
 
 """
-    ArchiveWriter(io, method)
+    ArchiveWriter(io, method, level = 1)
 
-Writes the spec's deterministic zip to `io` one member at a time (at most one member's
-compressed bytes are held in memory), hashing every byte with SHA-256 on the way. `add_member!`
-each member in order, then `close!`.
+Writes the spec's deterministic zip to `io` (seekable: a deflated member's local header is
+rewritten once its compressed size is known) one member at a time, streaming: no member's
+compressed bytes are held whole. Every byte goes through the SHA-256 in file order (a deflated
+member's data is read back from `io` after its header). `add_member!` each member in order,
+then `close!`.
 """
 mutable struct ArchiveWriter{T<:IO}
     io::T
     method::UInt16
-    sha::SHA.SHA256_CTX
+    level::Int
+    sha::Sha256
     offset::Int64
     entries::Vector{ZipEntry}
 end
-ArchiveWriter(io::IO, method::UInt16) = ArchiveWriter(io, method, SHA.SHA256_CTX(), Int64(0), ZipEntry[])
+ArchiveWriter(io::IO, method::UInt16, level::Integer = 1) = ArchiveWriter(io, method, Int(level), Sha256(), Int64(0), ZipEntry[])
 
 function emit!(w::ArchiveWriter, data::Vector{UInt8})
     write(w.io, data)
-    SHA.update!(w.sha, data)
+    update!(w.sha, data)
     w.offset += length(data)
     return nothing
 end
+
+"Feeds `n` bytes that `io` holds from position `start` to the SHA-256 (the file after its writes)."
+function hash_written!(sha::Sha256, io::IOStream, start::Int64, n::Int64)
+    flush(io)
+    buffer = Vector{UInt8}(undef, Int(min(n, INFLATE_CHUNK)))
+    done = Int64(0)
+    while done < n
+        want = Int(min(length(buffer), n - done))
+        got = ccall(:pread, Cssize_t, (Cint, Ptr{UInt8}, Csize_t, Int64), fd(io), buffer, want, start + done)
+        got > 0 || systemerror("reading back the archive", got < 0 ? Libc.errno() : 0)
+        update!(sha, pointer(buffer), got)
+        done += got
+    end
+end
+hash_written!(sha::Sha256, io::IOBuffer, start::Int64, n::Int64) = update!(sha, view(io.data, start+1:start+n))
 
 "The little-endian bytes of each value at its own width (UInt16, UInt32 or UInt64)."
 function pack_le(values::Unsigned...)
@@ -439,23 +583,45 @@ zip64_extra_bytes(values) = isempty(values) ? UInt8[] :
     add_member!(writer, name, parts)
 
 One member whose uncompressed bytes are the concatenation of `parts`: the local header (zip64
-only when a size reaches 0xFFFFFFFF), then the data, stored or as one raw deflate stream.
+only when a size reaches 0xFFFFFFFF), then the data: stored, one write per part; or deflated as
+one raw deflate stream written as zlib produces it, after which the header is rewritten with
+the compressed size.
 """
 function add_member!(w::ArchiveWriter, name::Vector{UInt8}, parts::Vector{Vector{UInt8}})
     size = Int64(mapreduce(length, +, parts; init = 0))
     crc = foldl((c, part) -> crc32(part, c), parts; init = UInt32(0))
-    payload = w.method == DEFLATED ? [deflate_raw(parts)] : parts
-    csize = Int64(mapreduce(length, +, payload; init = 0))
-    big = size >= ZIP_U32_MAX || csize >= ZIP_U32_MAX
+    if w.method == STORED
+        header = local_header(w, name, crc, size, size, size >= ZIP_U32_MAX)
+        push!(w.entries, ZipEntry(name, 0x0000, w.method, crc, size, size, w.offset, w.offset + length(header)))
+        emit!(w, header)
+        foreach(part -> emit!(w, part), parts)
+        return nothing
+    end
+    # The header's length is fixed before the compressed size is known: zip64 when the size or
+    # zlib's bound on the compressed size needs it (only a member within ~0.03% of 4 GiB gets a
+    # local zip64 field it turns out not to need; the central entry follows the real sizes).
+    big = size >= ZIP_U32_MAX || deflate_bound(size) >= ZIP_U32_MAX
+    start = position(w.io)
+    write(w.io, local_header(w, name, crc, size, Int64(0), big))
+    csize = deflate_raw!(w.io, parts, w.level)
+    header = local_header(w, name, crc, size, csize, big)
+    seek(w.io, start)
+    write(w.io, header)
+    seekend(w.io)
+    update!(w.sha, header)
+    hash_written!(w.sha, w.io, start + length(header), csize)
+    push!(w.entries, ZipEntry(name, 0x0000, w.method, crc, csize, size, w.offset, w.offset + length(header)))
+    w.offset += length(header) + csize
+    return nothing
+end
+
+"A member's local header, name and extra field."
+function local_header(w::ArchiveWriter, name::Vector{UInt8}, crc::UInt32, size::Int64, csize::Int64, big::Bool)
     extra = zip64_extra_bytes(big ? [size, csize] : Int64[])
     header = pack_le(SIG_LOCAL, big ? VERSION_ZIP64 : VERSION_NEEDED, 0x0000, w.method, DOS_TIME, DOS_DATE,
                      crc, big ? ZIP_U32_MAX : UInt32(csize), big ? ZIP_U32_MAX : UInt32(size),
                      UInt16(length(name)), UInt16(length(extra)))
-    push!(w.entries, ZipEntry(name, 0x0000, w.method, crc, csize, size, w.offset,
-                              w.offset + length(header) + length(name) + length(extra)))
-    emit!(w, vcat(header, name, extra))
-    foreach(part -> emit!(w, part), payload)
-    return nothing
+    return vcat(header, name, extra)
 end
 
 "One central-directory entry: zip64 fields only for the values that reach 0xFFFFFFFF."
@@ -489,57 +655,58 @@ function close!(w::ArchiveWriter)
     end
     emit!(w, pack_le(SIG_EOCD, 0x0000, 0x0000, UInt16(min(count, ZIP_U16_MAX)), UInt16(min(count, ZIP_U16_MAX)),
                      UInt32(min(size, ZIP_U32_MAX)), UInt32(min(start, ZIP_U32_MAX)), 0x0000))
-    return (sha256 = bytes2hex(SHA.digest!(w.sha)), size = w.offset)
+    return (sha256 = hexdigest!(w.sha), size = w.offset)
 end
 
+"At least zlib's deflateBound for `n` bytes of raw deflate (memLevel 8, default strategy)."
+deflate_bound(n::Int64) = n + (n >> 12) + (n >> 14) + (n >> 25) + 13 + 5
+
 """
-    deflate_raw(parts, level = 6) -> Vector{UInt8}
+    deflate_raw!(io, parts, level) -> bytes written
 
 One raw deflate stream (RFC 1951, zlib with windowBits -15, memLevel 8, default strategy) of
-the parts' concatenation, fed to zlib in place, without joining them first.
+the parts' concatenation, at zlib `level`, written to `io` through one INFLATE_CHUNK buffer:
+the parts are fed to zlib in place, never joined or held compressed.
 """
-function deflate_raw(parts::Vector{Vector{UInt8}}, level::Integer = 6)
+function deflate_raw!(io::IO, parts::Vector{Vector{UInt8}}, level::Integer)
     z = ZStream()
     rc = ccall((:deflateInit2_, LIBZ), Cint, (Ref{ZStream}, Cint, Cint, Cint, Cint, Cint, Cstring, Cint),
                z, level, 8, -15, 8, 0, zlib_version(), sizeof(ZStream))
     rc == Z_OK || error("zlib deflateInit2 failed ($rc)")
-    total = mapreduce(length, +, parts; init = 0)
-    out = Vector{UInt8}(undef, ccall((:deflateBound, LIBZ), Culong, (Ref{ZStream}, Culong), z, total))
-    produced = 0
+    out = Vector{UInt8}(undef, INFLATE_CHUNK)
+    written = Int64(0)
     try
-        for part in parts
-            consumed = 0
-            while consumed < length(part)
-                n = min(length(part) - consumed, 1 << 30)
-                rc, used, made = GC.@preserve part deflate_call!(z, pointer(part) + consumed, n, out, produced, Z_NO_FLUSH)
-                consumed += used
-                produced += made
-            end
+        for part in parts, at in 0:(1 << 30):length(part)-1
+            n = min(length(part) - at, 1 << 30)
+            written += GC.@preserve part deflate_call!(io, z, pointer(part) + at, n, out, Z_NO_FLUSH)
         end
-        while rc != Z_STREAM_END
-            rc, _, made = deflate_call!(z, Ptr{UInt8}(C_NULL), 0, out, produced, Z_FINISH)
-            produced += made
-        end
+        written += deflate_call!(io, z, Ptr{UInt8}(C_NULL), 0, out, Z_FINISH)
     finally
         ccall((:deflateEnd, LIBZ), Cint, (Ref{ZStream},), z)
     end
-    return resize!(out, produced)
+    return written
 end
 
-"One call of zlib's deflate on `n` bytes at `input`, output appended to `out` after
-`produced` bytes (grown when full): (return code, bytes consumed, bytes produced)."
-function deflate_call!(z::ZStream, input::Ptr{UInt8}, n::Int, out::Vector{UInt8}, produced::Int, flush::Cint)
-    produced == length(out) && resize!(out, 2 * length(out) + 64)   # deflateBound makes this rare
-    room = min(length(out) - produced, 1 << 30)
+"For tests and small data: the raw deflate stream as bytes."
+deflate_raw(parts::Vector{Vector{UInt8}}, level::Integer = 6) = (buf = IOBuffer(); deflate_raw!(buf, parts, level); take!(buf))
+
+"zlib's deflate over `n` bytes at `input` (with Z_FINISH: to the stream's end), each full
+`out` written to `io`: the bytes written."
+function deflate_call!(io::IO, z::ZStream, input::Ptr{UInt8}, n::Int, out::Vector{UInt8}, flush::Cint)
     z.next_in = input
     z.avail_in = n
-    rc = GC.@preserve out begin
-        z.next_out = pointer(out) + produced
-        z.avail_out = room
-        ccall((:deflate, LIBZ), Cint, (Ref{ZStream}, Cint), z, flush)
+    written = 0
+    while true
+        rc = GC.@preserve out begin
+            z.next_out = pointer(out)
+            z.avail_out = length(out)
+            ccall((:deflate, LIBZ), Cint, (Ref{ZStream}, Cint), z, flush)
+        end
+        # Z_BUF_ERROR (no progress) cannot happen with input or Z_FINISH pending and room to write.
+        rc == Z_OK || rc == Z_STREAM_END || error("zlib deflate failed ($rc)")
+        made = length(out) - Int(z.avail_out)
+        GC.@preserve out unsafe_write(io, pointer(out), made)
+        written += made
+        (flush == Z_FINISH ? rc == Z_STREAM_END : z.avail_in == 0 && z.avail_out > 0) && return written
     end
-    used, made = n - Int(z.avail_in), room - Int(z.avail_out)
-    # Z_BUF_ERROR (no progress) cannot happen with input or Z_FINISH pending and room to write.
-    rc == Z_OK || rc == Z_STREAM_END || error("zlib deflate failed ($rc)")
-    return rc, used, made
 end

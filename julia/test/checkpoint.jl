@@ -50,7 +50,7 @@ const UMASK = (m = ccall(:umask, Cuint, (Cuint,), 0o022); ccall(:umask, Cuint, (
         # Stored members, frozen layers normalized, archive_sha256 honoured.
         d = setkey!(valid_doc(), "frozen_layers", Any["out", "hidden", "out"])
         z = first(build_zip([Member("layer_0.npy", npy_matrix(W1), 0), Member("layer_1.npy", npy_matrix(W2), 0)]))
-        setkey!(d, "archive_sha256", bytes2hex(S.SHA.sha256(z)))
+        setkey!(d, "archive_sha256", bytes2hex(SHA.sha256(z)))
         c = S.load_checkpoint(write_pair(d, z))
         @test c.frozen_layers == ["hidden", "out"]
         @test_throws CheckpointError S.load_checkpoint(write_pair(setkey!(d, "archive_sha256", "0"^64), z))
@@ -120,8 +120,8 @@ const UMASK = (m = ccall(:umask, Cuint, (Cuint,), 0o022); ccall(:umask, Cuint, (
             @test readdir(dirname(base)) == ["model.v1.json", "model.v1.npz"]    # appended, not substituted
             @test filemode(base * ".json") & 0o777 == filemode(base * ".npz") & 0o777 == 0o666 & ~UMASK
             json, npz = pair_bytes(base)
-            @test saved == (npz = (sha256 = bytes2hex(S.SHA.sha256(npz)), size = length(npz)),
-                            json = (sha256 = bytes2hex(S.SHA.sha256(json)), size = length(json)))
+            @test saved == (npz = (sha256 = bytes2hex(SHA.sha256(npz)), size = length(npz)),
+                            json = (sha256 = bytes2hex(SHA.sha256(json)), size = length(json)))
             @test endswith(String(copy(json)), "\n  \"archive_sha256\": \"$(saved.npz.sha256)\"\n}")
             back = S.load_checkpoint(base)
             @test back.weights == c.weights && S.weight_sha256(back) == S.weight_sha256(c)
@@ -142,7 +142,7 @@ const UMASK = (m = ccall(:umask, Cuint, (Cuint,), 0o022); ccall(:umask, Cuint, (
         end
         # A base without a folder is relative to the working folder; an empty checkpoint saves.
         cd(mktempdir()) do
-            save_checkpoint(SNNCheckpoint(Matrix{Float64}[], String[], Tuple{Int,Int}[]), "empty")
+            save_checkpoint(SNNCheckpoint(S.RowMajor[], String[], Tuple{Int,Int}[]), "empty")
             @test readdir() == ["empty.json", "empty.npz"] && S.n_layers(S.load_checkpoint("empty")) == 0
         end
     end
@@ -179,7 +179,7 @@ const UMASK = (m = ccall(:umask, Cuint, (Cuint,), 0o022); ccall(:umask, Cuint, (
         @test refused(c) == "checkpoint.layer_names.unique"
         c = golden_checkpoint(); c.weights[2][1, 2] = NaN
         @test refused(c) == "array.finite"
-        c = golden_checkpoint(); c.weights[1] = W2
+        c = golden_checkpoint(); c.weights[1] = S.row_major(W2)
         @test refused(c) == "array.shape.match"
         c = golden_checkpoint(); push!(c.frozen_layers, "nowhere")
         @test refused(c) == "checkpoint.frozen_layers.references"
@@ -205,7 +205,7 @@ const UMASK = (m = ccall(:umask, Cuint, (Cuint,), 0o022); ccall(:umask, Cuint, (
         write(blocker, "x")
         @test_throws Base.IOError save_checkpoint(new, joinpath(blocker, "sub", "pair"))
         # "The write fails half-way" for one of the two files, through an injected writer.
-        failing(suffix) = (produce, path) -> S.write_atomically(path) do io
+        failing(suffix) = (produce, path) -> S.write_temporary(path) do io
             result = produce(io)
             endswith(path, suffix) && error("disk full (forced)")
             return result
@@ -213,16 +213,47 @@ const UMASK = (m = ccall(:umask, Cuint, (Cuint,), 0o022); ccall(:umask, Cuint, (
         values = S.construct_values(new)
         @test_throws ErrorException S.save_checkpoint_result(values, base, "deflate"; write_file = failing(".npz"))
         @test pair_bytes(base) == before && readdir(dir) == ["file", "pair.json", "pair.npz"]
-        # A failure between the two renames: the new archive beside the old document, which
-        # archive_sha256 turns into archive.digest instead of the wrong weights.
+        # Both files are written and fsynced before either is renamed: a failure writing the
+        # document leaves the old pair (and no temporary file).
         @test_throws ErrorException S.save_checkpoint_result(values, base, "deflate"; write_file = failing(".json"))
-        @test read(base * ".json") == before[1] && read(base * ".npz") != before[2]
-        @test readdir(dir) == ["file", "pair.json", "pair.npz"]
+        @test pair_bytes(base) == before && readdir(dir) == ["file", "pair.json", "pair.npz"]
+        # A crash between the two renames leaves the new archive beside the old document, which
+        # archive_sha256 turns into archive.digest instead of the wrong weights.
+        save_checkpoint(new, joinpath(dir, "newer"))
+        cp(joinpath(dir, "newer.npz"), base * ".npz"; force = true)
         @test load_code(base) == "archive.digest"
+        rm(joinpath(dir, "newer.npz")); rm(joinpath(dir, "newer.json")); write(base * ".npz", before[2])
         # The rename itself fails (the document's name is taken by a folder): its temporary goes too.
         rm(base * ".json"); mkpath(joinpath(base * ".json", "inside"))
         @test_throws SystemError save_checkpoint(old, base)
         @test isempty(temporaries(dir)) && isdir(base * ".json")
         @test load_code(base) == "json.file.present"
     end
+end
+
+@testset "save: level, and large layers through the streaming reader" begin
+    dir = mktempdir()
+    c = golden_checkpoint()
+    # Levels: an integer from 1 to 9; anything else is refused before anything is written.
+    for bad in (0, 10, -1, 1.0, true, "1", nothing)
+        @test_throws ArgumentError save_checkpoint(c, joinpath(dir, "bad", "x"); level = bad)
+    end
+    @test !ispath(joinpath(dir, "bad"))
+    for level in (1, 9)
+        save_checkpoint(c, joinpath(dir, "l$level"); level = level)
+        @test load_checkpoint(joinpath(dir, "l$level")).weights == c.weights
+    end
+    # Layers larger than a read of the pass (4 MiB) and than an inflate output (1 MiB), in
+    # both compressions and with a layer count that crosses chunk edges at odd offsets.
+    big = S.row_major(reshape([sin(k) * 1e3 for k in 1:(700 * 1001)], 700, 1001))
+    small = S.row_major(reshape(collect(1.0:6.0), 2, 3))
+    w = SNNCheckpoint([big, small], ["a", "b"], [(1001, 700), (3, 2)])
+    for compression in ("stored", "deflate")
+        base = joinpath(dir, "big-" * compression)
+        saved = save_checkpoint(w, base; compression = compression)
+        @test saved.npz.sha256 == bytes2hex(SHA.sha256(read(base * ".npz")))
+        back = load_checkpoint(base)
+        @test back.weights == w.weights && S.weight_sha256(back) == [ref_digest(Matrix(big)), ref_digest(Matrix(small))]
+    end
+    rm(dir; recursive = true)
 end

@@ -146,7 +146,7 @@ field_code(key, value) = dcode(setkey!(valid_doc(), key, value))
         @test ccode(state(weights = """[[[1, 2], [3, 4], [5, {"\$float": "-Infinity"}]], [[1, 2, 3]]]""")) == "array.finite"
         # Order: a rank error on layer 1 beats a shape mismatch on layer 0.
         @test ccode(state(weights = "[[[1, 2, 3], [4, 5, 6]], [1, 2, 3]]")) == "array.shape.rank"
-        e = S.check_finite(["a"], [[1.0 2.0; 3.0 NaN]])
+        e = S.check_finite(["a"], [S.row_major([1.0 2.0; 3.0 NaN])])
         @test S.code_id(e) == "array.finite" && occursin("(1, 1)", e.message)
     end
 end

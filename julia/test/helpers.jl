@@ -135,7 +135,7 @@ function ref_digest(w::Matrix{Float64})
     for r in 1:size(w, 1), c in 1:size(w, 2)
         write(io, htol(w[r, c]))
     end
-    return bytes2hex(S.SHA.sha256(take!(io)))
+    return bytes2hex(SHA.sha256(take!(io)))
 end
 
 "A host-value construct state (as the protocol decodes it)."
@@ -149,3 +149,61 @@ const GOOD_W = """[{"\$array": {"shape": [3, 2], "data": [1, 2, 3, 4, 5, 6]}}, [
 "A construct state with the two layers of valid_doc(); `extra` appends members."
 state(; weights = GOOD_W, names = """["hidden", "out"]""", sizes = "[[2, 3], [3, 1]]", extra = "") =
     """{"weights": $weights, "layer_names": $names, "layer_sizes": $sizes$extra}"""
+
+# ------------------------------------------------------------------ the streaming reader, driven by tests
+
+"A sink that keeps every uncompressed byte of a member (the reader's LayerSink converts instead)."
+struct ByteSink
+    bytes::Vector{UInt8}
+end
+S.consume!(s::ByteSink, ptr::Ptr{UInt8}, n::Int) = (append!(s.bytes, unsafe_wrap(Array, ptr, n)); nothing)
+
+"The archive phase over `archive` (bytes written to a file, or nothing for no file): the members' bytes or the error."
+function archive_members(archive, names, digest)
+    dir = mktempdir()
+    path = joinpath(dir, "test.npz")
+    archive === nothing || write(path, archive)
+    r = S.read_archive(path, names, digest, (i, e) -> ByteSink(UInt8[]))
+    rm(dir; recursive = true)
+    return r isa CheckpointError ? r : [s.bytes for s in r]
+end
+
+"A member's uncompressed bytes through the streaming decoder, fed in pieces of `piece` bytes, or the integrity problem."
+function member_bytes(bytes::Vector{UInt8}, e::S.ZipEntry; piece = 7)
+    d = S.MemberDecoder(e, ByteSink(UInt8[]))
+    raw = bytes[e.data_start+1:e.data_start+e.compressed_size]
+    GC.@preserve raw for at in 0:piece:length(raw)-1
+        S.feed!(d, pointer(raw) + at, min(piece, length(raw) - at))
+    end
+    problem = S.finish!(d)
+    return isempty(problem) ? d.sink.bytes : problem
+end
+
+"A raw deflate stream's output declared as `declared` bytes with CRC-32 `crc`, or the problem."
+inflate_member(comp::Vector{UInt8}, declared, crc = UInt32(0)) =
+    member_bytes(comp, S.ZipEntry(UInt8[], 0, S.DEFLATED, crc, length(comp), UInt64(declared), 0, 0))
+
+"LayerSinks fed the members' bytes in `piece`-byte pieces, then the array phase (decode_layers)."
+function decode_members(raws, names, sizes; piece = 5)
+    sinks = [S.LayerSink(o, i, UInt64(length(m))) for (m, (i, o)) in zip(raws, sizes)]
+    for (s, m) in zip(sinks, raws)
+        GC.@preserve m for at in 0:piece:length(m)-1
+            S.consume!(s, pointer(m) + at, min(piece, length(m) - at))
+        end
+    end
+    return S.decode_layers(sinks, names, sizes)
+end
+
+"One .npy member widened to its matrix by a LayerSink (shape from its header), fed in pieces of
+1, 3 and 4096 bytes (elements split across pieces); the three must agree."
+function widen_member(m::Vector{UInt8}, h::S.NpyHeader)
+    results = map((1, 3, 4096)) do piece
+        s = S.LayerSink(h.shape[1], h.shape[2], UInt64(length(m)))
+        GC.@preserve m for at in 0:piece:length(m)-1
+            S.consume!(s, pointer(m) + at, min(piece, length(m) - at))
+        end
+        S.row_major(s.values, h.shape[1], h.shape[2])
+    end
+    @assert isequal(results[1], results[2]) && isequal(results[1], results[3])
+    return results[1]
+end

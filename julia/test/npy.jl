@@ -3,7 +3,7 @@
 
 "The array phase's verdict for two layers (hidden 2->3, out 3->1 unless `sizes` says otherwise)."
 function lcode(m1, m2 = npy_matrix(W2); sizes = [(2, 3), (3, 1)])
-    r = S.decode_layers(AbstractVector{UInt8}[m1, m2], ["hidden", "out"], sizes)
+    r = decode_members([m1, m2], ["hidden", "out"], sizes)
     return r isa CheckpointError ? S.code_id(r) : "accept"
 end
 
@@ -90,26 +90,26 @@ hdr(d) = npy_bytes(d, zeros(UInt8, 48))
             raw = collect(reinterpret(UInt8, be ? hton.(xs) : htol.(xs)))
             m = npy_bytes("{'descr': '$descr', 'fortran_order': False, 'shape': (2, 3), }", raw)
             h = S.read_npy_header(m)
-            w = S.widen_npy_data(m, h)
+            w = widen_member(m, h)
             @test w == (T <: Unsigned ? abs.(expect) : expect)
             # Fortran order: the same matrix stored column by column.
             colmajor = T <: Unsigned ? T.(abs.(vec(expect))) : T.(vec(expect))
             raw = collect(reinterpret(UInt8, be ? hton.(colmajor) : htol.(colmajor)))
             m = npy_bytes("{'descr': '$descr', 'fortran_order': True, 'shape': (2, 3), }", raw)
-            @test S.widen_npy_data(m, S.read_npy_header(m)) == (T <: Unsigned ? abs.(expect) : expect)
+            @test widen_member(m, S.read_npy_header(m)) == (T <: Unsigned ? abs.(expect) : expect)
         end
         # int64 / uint64 round to nearest, ties to even.
         bigs = Int64[2^53 + 1, typemax(Int64)]
         m = npy_bytes("{'descr': '<i8', 'fortran_order': False, 'shape': (1, 2), }", collect(reinterpret(UInt8, bigs)))
-        @test S.widen_npy_data(m, S.read_npy_header(m)) == [9007199254740992.0 9223372036854775807.0]
+        @test widen_member(m, S.read_npy_header(m)) == [9007199254740992.0 9223372036854775807.0]
         f16 = Float16[0.1, -Inf]
         m = npy_bytes("{'descr': '<f2', 'fortran_order': False, 'shape': (1, 2), }", collect(reinterpret(UInt8, f16)))
-        @test S.widen_npy_data(m, S.read_npy_header(m)) == [0.0999755859375 -Inf]
+        @test widen_member(m, S.read_npy_header(m)) == [0.0999755859375 -Inf]
         @test S.npy_expected_length(S.read_npy_header(hdr("{'descr': '<f2', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296)}"))) ==
               big(2)^96 * 2
     end
     @testset "the array phase" begin
-        r = S.decode_layers(AbstractVector{UInt8}[npy_matrix(W1), npy_matrix(W2)], ["hidden", "out"], [(2, 3), (3, 1)])
+        r = decode_members([npy_matrix(W1), npy_matrix(W2)], ["hidden", "out"], [(2, 3), (3, 1)])
         @test r == [W1, W2]
         @test lcode(vcat(UInt8[0x00], npy_matrix(W1)[2:end])) == "array.npy.magic"
         @test lcode(npy_bytes("{'descr': '<f8'}", zeros(UInt8, 48))) == "array.npy.header"
@@ -136,7 +136,7 @@ hdr(d) = npy_bytes(d, zeros(UInt8, 48))
         # A big-endian, Fortran-ordered float32 member widens to the same matrix.
         f32 = Float32.(W1)
         m0 = npy_bytes("{'descr': '>f4', 'fortran_order': True, 'shape': (3, 2), }", collect(reinterpret(UInt8, hton.(vec(f32)))))
-        @test S.decode_layers(AbstractVector{UInt8}[m0, npy_matrix(W2)], ["hidden", "out"], [(2, 3), (3, 1)])[1] == Float64.(f32)
+        @test decode_members([m0, npy_matrix(W2)], ["hidden", "out"], [(2, 3), (3, 1)])[1] == Float64.(f32)
     end
     @testset "the writer's header and data (save.writer.npy_header)" begin
         # numpy.lib.format.write_array_header_1_0 for a (3, 2) float64 C-ordered matrix.
@@ -152,7 +152,7 @@ hdr(d) = npy_bytes(d, zeros(UInt8, 48))
         # The data: little-endian float64 in the order given (the caller passes row-major values).
         values = [1.5, -0.0, 5e-324]
         @test S.with_le_bytes(copy, values) == reinterpret(UInt8, htol.(values))
-        @test S.widen_npy_data(vcat(S.npy_header_bytes(1, 3), S.with_le_bytes(copy, values)),
+        @test widen_member(vcat(S.npy_header_bytes(1, 3), S.with_le_bytes(copy, values)),
                                S.read_npy_header(S.npy_header_bytes(1, 3))) == reshape(values, 1, 3)
     end
 end

@@ -3,6 +3,7 @@
 # Run: julia/julia.sh --startup-file=no julia/test/runtests.jl
 
 using Test
+import SHA
 pushfirst!(LOAD_PATH, normpath(joinpath(@__DIR__, "..")))
 using SNNCheckpoints
 using SNNCheckpoints: CheckpointError, code_id, SNNCheckpoint

@@ -46,7 +46,7 @@ end
     @test [r["verdict"] for r in results] == ["accept", "accept", "accept", "accept"]
     for (result, base) in zip(results[2:3], (out, out * ".deflated")), suffix in ("npz", "json")
         bytes = read("$base.$suffix")
-        @test result["saved"][suffix] == S.JObject(Pair{String,Any}["sha256" => bytes2hex(S.SHA.sha256(bytes)), "size" => length(bytes)])
+        @test result["saved"][suffix] == S.JObject(Pair{String,Any}["sha256" => bytes2hex(SHA.sha256(bytes)), "size" => length(bytes)])
     end
     @test results[4]["state"]["frozen_layers"] == ["hidden"]
     @test S.json_string(S.observe(S.load_checkpoint(out))) == S.json_string(results[1]["state"])
