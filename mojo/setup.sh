@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
-# Installs the pinned Mojo toolchain into the project venv (.venv at the repository root). Idempotent:
-# does nothing when .venv/bin/mojo already reports the pinned version.
+# Installs Intel ISA-L (libisal-dev, the save's deflate) from Debian and the pinned Mojo toolchain
+# into the project venv (.venv at the repository root). Idempotent: installs ISA-L only when its
+# header is missing, and Mojo only when .venv/bin/mojo does not report the pinned version.
 set -euo pipefail
 MOJO_PIN="1.2"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
+ISAL_HEADER=/usr/include/isa-l/igzip_lib.h
+if [ ! -f "$ISAL_HEADER" ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    install_isal() {
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libisal-dev
+    }
+    # Without package lists (a fresh image) apt knows no libisal-dev: update once, then retry.
+    install_isal || { $SUDO apt-get update && install_isal; } || {
+        echo "setup.sh: could not install libisal-dev (ISA-L, needed to link -lisal)" >&2
+        exit 1
+    }
+    [ -f "$ISAL_HEADER" ] || { echo "setup.sh: libisal-dev installed but $ISAL_HEADER is missing" >&2; exit 1; }
+fi
 if [ ! -x "$VENV/bin/python" ]; then
     echo "setup.sh: $VENV/bin/python not found; create the project venv first" >&2
     exit 1

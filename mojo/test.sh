@@ -59,5 +59,37 @@ if [ ! -f "$scratch/a/b.npz" ] || [ ! -f "$scratch/e/f.npz" ] || [ -e "$scratch/
     status=1
 fi
 [ "$rc" -eq 0 ] || { echo "FAILED: testee exit status $rc" >&2; status=1; }
+
+# Archives deflated by the testee (ISA-L) at levels 1 and 9 read by other tools: unzip tests
+# every member's CRC-32, numpy.load must give back the weights that were sent.
+PY="$HERE/../.venv/bin/python"
+if ! "$PY" - "$scratch" ./build/snn-testee <<'PYEOF'
+import json, subprocess, sys, zipfile
+import numpy as np
+scratch, testee = sys.argv[1], sys.argv[2]
+rng = np.random.default_rng(15)
+weights = [rng.standard_normal((300, 200)), rng.standard_normal((7, 300))]
+state = {"weights": [w.tolist() for w in weights], "layer_names": ["a", "b"],
+         "layer_sizes": [[200, 300], [300, 7]]}
+lines = [json.dumps({"cmd": "hello", "protocol": 1})]
+for level in (1, 9):
+    op = {"op": "save", "state": state, "out": f"{scratch}/deflated{level}/w", "level": level}
+    lines.append(json.dumps({"cmd": "run", "seq": level, "case": {"id": "d", "root": "/", "ops": [op]}}))
+answers = subprocess.run([testee], input="\n".join(lines + ['{"cmd": "stop"}']) + "\n",
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+for level in (1, 9):
+    path = f"{scratch}/deflated{level}/w.npz"
+    assert '"saved"' in answers[1 if level == 1 else 2], answers
+    subprocess.run(["unzip", "-tq", path], check=True, stdout=subprocess.DEVNULL)
+    with zipfile.ZipFile(path) as archive:
+        assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in archive.infolist())
+    with np.load(path) as loaded:
+        for i, w in enumerate(weights):
+            assert np.array_equal(loaded[f"layer_{i}"], w), (level, i)
+PYEOF
+then
+    echo "FAILED: a deflated archive of the testee does not pass unzip -t and numpy.load" >&2
+    status=1
+fi
 [ "$status" -eq 0 ] && echo "mojo unit tests and protocol smoke test passed"
 exit $status

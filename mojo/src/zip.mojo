@@ -1,7 +1,7 @@
 """The weight archive as a zip file: the central directory per the spec's structure_rules, the
 layer members (archive.members.*, archive.member.method), and the one sequential pass over the
-file that hashes it and streams each member (stored, or raw deflate through the system zlib) to
-a MemberSink with size and CRC-32 checks.
+file that hashes it and streams each member (stored, or raw deflate inflated through the system
+zlib) to a MemberSink with size and CRC-32 checks; the writer deflates through ISA-L (libisal).
 
 The directory is read first, from the file's tail (pread), then the pass reads the whole file
 once in CHUNK pieces. Readers trust the central directory, never the local headers' sizes: numpy
@@ -32,16 +32,14 @@ comptime SIG_END = 0x06054B50
 comptime SIG_ZIP64_END = 0x06064B50
 comptime SIG_ZIP64_LOCATOR = 0x07064B50
 
-# zlib
+# zlib (inflate)
 comptime Z_OK = 0
 comptime Z_STREAM_END = 1
 comptime Z_BUF_ERROR = -5
 comptime Z_NO_FLUSH = 0
-comptime Z_FINISH = 4
 comptime Z_STREAM_SIZE = 112  # sizeof(z_stream) on LP64
 # avail_in and avail_out are 32-bit fields in 64-bit words.
 comptime Z_UINT_MASK = 0xFFFFFFFF
-comptime DEFLATE_OUT = 1 << 18  # deflate output per call, put to the sink
 
 
 def _zlib_version() -> List[UInt8]:
@@ -472,8 +470,9 @@ def _check_local_headers(
 
 
 def crc32(data: Span[UInt8, _], crc: Int = 0) -> Int:
-    """zip's CRC-32 (zlib's crc32_z), continuing from the CRC-32 `crc` of preceding bytes."""
-    var out = external_call["crc32_z", UInt64](UInt64(crc), data.unsafe_ptr(), UInt64(len(data)))
+    """zip's CRC-32, continuing from the CRC-32 `crc` of preceding bytes: ISA-L's
+    crc32_gzip_refl, the same values as zlib's crc32_z at 3-5 times its speed here."""
+    var out = external_call["crc32_gzip_refl", UInt32](UInt32(crc), data.unsafe_ptr(), UInt64(len(data)))
     return Int(out)
 
 
@@ -891,55 +890,101 @@ struct ArchiveWriter(Movable):
         self._emit(sink, Span(out))
 
 
+# ISA-L's igzip (isa-l/igzip_lib.h, libisal 2.30): the fields of struct isal_zstream used here,
+# as byte offsets on LP64 (read from the header with offsetof).
+comptime _ZSTREAM_SIZE = 82384
+comptime _ZS_NEXT_IN = 0
+comptime _ZS_AVAIL_IN = 8
+comptime _ZS_NEXT_OUT = 16
+comptime _ZS_AVAIL_OUT = 24
+comptime _ZS_LEVEL = 40
+comptime _ZS_LEVEL_BUF_SIZE = 44
+comptime _ZS_LEVEL_BUF = 48
+comptime _ZS_END_OF_STREAM = 56
+comptime _ZS_STATE = 84  # internal_state.state
+comptime _ZSTATE_END = 11
+comptime _COMP_OK = 0
+comptime DEFLATE_OUT = 1 << 18  # deflate output per call, put to the sink
+
+
+def isal_level(level: Int) -> Int:
+    """zlib's levels 1-9 on ISA-L's 0-3, as the reference maps them (save.writer.level): 1-3 ->
+    1, 4-6 -> 2, 7-9 -> 3. ISA-L's level 0 is no faster on weights, so none maps to it."""
+    return (level + 2) // 3
+
+
+def _level_buf_size(isal: Int) -> Int:
+    """ISAL_DEF_LVL1_DEFAULT, ..._LVL2_..., ..._LVL3_... (the header's suggested sizes)."""
+    if isal == 1:
+        return 282624
+    return 331776 if isal == 2 else 348160
+
+
+struct _Deflater(Movable):
+    """One raw deflate stream (gzip_flag IGZIP_DEFLATE, the default) through ISA-L."""
+
+    var stream: List[UInt64]  # struct isal_zstream, 8-byte aligned like the C struct
+    var level_buf: List[UInt8]
+
+    def __init__(out self, level: Int):
+        self.stream = List[UInt64](length=_ZSTREAM_SIZE // 8, fill=0)
+        var isal = isal_level(level)
+        self.level_buf = List[UInt8](unsafe_uninit_length=_level_buf_size(isal))
+        external_call["isal_deflate_init", NoneType](self.stream.unsafe_ptr())
+        self._set32(_ZS_LEVEL, isal)
+        self._set32(_ZS_LEVEL_BUF_SIZE, len(self.level_buf))
+        self._field[DType.int](_ZS_LEVEL_BUF)[] = Int(self.level_buf.unsafe_ptr())
+
+    def _field[dtype: DType](mut self, offset: Int) -> Pointer[Scalar[dtype], MutAnyOrigin]:
+        var at = self.stream.unsafe_ptr().unsafe_bitcast[UInt8]().unsafe_offset(offset)
+        return at.unsafe_bitcast[Scalar[dtype]]().unsafe_origin_cast[MutAnyOrigin]()
+
+    def _set32(mut self, offset: Int, value: Int):
+        self._field[DType.uint32](offset)[] = UInt32(value)
+
+    def _get32(mut self, offset: Int) -> Int:
+        return Int(self._field[DType.uint32](offset)[])
+
+    def feed(
+        mut self, data: Span[UInt8, _], last: Bool, mut sink: Some[ByteSink], mut out: List[UInt8]
+    ) raises -> Int:
+        """Compress `data` (the stream's end when `last`), putting the output to `sink` as it
+        comes (DEFLATE_OUT at a time); how many bytes were put. Input goes in CHUNK pieces
+        (avail_in is 32 bits)."""
+        var fed = 0
+        var written = 0
+        while True:
+            var piece = min(len(data) - fed, CHUNK)
+            self._field[DType.int](_ZS_NEXT_IN)[] = Int(data.unsafe_ptr()) + fed
+            self._set32(_ZS_AVAIL_IN, piece)
+            fed += piece
+            var end = last and fed == len(data)
+            self._field[DType.uint16](_ZS_END_OF_STREAM)[] = UInt16(1 if end else 0)
+            while True:
+                self._field[DType.int](_ZS_NEXT_OUT)[] = Int(out.unsafe_ptr())
+                self._set32(_ZS_AVAIL_OUT, DEFLATE_OUT)
+                var rc = external_call["isal_deflate", Int32](self.stream.unsafe_ptr())
+                if rc != _COMP_OK:
+                    raise Error(String("ISA-L failed to deflate (", rc, ")"))
+                var produced = DEFLATE_OUT - self._get32(_ZS_AVAIL_OUT)
+                sink.put(Span(out)[0:produced])
+                written += produced
+                # isal_deflate returns with its input used up or its output full; the stream's
+                # end is written only when the state says so.
+                if end and self._get32(_ZS_STATE) == _ZSTATE_END:
+                    break
+                if not end and self._get32(_ZS_AVAIL_IN) == 0 and produced < DEFLATE_OUT:
+                    break
+            if fed == len(data):
+                return written
+
+
 def _deflate_to(
     mut sink: Some[ByteSink], head: Span[UInt8, _], body: Span[UInt8, _], level: Int
 ) raises -> Int:
-    """`head` then `body` as one raw deflate stream (RFC 1951; zlib, windowBits -15) put to
-    `sink` as it is produced; its length."""
-    # z_stream as 14 machine words, as in _Member.
-    var stream = List[Int](length=Z_STREAM_SIZE // 8, fill=0)
-    var version = _zlib_version()
-    var rc = external_call["deflateInit2_", Int32](
-        stream.unsafe_ptr(), Int32(level), Int32(DEFLATED), Int32(-15), Int32(8), Int32(0),
-        version.unsafe_ptr(), Int32(Z_STREAM_SIZE),
-    )
-    _ = version^
-    if rc != Z_OK:
-        raise Error(String("zlib refused to start deflating (", rc, ")"))
+    """`head` then `body` as one raw deflate stream (RFC 1951; ISA-L) put to `sink` as it is
+    produced; its length."""
+    var deflater = _Deflater(level)
     var out = List[UInt8](unsafe_uninit_length=DEFLATE_OUT)
-    var written = 0
-    try:
-        written += _deflate_part(stream, head, False, sink, out)
-        written += _deflate_part(stream, body, True, sink, out)
-    finally:
-        _ = external_call["deflateEnd", Int32](stream.unsafe_ptr())
-    return written
-
-
-def _deflate_part(
-    mut stream: List[Int], data: Span[UInt8, _], finish: Bool, mut sink: Some[ByteSink],
-    mut out: List[UInt8],
-) raises -> Int:
-    # Input is fed in CHUNK pieces (avail_in is 32 bits); each piece is consumed whole.
-    var fed = 0
-    var written = 0
-    while True:
-        var piece = min(len(data) - fed, CHUNK)
-        stream[0] = Int(data.unsafe_ptr()) + fed
-        stream[1] = piece
-        fed += piece
-        var flush = Z_FINISH if finish and fed == len(data) else Z_NO_FLUSH
-        while True:
-            stream[3] = Int(out.unsafe_ptr())
-            stream[4] = DEFLATE_OUT
-            var rc = Int(external_call["deflate", Int32](stream.unsafe_ptr(), Int32(flush)))
-            var produced = DEFLATE_OUT - (stream[4] & Z_UINT_MASK)
-            # Z_BUF_ERROR: no progress possible, i.e. the piece was consumed and flushed out.
-            if rc != Z_OK and rc != Z_STREAM_END and not (rc == Z_BUF_ERROR and flush == Z_NO_FLUSH):
-                raise Error(String("zlib failed to deflate (", rc, ")"))
-            sink.put(Span(out)[0:produced])
-            written += produced
-            if rc != Z_OK or (flush == Z_NO_FLUSH and produced < DEFLATE_OUT):
-                break
-        if fed == len(data):
-            return written
+    var written = deflater.feed(head, False, sink, out)
+    return written + deflater.feed(body, True, sink, out)

@@ -282,8 +282,10 @@ def test_large_layers_round_trip_at_every_level() raises:
             assert_equal(_state(load_checkpoint(base)), expected)
             if compression == "deflate":
                 saved.append(len(_read(base + ".npz")))
-    # Random float64 barely compresses; level 9 is no larger than level 1.
-    assert_true(saved[2] <= saved[0] and saved[0] < 210000 * 8)
+    # Random float64 barely compresses at any level (ISA-L's level 3, zlib's 7-9, can even come
+    # out a few bytes longer than its level 1), but deflate it is.
+    for size in saved:
+        assert_true(size < 210000 * 8 and size * 1000 < saved[0] * 1001)
 
 
 def test_save_refuses_a_level_outside_1_to_9_and_writes_nothing() raises:
