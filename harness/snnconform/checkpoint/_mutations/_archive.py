@@ -141,7 +141,7 @@ def corrupt_member(case: CaseModel, params: Params, invariant: dict[str, Any], d
     member = case.member(pick_layer(case, draw))
     how = params["how"]
     member.method = {"stored_size_mismatch": 0, "deflate_garbage": 8, "deflate_trailing": 8,
-                     "declared_size_zip64": 8, "unterminated_deflate": 8}.get(how, member.method)
+                     "declared_size_zip64": 8, "unterminated_deflate": 8, "short_stream": 8}.get(how, member.method)
     content, stream = member.content(), member.stream()
     if how == "crc":
         member.crc = zlib.crc32(content) ^ (1 << draw(st.integers(0, 31)))
@@ -158,6 +158,11 @@ def corrupt_member(case: CaseModel, params: Params, invariant: dict[str, Any], d
         member.compressed = draw(st.binary(min_size=len(stream), max_size=len(stream)))
     elif how == "deflate_trailing":
         member.compressed = stream + draw(st.binary(min_size=1, max_size=8))
+    elif how == "short_stream":
+        # The stream (and its CRC) stops short of the declared size that the .npy header agrees
+        # with: only comparing the inflated size with the declared one finds it.
+        short = content[: -draw(st.integers(1, min(8, len(content) - 1)))]
+        member.compressed, member.crc = zlib.compress(short, 6, -15), zlib.crc32(short)
     elif how == "unterminated_deflate":
         # Every byte inflates, but the stream has no final block: it does not end.
         compressor = zlib.compressobj(6, zlib.DEFLATED, -15)

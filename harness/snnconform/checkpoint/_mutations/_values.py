@@ -216,5 +216,7 @@ def drop_selector(case: CaseModel, params: Params, invariant: dict[str, Any], dr
     if op["op"] == "freeze_layers":
         op["args"] = pick(draw, [{}, {"layer_names": None}, {"until_index": None},
                                   {"layer_names": None, "until_index": None}])
+    elif "all_layers" in params:
+        op["args"] = {"all_layers": params["all_layers"]}  # only all_layers=True selects
     else:
         op["args"] = pick(draw, [{}, {"all_layers": False}, {"layer_names": None, "all_layers": False}])
