@@ -95,6 +95,18 @@ def test_schema_accepts_every_request_the_harness_sends():
     assert validator.error({"stopped": True}, "stop_answer") is None
 
 
+def test_schema_knows_the_timing_capability():
+    validator = SchemaValidator()
+    request = {**Run(0, "c", "/r", [{"op": "load", "base": "b"}]).to_json(), "timing": True}
+    assert validator.error(request, "run_request") is None
+    timed = {"seq": 0, "id": "c", "results": [
+        {"op": "load", "verdict": "accept", "state": {}, "seconds": 0.25},
+        {"op": "save", "verdict": "reject", "code": "x", "message": "m", "seconds": 0.0}]}
+    assert validator.error(timed, "run_answer") is None
+    timed["results"][0]["seconds"] = -1
+    assert "minimum" in (validator.error(timed, "run_answer") or "")
+
+
 @pytest.mark.parametrize(
     ("message", "kind", "words"),
     [
