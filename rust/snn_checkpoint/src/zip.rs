@@ -957,7 +957,7 @@ struct Written {
 
 /// Writes the spec's deterministic zip (`save.writer.archive`) to `out`, one member at a time,
 /// streamed, and hashes it (SHA-256, for `archive_sha256`): a stored member's bytes are written
-/// as they are, hashed beside the write; a deflated member's blocks are written as they come
+/// as they are, a chunk at a time, each hashed while it is in the cache; a deflated member's blocks are written as they come
 /// out of the threads compressing them, then its local header is written in the room left
 /// before them and the member read back to be hashed (so `out` must seek and read). Nothing
 /// holds a whole member's compressed bytes.
@@ -1010,18 +1010,11 @@ impl<W: Read + Write + Seek> ArchiveWriter<W> {
         Ok(())
     }
 
-    /// Writes `parts` and hashes them, on two threads when they are large (both only read
-    /// them).
+    /// Writes `parts` and hashes them a chunk at a time, while the chunk is in the cache.
     fn emit_parts(&mut self, parts: &[&[u8]], size: u64) -> io::Result<()> {
-        let (out, digest) = (&mut self.out, &mut self.digest);
-        if size < BLOCK as u64 {
-            parts.iter().try_for_each(|part| out.write_all(part))?;
-            parts.iter().for_each(|part| digest.update(part));
-        } else {
-            thread::scope(|scope| {
-                scope.spawn(|| parts.iter().for_each(|part| digest.update(part)));
-                parts.iter().try_for_each(|part| out.write_all(part))
-            })?;
+        for chunk in parts.iter().flat_map(|part| part.chunks(CHUNK)) {
+            self.out.write_all(chunk)?;
+            self.digest.update(chunk);
         }
         self.offset += size;
         Ok(())
