@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Mojo testee and the unit-test binaries into mojo/build/ (gitignored).
-# Needs the toolchain from setup.sh, zlib (-lz), ISA-L (-lisal, setup.sh installs it) and
-# libcrypto (-lcrypto) from the system.
+# Needs the toolchain from setup.sh, ISA-L (-lisal: deflate, inflate, CRC-32; setup.sh installs it)
+# and libcrypto (-lcrypto, SHA-256) from the system.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 MOJO="$HERE/../.venv/bin/mojo"
@@ -10,7 +10,7 @@ if [ ! -x "$MOJO" ]; then
     exit 1
 fi
 export PATH="$(dirname "$MOJO"):$PATH"
-LINK=(-Xlinker -lz -Xlinker -lisal -Xlinker -lcrypto)
+LINK=(-Xlinker -lisal -Xlinker -lcrypto)
 mkdir -p "$HERE/build"
 cd "$HERE"
 "$MOJO" build -I src src/testee.mojo -o build/snn-testee "${LINK[@]}"

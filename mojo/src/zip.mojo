@@ -1,7 +1,7 @@
 """The weight archive as a zip file: the central directory per the spec's structure_rules, the
 layer members (archive.members.*, archive.member.method), and the one sequential pass over the
-file that hashes it and streams each member (stored, or raw deflate inflated through the system
-zlib) to a MemberSink with size and CRC-32 checks; the writer deflates through ISA-L (libisal).
+file that hashes it and streams each member (stored, or raw deflate inflated through ISA-L's
+igzip, libisal) to a MemberSink with size and CRC-32 checks; the writer deflates through ISA-L.
 
 The directory is read first, from the file's tail (pread), then the pass reads the whole file
 once in CHUNK pieces. Readers trust the central directory, never the local headers' sizes: numpy
@@ -32,19 +32,25 @@ comptime SIG_END = 0x06054B50
 comptime SIG_ZIP64_END = 0x06064B50
 comptime SIG_ZIP64_LOCATOR = 0x07064B50
 
-# zlib (inflate)
-comptime Z_OK = 0
-comptime Z_STREAM_END = 1
-comptime Z_BUF_ERROR = -5
-comptime Z_NO_FLUSH = 0
-comptime Z_STREAM_SIZE = 112  # sizeof(z_stream) on LP64
-# avail_in and avail_out are 32-bit fields in 64-bit words.
-comptime Z_UINT_MASK = 0xFFFFFFFF
+# ISA-L's igzip (isa-l/igzip_lib.h, libisal 2.30) for inflate and deflate: the fields of its
+# structs used here, as byte offsets on LP64 (read from the header with offsetof). Both structs
+# are held in List[UInt64], 8-byte aligned like the C structs.
+comptime _INFLATE_STATE_SIZE = 87368  # struct inflate_state
+comptime _IS_NEXT_OUT = 0
+comptime _IS_AVAIL_OUT = 8
+comptime _IS_NEXT_IN = 16
+comptime _IS_AVAIL_IN = 32
+comptime _IS_READ_IN_LENGTH = 36  # bits read ahead of next_in
+comptime _IS_BLOCK_STATE = 21160
+comptime _ISAL_BLOCK_FINISH = 5
 
 
-def _zlib_version() -> List[UInt8]:
-    """The zlib version the z_stream layout is declared for, as a C string."""
-    return [0x31, 0x2E, 0x32, 0x2E, 0x31, 0x33, 0]  # "1.2.13"
+def _c_field[dtype: DType](
+    mut words: List[UInt64], offset: Int
+) -> Pointer[Scalar[dtype], MutAnyOrigin]:
+    """The field at byte `offset` of a C struct held in `words`."""
+    var at = words.unsafe_ptr().unsafe_bitcast[UInt8]().unsafe_offset(offset)
+    return at.unsafe_bitcast[Scalar[dtype]]().unsafe_origin_cast[MutAnyOrigin]()
 
 
 @fieldwise_init
@@ -472,7 +478,8 @@ def _check_local_headers(
 def crc32(data: Span[UInt8, _], crc: Int = 0) -> Int:
     """zip's CRC-32, continuing from the CRC-32 `crc` of preceding bytes: ISA-L's
     crc32_gzip_refl, the same values as zlib's crc32_z at 3-5 times its speed here."""
-    var out = external_call["crc32_gzip_refl", UInt32](UInt32(crc), data.unsafe_ptr(), UInt64(len(data)))
+    var out = external_call["crc32_gzip_refl", UInt32](
+        UInt32(crc), data.unsafe_ptr(), UInt64(len(data)))
     return Int(out)
 
 
@@ -589,9 +596,7 @@ struct _Member(Movable):
 
     var index: Int
     var deflated: Bool
-    # z_stream as 14 machine words: next_in, avail_in, total_in, next_out, avail_out, total_out,
-    # msg, state, zalloc, zfree, opaque, data_type, adler, reserved (LP64 layout).
-    var stream: List[Int]
+    var state: List[UInt64]  # ISA-L's struct inflate_state (raw deflate, its default)
     var crc: Int
     var produced: Int
     var declared: Int
@@ -601,7 +606,7 @@ struct _Member(Movable):
     def __init__(out self, index: Int, entry: ZipEntry):
         self.index = index
         self.deflated = entry.method == 8
-        self.stream = List[Int]()
+        self.state = List[UInt64]()
         self.crc = 0
         self.produced = 0
         self.declared = entry.uncompressed_size
@@ -616,13 +621,8 @@ struct _Member(Movable):
             self.problem = String("declares ", self.declared, " bytes, more than deflate makes of ",
                                   entry.compressed_size)
         elif self.deflated:
-            self.stream = List[Int](length=Z_STREAM_SIZE // 8, fill=0)
-            var version = _zlib_version()
-            var rc = external_call["inflateInit2_", Int32](
-                self.stream.unsafe_ptr(), Int32(-15), version.unsafe_ptr(), Int32(Z_STREAM_SIZE))
-            if rc != Z_OK:
-                self.stream = List[Int]()
-                self.problem = String("zlib refused to start (", rc, ")")
+            self.state = List[UInt64](length=_INFLATE_STATE_SIZE // 8, fill=0)
+            external_call["isal_inflate_init", NoneType](self.state.unsafe_ptr())
 
     def reads_in_place(self) -> Bool:
         """Whether its next bytes may be read straight into the sink (stored, no problem)."""
@@ -645,11 +645,14 @@ struct _Member(Movable):
         else:
             self._inflate(data, sink, out)
 
+    def _get32(mut self, offset: Int) -> Int:
+        return Int(_c_field[DType.uint32](self.state, offset)[])
+
     def _inflate(mut self, data: Span[UInt8, _], mut sink: Some[MemberSink], mut out: List[UInt8]):
         # Output into the landing, else into `out`; capped at the declared size + 1 (saturated).
         var cap = self.declared + 1 if self.declared < Int.MAX else self.declared
-        self.stream[0] = Int(data.unsafe_ptr())
-        self.stream[1] = len(data)  # at most CHUNK: fits avail_in's 32 bits
+        _c_field[DType.int](self.state, _IS_NEXT_IN)[] = Int(data.unsafe_ptr())
+        _c_field[DType.uint32](self.state, _IS_AVAIL_IN)[] = UInt32(len(data))  # at most CHUNK
         while True:
             var landing = sink.landing(self.index)
             var direct = len(landing) > 0
@@ -658,33 +661,37 @@ struct _Member(Movable):
             if want <= 0:
                 self.problem = String("inflates to more than the declared ", self.declared, " bytes")
                 return
-            self.stream[3] = Int(landing.unsafe_ptr()) if direct else Int(out.unsafe_ptr())
-            self.stream[4] = want
-            var rc = external_call["inflate", Int32](self.stream.unsafe_ptr(), Int32(Z_NO_FLUSH))
-            var made = want - (self.stream[4] & Z_UINT_MASK)
+            var before = self._get32(_IS_AVAIL_IN)
+            var target = Int(landing.unsafe_ptr()) if direct else Int(out.unsafe_ptr())
+            _c_field[DType.int](self.state, _IS_NEXT_OUT)[] = target
+            _c_field[DType.uint32](self.state, _IS_AVAIL_OUT)[] = UInt32(want)
+            var rc = external_call["isal_inflate", Int32](self.state.unsafe_ptr())
+            var made = want - self._get32(_IS_AVAIL_OUT)
             if direct:
                 self.took(landing[0:made])
                 sink.landed(self.index, made)
             else:
                 self.took(Span(out)[0:made])
                 sink.accept(self.index, Span(out)[0:made])
-            var left = self.stream[1] & Z_UINT_MASK
-            if rc == Z_STREAM_END:
+            var left = self._get32(_IS_AVAIL_IN)
+            if rc < 0:
+                self.problem = String("invalid deflate data (ISA-L ", rc, ")")
+                return
+            if self._get32(_IS_BLOCK_STATE) == _ISAL_BLOCK_FINISH:
                 self.ended = True
+                # Whole bytes read ahead into the bit buffer lie past the stream's end too.
+                left += Int(_c_field[DType.int32](self.state, _IS_READ_IN_LENGTH)[]) // 8
                 if left > 0:
                     self.problem = String(left, " bytes follow the end of the deflate stream")
                 return
-            if rc != Z_OK and rc != Z_BUF_ERROR:
-                self.problem = String("invalid deflate data (zlib ", rc, ")")
+            # isal_inflate returns with its input used up or its output full; no progress on
+            # either means it needs the next piece.
+            if (left == 0 and made < want) or (made == 0 and left == before):
                 return
-            if rc == Z_BUF_ERROR or (left == 0 and made < want):
-                return  # all input used: the pass brings the next piece
 
     def finish(mut self, entry: ZipEntry) -> String:
         """Why the member fails archive.member.integrity, or ""; ends the inflate state."""
-        if len(self.stream) > 0:
-            _ = external_call["inflateEnd", Int32](self.stream.unsafe_ptr())
-            self.stream = List[Int]()
+        self.state = List[UInt64]()  # ISA-L allocates nothing beside it
         if self.problem:
             return self.problem
         if self.deflated and not self.ended:
@@ -890,8 +897,7 @@ struct ArchiveWriter(Movable):
         self._emit(sink, Span(out))
 
 
-# ISA-L's igzip (isa-l/igzip_lib.h, libisal 2.30): the fields of struct isal_zstream used here,
-# as byte offsets on LP64 (read from the header with offsetof).
+# ISA-L's struct isal_zstream (see _INFLATE_STATE_SIZE).
 comptime _ZSTREAM_SIZE = 82384
 comptime _ZS_NEXT_IN = 0
 comptime _ZS_AVAIL_IN = 8
@@ -923,7 +929,7 @@ def _level_buf_size(isal: Int) -> Int:
 struct _Deflater(Movable):
     """One raw deflate stream (gzip_flag IGZIP_DEFLATE, the default) through ISA-L."""
 
-    var stream: List[UInt64]  # struct isal_zstream, 8-byte aligned like the C struct
+    var stream: List[UInt64]  # struct isal_zstream
     var level_buf: List[UInt8]
 
     def __init__(out self, level: Int):
@@ -936,8 +942,7 @@ struct _Deflater(Movable):
         self._field[DType.int](_ZS_LEVEL_BUF)[] = Int(self.level_buf.unsafe_ptr())
 
     def _field[dtype: DType](mut self, offset: Int) -> Pointer[Scalar[dtype], MutAnyOrigin]:
-        var at = self.stream.unsafe_ptr().unsafe_bitcast[UInt8]().unsafe_offset(offset)
-        return at.unsafe_bitcast[Scalar[dtype]]().unsafe_origin_cast[MutAnyOrigin]()
+        return _c_field[dtype](self.stream, offset)
 
     def _set32(mut self, offset: Int, value: Int):
         self._field[DType.uint32](offset)[] = UInt32(value)
