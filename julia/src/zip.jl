@@ -383,7 +383,7 @@ end
 
 # ------------------------------------------------------------------ the archive phase
 
-const PASS_CHUNK = 4 << 20          # bytes per read of the sequential pass
+const PASS_CHUNK = 1 << 20          # bytes per read of the pass (1 MiB stays in cache for SHA-256 and CRC-32: faster than 4)
 
 """
     read_archive(path, names, digest, new_sink) -> the sinks (layer order) or CheckpointError

@@ -243,7 +243,7 @@ end
         save_checkpoint(c, joinpath(dir, "l$level"); level = level)
         @test load_checkpoint(joinpath(dir, "l$level")).weights == c.weights
     end
-    # Layers larger than a read of the pass (4 MiB) and than an inflate output (1 MiB), in
+    # Layers larger than a read of the pass and an inflate output (1 MiB each), in
     # both compressions and with a layer count that crosses chunk edges at odd offsets.
     big = S.row_major(reshape([sin(k) * 1e3 for k in 1:(700 * 1001)], 700, 1001))
     small = S.row_major(reshape(collect(1.0:6.0), 2, 3))
