@@ -6,20 +6,7 @@ set -euo pipefail
 MOJO_PIN="1.2"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-ISAL_HEADER=/usr/include/isa-l/igzip_lib.h
-if [ ! -f "$ISAL_HEADER" ]; then
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    install_isal() {
-        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libisal-dev
-    }
-    # Without package lists (a fresh image) apt knows no libisal-dev: update once, then retry.
-    install_isal || { $SUDO apt-get update && install_isal; } || {
-        echo "setup.sh: could not install libisal-dev (ISA-L, needed to link -lisal)" >&2
-        exit 1
-    }
-    [ -f "$ISAL_HEADER" ] || { echo "setup.sh: libisal-dev installed but $ISAL_HEADER is missing" >&2; exit 1; }
-fi
+sh "$ROOT/scripts/install-libisal.sh"
 if [ ! -x "$VENV/bin/python" ]; then
     echo "setup.sh: $VENV/bin/python not found; create the project venv first" >&2
     exit 1

@@ -19,6 +19,7 @@ pub mod errors;
 pub mod fields;
 pub mod fine_tune;
 pub mod hostvalue;
+mod isal;
 pub mod json;
 pub mod json_write;
 pub mod limits;

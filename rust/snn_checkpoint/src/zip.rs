@@ -18,10 +18,11 @@ use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex};
 use std::thread;
 
-use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Decompress, FlushDecompress, Status};
 use sha2::{Digest, Sha256};
 
 use crate::errors::{fail, repr, Result};
+use crate::isal::Deflater;
 use crate::limits::{ZIP_U16_MAX, ZIP_U32_MAX};
 
 const EOCD_SIG: u32 = 0x0605_4b50;
@@ -1235,46 +1236,13 @@ fn blocks<'a>(parts: &[&'a [u8]], size: usize) -> Vec<Vec<&'a [u8]>> {
     blocks
 }
 
-/// One block as raw deflate on its own: ended by a sync flush, or finishing the stream when
-/// it is the `last`.
+/// One block as raw deflate on its own (ISA-L): ended by a sync flush, or finishing the stream
+/// when it is the `last`.
 fn deflate_block(pieces: &[&[u8]], level: Level, last: bool) -> io::Result<Vec<u8>> {
-    let mut c = Compress::new(flate2::Compression::new(level.get()), false);
     let len: usize = pieces.iter().map(|p| p.len()).sum();
     let mut out = Vec::with_capacity(len + len / 64 + 1024);
-    for piece in pieces {
-        compress(&mut c, piece, &mut out, FlushCompress::None)?;
-    }
-    let flush = if last {
-        FlushCompress::Finish
-    } else {
-        FlushCompress::Sync
-    };
-    compress(&mut c, &[], &mut out, flush)?;
+    Deflater::new(level.get()).block(pieces, last, &mut out)?;
     Ok(out)
-}
-
-/// Runs `input` through `c` into `out` (grown as needed) until all of it is in and, for a
-/// flush, out.
-fn compress(
-    c: &mut Compress,
-    input: &[u8],
-    out: &mut Vec<u8>,
-    flush: FlushCompress,
-) -> io::Result<()> {
-    let start = c.total_in();
-    loop {
-        if out.len() == out.capacity() {
-            out.reserve(1 << 16);
-        }
-        let done = (c.total_in() - start) as usize;
-        let status = c.compress_vec(&input[done..], out, flush)?;
-        let all_in = (c.total_in() - start) as usize == input.len();
-        let finished = flush != FlushCompress::Finish || status == Status::StreamEnd;
-        // Room left in `out` after a call means the compressor has nothing more to give.
-        if all_in && out.len() < out.capacity() && finished {
-            return Ok(());
-        }
-    }
 }
 
 /// The state the threads of `deflate_parallel` share.

@@ -586,16 +586,31 @@ fn levels_are_one_to_nine() {
     for refused in [0, 10, -1, 1 << 40] {
         assert!(Level::new(refused).is_err(), "{refused}");
     }
-    // Every level writes a stream every reader inflates.
-    let data = noise(100_000);
+    // Every level writes a stream every reader inflates: an empty member, one of a block, and
+    // one of several blocks (1 MiB each, in parallel) mixing noise and runs, split unevenly.
+    let mut many = noise(2_500_000);
+    many[1_000_000..1_700_000].fill(7);
     for level in 1..=9 {
         let out = Cursor::new(Vec::new());
         let mut archive = ArchiveWriter::new(out, Compression::Deflate, Level::new(level).unwrap());
-        archive.add(b"m", &[&data[..10], &data[10..]]).unwrap();
+        archive.add(b"empty", &[]).unwrap();
+        archive
+            .add(b"one", &[&many[..10], &many[10..100_000]])
+            .unwrap();
+        archive
+            .add(b"many", &[&many[..1_048_000], &many[1_048_000..]])
+            .unwrap();
         let b = archive.finish().unwrap().0.into_inner();
-        assert_eq!(
-            member_bytes(&b, &read_directory(&b).unwrap()[0]).unwrap(),
-            data
+        let members = read_directory(&b).unwrap();
+        for (e, data) in members
+            .iter()
+            .zip([&many[..0], &many[..100_000], &many[..]])
+        {
+            assert_eq!(member_bytes(&b, e).unwrap(), data, "level {level}");
+        }
+        assert!(
+            members[2].compressed_size < 2_000_000,
+            "the run is compressed"
         );
     }
 }

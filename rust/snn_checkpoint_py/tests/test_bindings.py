@@ -369,6 +369,25 @@ def test_saved_pairs_are_the_reference_writer_s_bytes(base: Path, tmp_path: Path
     assert _observe(ref.load_checkpoint(tmp_path / "nine")) == _observe(reference)
 
 
+def test_deflated_members_of_several_blocks_read_back_at_every_level(tmp_path: Path) -> None:
+    # 3 MiB and 1.5 MiB layers: several 1 MiB blocks, compressed in parallel (ISA-L), one stream.
+    rng = np.random.default_rng(15)
+    weights = [rng.standard_normal((512, 768)), np.zeros((384, 512))]
+    weights[1][100:200] = rng.standard_normal((100, 512))
+    checkpoint = rs.validate(weights, ["a", "b"], [(768, 512), (512, 384)])
+    for level in (1, 6, 9):
+        base = tmp_path / f"level{level}"
+        rs.save_checkpoint(checkpoint, base, level=level)
+        with zipfile.ZipFile(_npz_path(base)) as archive:
+            assert archive.testzip() is None
+            assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+            assert archive.getinfo("layer_1.npy").compress_size < 1 << 20
+        with np.load(_npz_path(base), allow_pickle=False) as archive:
+            assert all(np.array_equal(archive[f"layer_{i}"], w) for i, w in enumerate(weights))
+        loaded = ref.load_checkpoint(base)
+        assert all(np.array_equal(a, w) for a, w in zip(loaded.weights, weights, strict=True))
+
+
 def test_save_refuses_a_bad_compression_and_reports_file_system_failures(base: Path, tmp_path: Path) -> None:
     checkpoint = rs.load_checkpoint(base)
     folder = tmp_path / "out"
