@@ -175,7 +175,8 @@ impl Deflater {
         let mut used = out.len();
         loop {
             if out.len() - used < (1 << 16) {
-                out.resize(used + (1 << 20).max(input.len() / 2), 0);
+                // The room the caller reserved first, then 64 KiB more at a time.
+                out.resize(out.capacity().max(used + (1 << 16)), 0);
             }
             let room = &mut out[used..];
             s.next_out = room.as_mut_ptr();
