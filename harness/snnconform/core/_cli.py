@@ -341,10 +341,10 @@ def cmd_mutation(args: argparse.Namespace) -> int:
         if impl.mutation:
             note = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
             tallies[impl.name] = mutate_implementation(
-                config, impl, cases, spec.invariants, spec.spec_version, args.mutant, note,
+                config, impl, cases, spec.invariants, spec.spec_version, args.mutant or ["*"], note,
                 args.timeout or config.timeout)
     document = {"implementations": {name: tally.as_dict() for name, tally in tallies.items()}}
-    if args.mutant == "*":
+    if not args.mutant:
         document = record(config.results, spec.spec_version, tallies)
     lines = [f"{name}: {entry['killed']}/{entry['mutants']} killed, survived {entry['survived'] or 'none'}"
              + (f", stale {entry['stale']}" if entry["stale"] else "")
@@ -549,8 +549,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "mutants/<impl>/ in a scratch copy, rebuild, run the corpus (must kill it)", [])
     mutation_group = mutation.add_argument_group("mutation")
     _add_impl_options(mutation_group)
-    mutation_group.add_argument("--mutant", default="*", metavar="GLOB",
-                                help="only these mutants (then mutation.json is not written)")
+    mutation_group.add_argument("--mutant", action="append", metavar="GLOB",
+                                help="only mutants matching a GLOB (repeatable; then mutation.json is not written)")
     mutation_group.add_argument("--timeout", type=float, metavar="SECONDS", help="per case")
     mutation_group.add_argument("--quiet", action="store_true", help="no progress output")
     fuzz = add("fuzz", cmd_fuzz, "draw cases, run them on every implementation at once, and shrink "

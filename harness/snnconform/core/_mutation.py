@@ -81,11 +81,11 @@ class Tally:
                                          or self.baseline_problem)
 
 
-def read_mutants(folder: Path, pattern: str = "*") -> list[Mutant]:
+def read_mutants(folder: Path, patterns: Sequence[str] = ("*",)) -> list[Mutant]:
     """The patches of one implementation, in name order, with their headers."""
     mutants = []
     for path in sorted(folder.glob("*.patch")):
-        if not fnmatch.fnmatchcase(path.stem, pattern):
+        if not any(fnmatch.fnmatchcase(path.stem, pattern) for pattern in patterns):
             continue
         header = dict(_HEADER.findall(path.read_text("utf-8").split("\n---", 1)[0]))
         invariants = tuple(i.strip() for i in header.get("Invariant", "").split(",") if i.strip())
@@ -149,14 +149,14 @@ def _baseline(config: Config, impl: Implementation, cases: Sequence[Case], timeo
 
 
 def mutate_implementation(config: Config, impl: Implementation, cases: Sequence[Case],
-                          invariants: Sequence[str], spec_version: int, pattern: str = "*",
+                          invariants: Sequence[str], spec_version: int, patterns: Sequence[str] = ("*",),
                           note: Callable[[str], None] = print, timeout: float = 10.0) -> Tally:
     """Run every mutant of ``impl``; see the module's docstring."""
     began = time.perf_counter()
     tally = Tally()
-    mutants = read_mutants(config.root / "mutants" / impl.name, pattern)
+    mutants = read_mutants(config.root / "mutants" / impl.name, patterns)
     covered = {inv for mutant in mutants for inv in mutant.invariants}
-    tally.uncovered = [inv for inv in invariants if inv not in covered] if pattern == "*" else []
+    tally.uncovered = [inv for inv in invariants if inv not in covered] if list(patterns) == ["*"] else []
     tally.mutants = len(mutants)
     scratch = config.logs.parent / "mutation" / impl.name
     _scratch_copy(config.root, scratch)
