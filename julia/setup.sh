@@ -39,4 +39,6 @@ if ! throws_fine; then
     cp -a "$(dirname "$(find "$work/root" -name 'libunwind.so.8' | head -n 1)")"/libunwind*.so* "$HERE/.deps/lib/"
     throws_fine || { echo "setup.sh: julia still crashes on exceptions" >&2; exit 1; }
 fi
+# ISA-L (libisal-dev): the writer deflates through libisal, the test's layout probe needs its header.
+"$HERE/../scripts/install-libisal.sh"
 "$HERE/julia.sh" --version

@@ -4,7 +4,8 @@
 # CRC-32 and inflate (zlib) and .npy reader. Nothing is allocated from a declared size that the
 # file's bytes do not bound (a deflated member declaring more than deflate can produce is
 # refused first).
-# Writing (ArchiveWriter, at the end): the spec's deterministic zip (save.writer.archive).
+# Writing (ArchiveWriter, at the end): the spec's deterministic zip (save.writer.archive), deflated
+# through ISA-L's igzip (inflate and CRC-32 stay zlib's).
 
 const LIBZ = "libz.so.1"
 
@@ -236,7 +237,6 @@ const Z_OK = Cint(0)
 const Z_STREAM_END = Cint(1)
 const Z_BUF_ERROR = Cint(-5)
 const Z_NO_FLUSH = Cint(0)
-const Z_FINISH = Cint(4)
 
 "The version string the *Init2_ calls check against the library's."
 zlib_version() = ccall((:zlibVersion, LIBZ), Cstring, ())
@@ -584,7 +584,7 @@ zip64_extra_bytes(values) = isempty(values) ? UInt8[] :
 
 One member whose uncompressed bytes are the concatenation of `parts`: the local header (zip64
 only when a size reaches 0xFFFFFFFF), then the data: stored, one write per part; or deflated as
-one raw deflate stream written as zlib produces it, after which the header is rewritten with
+one raw deflate stream written as ISA-L produces it, after which the header is rewritten with
 the compressed size.
 """
 function add_member!(w::ArchiveWriter, name::Vector{UInt8}, parts::Vector{Vector{UInt8}})
@@ -598,7 +598,7 @@ function add_member!(w::ArchiveWriter, name::Vector{UInt8}, parts::Vector{Vector
         return nothing
     end
     # The header's length is fixed before the compressed size is known: zip64 when the size or
-    # zlib's bound on the compressed size needs it (only a member within ~0.03% of 4 GiB gets a
+    # the bound on the compressed size needs it (only a member within ~0.03% of 4 GiB gets a
     # local zip64 field it turns out not to need; the central entry follows the real sizes).
     big = size >= ZIP_U32_MAX || deflate_bound(size) >= ZIP_U32_MAX
     start = position(w.io)
@@ -658,31 +658,77 @@ function close!(w::ArchiveWriter)
     return (sha256 = hexdigest!(w.sha), size = w.offset)
 end
 
-"At least zlib's deflateBound for `n` bytes of raw deflate (memLevel 8, default strategy)."
+# ------------------------------------------------------------------ ISA-L deflate (the writer)
+
+const LIBISAL = "libisal"
+
+# struct isal_zstream of isa-l/igzip_lib.h (libisal 2.30, LP64), held as bytes: its size and the
+# byte offsets of the fields used here (test/zip.jl compares them with the header through a
+# compiled probe, so a changed layout fails a test instead of corrupting memory).
+const ISAL_ZSTREAM_SIZE = 82384
+const ZS_NEXT_IN = 0
+const ZS_AVAIL_IN = 8
+const ZS_NEXT_OUT = 16
+const ZS_AVAIL_OUT = 24
+const ZS_LEVEL = 40
+const ZS_LEVEL_BUF_SIZE = 44
+const ZS_LEVEL_BUF = 48
+const ZS_END_OF_STREAM = 56
+const ZS_GZIP_FLAG = 60
+const ZS_STATE = 84                # internal_state.state
+const ZSTATE_END = UInt32(11)
+const COMP_OK = Cint(0)
+const IGZIP_DEFLATE = UInt16(0)    # raw deflate (RFC 1951), no gzip or zlib wrapper
+"ISAL_DEF_LVL1_DEFAULT, ..._LVL2_..., ..._LVL3_...: the level buffer sizes the header suggests."
+const ISAL_LEVEL_BUF = (282624, 331776, 348160)
+
+"zlib's levels 1-9 on ISA-L's 1-3 as the reference maps them (save.writer): 1-3 -> 1, 4-6 -> 2,
+7-9 -> 3. ISA-L's level 0 is no faster on weights, so none maps to it."
+isal_level(level::Integer) = (Int(level) + 2) ÷ 3
+
+"One raw deflate stream through ISA-L: its `struct isal_zstream` (8-byte aligned) and level buffer."
+struct IsalDeflater
+    stream::Vector{UInt64}
+    level_buf::Vector{UInt8}
+end
+
+function IsalDeflater(level::Integer)
+    isal = isal_level(level)
+    d = IsalDeflater(zeros(UInt64, ISAL_ZSTREAM_SIZE ÷ 8), Vector{UInt8}(undef, ISAL_LEVEL_BUF[isal]))
+    ccall((:isal_deflate_init, LIBISAL), Cvoid, (Ptr{UInt64},), d.stream)
+    set_field!(d, ZS_GZIP_FLAG, IGZIP_DEFLATE)
+    set_field!(d, ZS_LEVEL, UInt32(isal))
+    set_field!(d, ZS_LEVEL_BUF_SIZE, UInt32(length(d.level_buf)))
+    set_field!(d, ZS_LEVEL_BUF, pointer(d.level_buf))
+    return d
+end
+
+set_field!(d::IsalDeflater, offset::Int, value::T) where {T} =
+    GC.@preserve d unsafe_store!(Ptr{T}(pointer(d.stream) + offset), value)
+get_field(d::IsalDeflater, offset::Int, ::Type{T}) where {T} =
+    GC.@preserve d unsafe_load(Ptr{T}(pointer(d.stream) + offset))
+
+"At least the compressed size of `n` bytes (zlib's deflateBound, memLevel 8; ISA-L stays under
+it: it falls back to stored blocks when a block does not shrink)."
 deflate_bound(n::Int64) = n + (n >> 12) + (n >> 14) + (n >> 25) + 13 + 5
 
 """
     deflate_raw!(io, parts, level) -> bytes written
 
-One raw deflate stream (RFC 1951, zlib with windowBits -15, memLevel 8, default strategy) of
-the parts' concatenation, at zlib `level`, written to `io` through one INFLATE_CHUNK buffer:
-the parts are fed to zlib in place, never joined or held compressed.
+One raw deflate stream (RFC 1951, ISA-L's igzip at the ISA-L level for zlib `level`) of the
+parts' concatenation, written to `io` through one INFLATE_CHUNK buffer: the parts are fed to
+ISA-L in place, never joined or held compressed.
 """
 function deflate_raw!(io::IO, parts::Vector{Vector{UInt8}}, level::Integer)
-    z = ZStream()
-    rc = ccall((:deflateInit2_, LIBZ), Cint, (Ref{ZStream}, Cint, Cint, Cint, Cint, Cint, Cstring, Cint),
-               z, level, 8, -15, 8, 0, zlib_version(), sizeof(ZStream))
-    rc == Z_OK || error("zlib deflateInit2 failed ($rc)")
+    d = IsalDeflater(level)
     out = Vector{UInt8}(undef, INFLATE_CHUNK)
     written = Int64(0)
-    try
-        for part in parts, at in 0:(1 << 30):length(part)-1
+    GC.@preserve d out begin
+        for part in parts, at in 0:(1 << 30):length(part)-1     # avail_in is 32 bits
             n = min(length(part) - at, 1 << 30)
-            written += GC.@preserve part deflate_call!(io, z, pointer(part) + at, n, out, Z_NO_FLUSH)
+            written += GC.@preserve part deflate_call!(io, d, pointer(part) + at, n, out, false)
         end
-        written += deflate_call!(io, z, Ptr{UInt8}(C_NULL), 0, out, Z_FINISH)
-    finally
-        ccall((:deflateEnd, LIBZ), Cint, (Ref{ZStream},), z)
+        written += deflate_call!(io, d, Ptr{UInt8}(C_NULL), 0, out, true)
     end
     return written
 end
@@ -690,23 +736,25 @@ end
 "For tests and small data: the raw deflate stream as bytes."
 deflate_raw(parts::Vector{Vector{UInt8}}, level::Integer = 6) = (buf = IOBuffer(); deflate_raw!(buf, parts, level); take!(buf))
 
-"zlib's deflate over `n` bytes at `input` (with Z_FINISH: to the stream's end), each full
-`out` written to `io`: the bytes written."
-function deflate_call!(io::IO, z::ZStream, input::Ptr{UInt8}, n::Int, out::Vector{UInt8}, flush::Cint)
-    z.next_in = input
-    z.avail_in = n
+"ISA-L's deflate over `n` bytes at `input` (when `last`: to the stream's end), each full `out`
+written to `io`: the bytes written. The caller keeps `d`, `out` and the input alive."
+function deflate_call!(io::IO, d::IsalDeflater, input::Ptr{UInt8}, n::Int, out::Vector{UInt8}, last::Bool)
+    set_field!(d, ZS_NEXT_IN, input)
+    set_field!(d, ZS_AVAIL_IN, UInt32(n))
+    set_field!(d, ZS_END_OF_STREAM, UInt16(last))
     written = 0
     while true
-        rc = GC.@preserve out begin
-            z.next_out = pointer(out)
-            z.avail_out = length(out)
-            ccall((:deflate, LIBZ), Cint, (Ref{ZStream}, Cint), z, flush)
-        end
-        # Z_BUF_ERROR (no progress) cannot happen with input or Z_FINISH pending and room to write.
-        rc == Z_OK || rc == Z_STREAM_END || error("zlib deflate failed ($rc)")
-        made = length(out) - Int(z.avail_out)
-        GC.@preserve out unsafe_write(io, pointer(out), made)
+        set_field!(d, ZS_NEXT_OUT, pointer(out))
+        set_field!(d, ZS_AVAIL_OUT, UInt32(length(out)))
+        rc = ccall((:isal_deflate, LIBISAL), Cint, (Ptr{UInt64},), d.stream)
+        rc == COMP_OK || error("ISA-L deflate failed ($rc)")
+        made = length(out) - Int(get_field(d, ZS_AVAIL_OUT, UInt32))
+        unsafe_write(io, pointer(out), made)
         written += made
-        (flush == Z_FINISH ? rc == Z_STREAM_END : z.avail_in == 0 && z.avail_out > 0) && return written
+        # isal_deflate returns with its input used up or its output full; the stream's end is
+        # written only once the state says so.
+        done = last ? get_field(d, ZS_STATE, UInt32) == ZSTATE_END :
+                      get_field(d, ZS_AVAIL_IN, UInt32) == 0 && made < length(out)
+        done && return written
     end
 end

@@ -257,3 +257,41 @@ end
     end
     rm(dir; recursive = true)
 end
+
+# Reads every .npz given with Python's zipfile (CRC-checked) and numpy.load; prints a line per
+# file: its members' methods, then each array's shape and the SHA-256 of its row-major float64 bytes.
+const PY_READ_NPZ = """
+import hashlib, sys, zipfile
+import numpy as np
+for path in sys.argv[1:]:
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None, path
+        methods = [str(i.compress_type) for i in z.infolist()]
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = [npz[k] for k in sorted(npz.files, key=lambda k: int(k.split("_")[1]))]
+    print(",".join(methods), *("%dx%d:%s" % (a.shape + (hashlib.sha256(np.ascontiguousarray(a, "<f8").tobytes()).hexdigest(),)) for a in arrays))
+"""
+
+@testset "save: ISA-L deflate at levels 1, 6, 9, read back by Julia and by Python's zipfile and numpy" begin
+    dir = mktempdir()
+    # Multi-MiB layers: random (ISA-L falls back to stored blocks), highly repetitive (long
+    # matches), and a small one; the levels map to ISA-L's 1, 2 and 3.
+    noise = S.row_major(randn(640, 700))
+    steps = S.row_major(reshape([Float64(k % 97) for k in 1:(512 * 1024)], 512, 1024))
+    small = S.row_major(reshape(collect(1.0:6.0), 2, 3))
+    w = SNNCheckpoint([noise, steps, small], ["a", "b", "c"], [(700, 640), (1024, 512), (3, 2)])
+    want = join(["8,8,8"; ["$(size(m, 1))x$(size(m, 2)):$d" for (m, d) in zip((noise, steps, small), S.weight_sha256(w))]], " ")
+    bases = [joinpath(dir, "level$level") for level in (1, 6, 9)]
+    for (level, base) in zip((1, 6, 9), bases)
+        saved = save_checkpoint(w, base; level = level)
+        npz = read(base * ".npz")
+        @test saved.npz.sha256 == bytes2hex(SHA.sha256(npz))
+        @test length(npz) < 8 * (640 * 700 + 512 * 1024) ÷ 2 + 8 * 640 * 700   # the repetitive layer shrank
+        back = load_checkpoint(base)
+        @test back.weights == w.weights && S.weight_sha256(back) == S.weight_sha256(w)
+    end
+    python = joinpath(@__DIR__, "..", "..", ".venv", "bin", "python")
+    lines = readlines(`$python -c $PY_READ_NPZ $(map(b -> b * ".npz", bases))`)
+    @test lines == [want, want, want]
+    rm(dir; recursive = true)
+end
