@@ -43,8 +43,10 @@ def observe(checkpoint: SNNCheckpoint) -> dict[str, Any]:
 
 
 def _file(path: Path) -> dict[str, Any]:
-    data = path.read_bytes()
-    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    """A saved file's digest and size, read in pieces (never a second copy of a large file)."""
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+    return {"sha256": digest.hexdigest(), "size": path.stat().st_size}
 
 
 def _save(op: Mapping[str, Any], checkpoint: SNNCheckpoint | None, api: ModuleType) -> dict[str, Any]:
