@@ -53,6 +53,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per measured process")
     parser.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: the system's)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--render", action="store_true",
+                        help="only rewrite OUT/large.md from OUT/large.json (after changing the tables)")
     parser.add_argument("--baseline", default=None,
                         help="deflate-save baseline: a large.json, a bench_transfer.json, or REV:PATH "
                              "in git (default: the baseline of the previous OUT/large.json)")
@@ -247,6 +249,11 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    if args.render:
+        text = report.markdown(json.loads((args.out / "large.json").read_text()))
+        (args.out / "large.md").write_text(text)
+        print(text)
+        return 0
     signal.signal(signal.SIGTERM, _terminate)
     config = load_config(find_config())
     names = args.impl or DEFAULT_IMPLS

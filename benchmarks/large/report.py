@@ -201,4 +201,18 @@ def markdown(result: dict[str, Any]) -> str:
                  else "No baseline given: the deflate save row has no ratio.")
     lines += ["", *_targets_table(result["targets"], impls)]
     lines += ["", *(f"- {note}" for note in result.get("notes", []))]
+    failures = list(_failures(result))
+    if failures:
+        lines += ["", "## Cells without a figure", "", *failures]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _failures(result: dict[str, Any]) -> Iterable[str]:
+    """Why each ``error``/``timeout``/``skipped`` cell has no figure (a load's reason stands for
+    the save of the same process too)."""
+    for size in result["sizes"]:
+        for case in size["cases"]:
+            for impl, figure in case["load"].items():
+                if figure.get("error"):
+                    message = figure.get("message", "").replace("|", "\\|")
+                    yield f"- {_case_title(size, case)}, {impl}: {figure['error']}: {message}"
