@@ -345,7 +345,8 @@ function inflate!(d::MemberDecoder, ptr::Ptr{UInt8}, n::Int)
     d.ended && n > 0 && (d.problem = "the deflate stream ends before its compressed size"; return)
     d.z.next_in = ptr
     d.z.avail_in = n
-    while d.z.avail_in > 0
+    full = false  # the last call filled the output: zlib may hold more output with no input left
+    while d.z.avail_in > 0 || full
         room = Int(min(UInt64(length(d.out)), cap - d.produced))
         rc = GC.@preserve d begin
             d.z.next_out = pointer(d.out)
@@ -353,6 +354,7 @@ function inflate!(d::MemberDecoder, ptr::Ptr{UInt8}, n::Int)
             ccall((:inflate, LIBZ), Cint, (Ref{ZStream}, Cint), d.z, Z_NO_FLUSH)
         end
         got = room - Int(d.z.avail_out)
+        full = d.z.avail_out == 0
         d.crc = crc32(pointer(d.out), got, d.crc)
         d.produced += got
         d.produced >= cap && (d.problem = "inflates to more than the declared $declared bytes"; return)

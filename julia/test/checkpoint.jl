@@ -40,6 +40,11 @@ const UMASK = (m = ccall(:umask, Cuint, (Cuint,), 0o022); ccall(:umask, Cuint, (
         @test S.weight_sha256(t) == ["5915b4d4c6d583e8c1df2ab9a8f6b3a9a72ef135a790aaf158c6f989e4c4e7a5",
                                      "b33514c4483c8e88cbb58b9f60fab3ab5ed240e986a213346888c9a53d63c4d5"]
         @test t.metadata["rate"] === 0.5 && t.metadata["n"] === 3
+        # data/zeros-deflated.{json,npz}: 4 layers of 2^21 zeros, deflated by the reference (ISA-L
+        # level 1; benchmarks/large/data.py, 64 MiB zeros). The last compressed bytes of a member
+        # leave more output inside zlib than one inflate chunk holds: it must be drained.
+        z = S.load_checkpoint(joinpath(@__DIR__, "data", "zeros-deflated"))
+        @test S.n_layers(z) == 4 && all(w -> size(w) in ((2048, 1024), (1024, 2048)) && all(iszero, w), z.weights)
         # Suffixes are appended: "model.v1" reads model.v1.json.
         dir = mktempdir()
         write(joinpath(dir, "model.v1.json"), S.json_string(valid_doc()))
