@@ -147,7 +147,7 @@ def test_the_julia_blocks_run_with_the_package(python_run: tuple[Path, str], jul
 
 
 # `mojo run` compiles just in time and finds system libraries only on an explicit -L.
-MOJO_LINK = ["-Xlinker", "-L/usr/lib/x86_64-linux-gnu", "-Xlinker", "-lz", "-Xlinker", "-lcrypto"]
+MOJO_LINK = ["-Xlinker", "-L/usr/lib/x86_64-linux-gnu", "-Xlinker", "-lisal", "-Xlinker", "-lcrypto"]
 
 
 @pytest.fixture(scope="module")
