@@ -76,17 +76,22 @@ def test_checkpoint_files_load_and_take_a_config(files: CheckpointFiles, config:
         assert len(rates) == checkpoint.n_layers
 
 
+# Derandomized: which example shrinking starts from is then fixed, so the minimum it reaches
+# does not depend on a random draw (from some, Hypothesis stops at a larger local minimum).
+STEADY = settings(derandomize=True, database=None)
+
+
 def test_shrinking_gives_a_minimal_checkpoint() -> None:
-    found = find(checkpoints(), lambda c: c.n_layers >= 2)
+    found = find(checkpoints(), lambda c: c.n_layers >= 2, settings=STEADY)
     assert found.n_layers == 2 and found.layer_sizes == [(1, 1), (1, 1)]
     assert [w.tolist() for w in found.weights] == [[[0.0]], [[0.0]]]
     assert found.layer_names == ["0", "1"] and found.neuron_types == [] and found.frozen_layers == []
-    wide = find(checkpoints(max_features=5), lambda c: any(i * o >= 6 for i, o in c.layer_sizes))
+    wide = find(checkpoints(max_features=5), lambda c: any(i * o >= 6 for i, o in c.layer_sizes), settings=STEADY)
     assert wide.n_layers == 1 and wide.layer_sizes[0][0] * wide.layer_sizes[0][1] == 6
 
 
 def test_shrinking_empties_the_metadata() -> None:
-    assert find(checkpoints(), lambda c: c.n_layers >= 2).metadata == {}
+    assert find(checkpoints(), lambda c: c.n_layers >= 2, settings=STEADY).metadata == {}
 
 
 # --------------------------------------------------------------------------- hostile ones
