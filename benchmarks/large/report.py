@@ -14,14 +14,19 @@ from typing import Any, Callable, Iterable
 TARGETS = (
     ("stored_load_vs_raw_read", "stored load ÷ raw read", 0.5, True),
     ("stored_load_vs_fresh_read", "(context) stored load ÷ read into a new buffer", 0.5, True),
-    ("deflated_load_vs_inflate", "deflated load (random) ÷ zlib inflate alone", 0.8, True),
-    ("deflated_load_vs_inflate_zeros", "deflated load (zeros) ÷ zlib inflate alone", 0.8, True),
+    ("deflated_load_vs_inflate", "deflated load (random) ÷ its inflate alone", 0.8, True),
+    ("deflated_load_vs_inflate_zeros", "deflated load (zeros) ÷ its inflate alone", 0.8, True),
     ("stored_save_vs_raw_write", "stored save ÷ raw write+fsync", 0.5, True),
     ("deflate_save_vs_baseline", "deflate save (random) ÷ baseline", 10.0, True),
     ("load_rss", "load peak RSS ÷ data (worst case)", 1.25, False),
     ("save_rss", "save peak RSS ÷ data (worst case)", 1.25, False),
 )
 NUMPY = "numpy"
+# The inflate each loader uses, the denominator of its "÷ its inflate alone" target (the issue:
+# "the speed of the chosen inflate alone"). Rust's zlib-rs implements zlib's algorithm and has no
+# Python binding to time here, so zlib stands in for it.
+INFLATE_OF = {"numpy": "zlib", "reference": "isal", "python": "isal", "rust": "zlib", "julia": "zlib",
+              "mojo": "isal"}
 
 
 def summary(seconds: list[float], nbytes: int) -> dict[str, Any]:
@@ -84,7 +89,8 @@ def _ratio_for(key: str, impl: str, size: dict[str, Any], baseline: dict[str, fl
     if key == "stored_load_vs_fresh_read" and stored:
         return _ratio(_speed(stored["load"].get(impl)), _speed(stored.get("fresh_read")))
     if key.startswith("deflated_load_vs_inflate") and deflated:
-        inflate = limits["data"].get(kind, {}).get("zlib_decompress")
+        chosen = INFLATE_OF.get(impl, "zlib")
+        inflate = limits["data"].get(kind, {}).get(f"{chosen}_decompress")
         return _ratio(_speed(deflated["load"].get(impl)), _speed(inflate))
     if key == "stored_save_vs_raw_write" and stored:
         return _ratio(_speed(stored["save"].get(impl)), _speed(limits.get("raw_write_fsync")))
@@ -145,9 +151,9 @@ def _deflate_limit(name: str, step: str) -> Callable[[dict[str, Any], dict[str, 
 
 
 def _limits_table(result: dict[str, Any], deflaters: list[str]) -> list[str]:
-    steps = [("sha256", "SHA-256"), ("crc32", "CRC-32")]
+    steps = [("sha256", "SHA-256")]
     for name in deflaters:
-        steps += [(f"{name}_compress", f"{name} L1 deflate"), (f"{name}_decompress", f"{name} inflate")]
+        steps += [(f"{name}_crc32", f"{name} CRC-32"), (f"{name}_compress", f"{name} L1 deflate"), (f"{name}_decompress", f"{name} inflate")]
     header = ["bytes"] + [title for _, title in steps] + ["raw write+fsync"]
     rows = []
     for size in result["sizes"]:

@@ -60,8 +60,9 @@ def _fake_result() -> dict:
         "memory_copy": {"mb_per_second": 5000.0}, "notes": ["a note"],
         "sizes": [{"label": "64 MiB", "repeats": 3, "limits": {
             "raw_write_fsync": {"mb_per_second": 800.0},
-            "data": {"random": {"sha256": limit, "crc32": limit, "zlib_compress": {"mb_per_second": 20.0},
-                                "zlib_decompress": {"mb_per_second": 125.0}}}},
+            "data": {"random": {"sha256": limit, "zlib_crc32": limit, "zlib_compress": {"mb_per_second": 20.0},
+                                "zlib_decompress": {"mb_per_second": 125.0},
+                                "isal_decompress": {"mb_per_second": 250.0}}}},
             "cases": [
                 {"data": "random", "compression": "stored", "raw_read": {"mb_per_second": 2000.0},
                  "fresh_read": {"mb_per_second": 1000.0},
@@ -87,6 +88,15 @@ def test_target_ratios():
     assert rows["load_rss"]["ratios"] == {"numpy": 1.0, "rust": 1.5}
     assert rows["load_rss"]["met"] == {"numpy": True, "rust": False}
     assert rows["save_rss"]["ratios"] == {"numpy": 2.0, "rust": 1.2}
+
+
+def test_a_deflated_load_is_compared_with_the_inflate_it_uses():
+    """Mojo inflates with ISA-L, Rust with zlib's algorithm: each is divided by its own."""
+    result = _fake_result()
+    deflated = result["sizes"][0]["cases"][1]
+    deflated["load"]["mojo"] = deflated["load"]["rust"]
+    rows = {row["target"]: row for row in report.target_ratios(result, ["rust", "mojo"])}
+    assert rows["deflated_load_vs_inflate"]["ratios"] == {"rust": 0.8, "mojo": 0.4}
 
 
 def test_markdown_tables():
