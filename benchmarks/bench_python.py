@@ -1,10 +1,16 @@
 """Time the Python reference through its public API; prints one JSON object on stdout.
 
-    python benchmarks/bench_python.py [--repeats 5] [--scale 1.0] [--large 64,512] [--large-repeats 3]
+    python benchmarks/bench_python.py [--repeats 5] [--scale 1.0] [--baseline-rev 19bca61]
+        [--large 64,512] [--large-repeats 3]
 
 Figures, each the median of ``--repeats`` timed batches (the checkpoint of the issue's snippet:
 64->32->10 LIF layers):
 - ``checkpoint_roundtrip``: save_checkpoint then load_checkpoint of the pair, on disk, durable;
+- ``roundtrip_vs_baseline``: the same batch by the reference of ``--baseline-rev`` (its ``src``
+  from ``git archive``) and by the working tree's, each in its own child process, batches
+  alternating between the two so that both see the same disk state; both medians and their
+  ratio (``ratio`` = current / baseline). Without that revision (no git, a shallow clone) it
+  says why instead;
 - ``apply_transfer_config``: apply_transfer_config(freeze_until=0) on a loaded checkpoint;
 - ``json_scan``: the metadata document's checks on 50 MB documents: one of nested brackets
   (refused for its depth) and the depth scan of one of brackets and numbers.
@@ -23,6 +29,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -84,6 +91,85 @@ def _json_scan(repeats: int) -> dict[str, float]:
             timings.append(time.perf_counter() - began)
         figures[name] = round(statistics.median(timings), 3)
     return figures
+
+
+# ----------------------------------------------------------------------------- versus a baseline
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _roundtrip_child(base: str) -> None:
+    """Serve round-trip batches: reads a call count per line, answers the batch's seconds.
+    The first line says which copy of the reference was imported (PYTHONPATH decides)."""
+    import sc_neurocore.transfer
+
+    print(sc_neurocore.transfer.__file__, flush=True)
+    checkpoint = _checkpoint()
+    for line in sys.stdin:
+        began = time.perf_counter()
+        for _ in range(int(line)):
+            save_checkpoint(checkpoint, base)
+            load_checkpoint(base)
+        print(time.perf_counter() - began, flush=True)
+
+
+def _baseline_source(rev: str, folder: Path) -> Path:
+    """``rev``'s ``src`` extracted into ``folder``; raises with the reason when unavailable."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev, "src"],
+                             capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise RuntimeError(f"git archive {rev}: {archive.stderr.decode(errors='replace').strip()}")
+    with tempfile.TemporaryFile() as tar:
+        tar.write(archive.stdout)
+        tar.seek(0)
+        with tarfile.open(fileobj=tar) as members:
+            members.extractall(folder, filter="data")
+    return folder / "src"
+
+
+def _versus_baseline(rev: str, calls: int, repeats: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="snn-bench-baseline-") as folder:
+        try:
+            sources = {"baseline": _baseline_source(rev, Path(folder)), "current": ROOT / "src"}
+        except (OSError, RuntimeError, tarfile.TarError) as exc:
+            return {"revision": rev, "error": str(exc)}
+        children = {}
+        for name, source in sources.items():
+            env = {**os.environ, "PYTHONPATH": str(source)}
+            children[name] = subprocess.Popen(
+                [sys.executable, __file__, "--roundtrip-child", str(Path(folder) / name)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            return _alternate(rev, children, sources, calls, repeats)
+        finally:
+            for child in children.values():
+                child.communicate()
+
+
+def _alternate(rev: str, children: dict[str, subprocess.Popen[str]], sources: dict[str, Path],
+               calls: int, repeats: int) -> dict[str, Any]:
+    def batch(name: str, count: int) -> float:
+        child = children[name]
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(f"{count}\n")
+        child.stdin.flush()
+        return float(child.stdout.readline())
+
+    for name, child in children.items():
+        assert child.stdout is not None
+        imported = Path(child.stdout.readline().strip())
+        if not imported.is_relative_to(sources[name]):
+            return {"revision": rev, "error": f"the {name} child imported {imported}, not {sources[name]}"}
+        batch(name, 1)  # warm-up: imports, caches, the first files
+    timings: dict[str, list[float]] = {name: [] for name in children}
+    for repeat in range(repeats):
+        order = list(children) if repeat % 2 == 0 else list(reversed(children))
+        for name in order:
+            timings[name].append(batch(name, calls))
+    rates = {name: round(calls / statistics.median(seconds), 1) for name, seconds in timings.items()}
+    return {"revision": rev, "calls": calls, "repeats": repeats,
+            "baseline_calls_per_second": rates["baseline"], "current_calls_per_second": rates["current"],
+            "ratio": round(rates["current"] / rates["baseline"], 2)}
 
 
 # ----------------------------------------------------------------------------- large checkpoints
@@ -151,10 +237,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the calls per batch")
     parser.add_argument("--large", default="", help="comma-separated sizes in MiB, e.g. 64,512")
     parser.add_argument("--large-repeats", type=int, default=3, help="fresh processes per large figure")
+    parser.add_argument("--baseline-rev", default="19bca61",
+                        help="git revision whose reference the round trip is compared with")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--roundtrip-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         _child(*args.child)
+        return 0
+    if args.roundtrip_child:
+        _roundtrip_child(args.roundtrip_child)
         return 0
     with tempfile.TemporaryDirectory(prefix="snn-bench-") as folder:
         base = str(Path(folder) / "model_v1")
@@ -173,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
 
         result: dict[str, Any] = {
             "checkpoint_roundtrip": _measure(roundtrip, max(1, int(50 * args.scale)), args.repeats),
+            "roundtrip_vs_baseline": _versus_baseline(args.baseline_rev, max(1, int(50 * args.scale)),
+                                                      2 * args.repeats + 1),
             "apply_transfer_config": _measure(transfer, max(1, int(2000 * args.scale)), args.repeats),
             "json_scan": _json_scan(max(1, args.repeats // 3)),
         }

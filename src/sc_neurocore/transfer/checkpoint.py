@@ -13,12 +13,12 @@ import hashlib
 import json
 import mmap
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+import secrets
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +28,6 @@ from .errors import CheckpointError
 
 PathLike = str | os.PathLike[str]
 WeightLike = npt.ArrayLike
-T = TypeVar("T")
 
 
 @dataclass
@@ -278,24 +277,18 @@ def save_checkpoint(
     if isinstance(level, bool) or not isinstance(level, int) or level not in _zip.ISAL_LEVELS:
         raise ValueError(f"level must be an integer from 1 to 9, not {level!r}")
     fields = _fields.check_state(checkpoint.__dict__)
-    assert fields.weights is not None
     json_path, archive_path = _paths(base)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
     temporaries: list[str] = []
     try:
-        digest = _write_temporary(
-            archive_path, temporaries,
-            lambda fd: _write_archive(fd, fields.weights or [], methods[compression], level),
-        )
-        text = _document_text(fields, digest)
-        _write_temporary(json_path, temporaries, lambda fd: _zip.write_all(fd, text))
+        _write_temporaries(fields, methods[compression], level, json_path, archive_path, temporaries)
         # The archive first: a crash between the renames leaves the new archive beside the old
         # document, whose archive_sha256 no longer matches (archive.digest).
         os.replace(temporaries[0], archive_path)
         os.replace(temporaries[1], json_path)
     except BaseException:
         for name in temporaries:
-            Path(name).unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
         raise
     directory = os.open(json_path.parent, os.O_RDONLY)
     try:
@@ -304,11 +297,36 @@ def save_checkpoint(
         os.close(directory)
 
 
+def _write_temporaries(fields: _fields.Fields, method: int, level: int, json_path: Path,
+                       archive_path: Path, temporaries: list[str]) -> None:
+    """Write and fsync the archive's and the document's temporary files (recorded in
+    ``temporaries``, archive first). The archive's fsync runs in a worker while the document,
+    which needs the archive's digest, is written and fsynced: the two flushes overlap, and
+    both are complete when this returns."""
+    archive = _create_temporary(archive_path, temporaries)
+    try:
+        digest = _write_archive(archive, fields.weights or [], method, level)
+        # A thread of this save's own (a shared one would not survive a fork); leaving the
+        # block waits for the fsync, also on failure, before the descriptor is closed.
+        with ThreadPoolExecutor(1) as pool:
+            synced = pool.submit(os.fsync, archive)
+            document = _create_temporary(json_path, temporaries)
+            try:
+                _zip.write_all(document, _document_text(fields, digest))
+                os.fsync(document)
+            finally:
+                os.close(document)
+            synced.result()
+    finally:
+        os.close(archive)
+
+
 def _write_archive(fd: int, weights: list[npt.NDArray[np.float64]], method: int, level: int) -> str:
     """Write the archive's members to ``fd``; returns the archive's SHA-256 (hex)."""
-    total = sum(weight.nbytes for weight in weights)
-    threads = os.cpu_count() or 1
-    parallel = threads > 1 and total > _zip.DEFLATE_CHUNK
+    # A small checkpoint needs no pool (nor the count of CPUs).
+    large = sum(weight.nbytes for weight in weights) > _zip.DEFLATE_CHUNK
+    threads = (os.cpu_count() or 1) if large else 1
+    parallel = threads > 1
     with ThreadPoolExecutor(threads) if parallel else contextlib.nullcontext() as pool:
         writer = _zip.ArchiveWriter(fd, method, level, pool, threads)
         for index, weight in enumerate(weights):
@@ -333,22 +351,21 @@ def _document_text(fields: _fields.Fields, digest: str) -> bytes:
     return json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_temporary(path: Path, temporaries: list[str], produce: Callable[[int], T]) -> T:
-    """Create ``.NAME.<random>.tmp`` beside ``path`` (recorded in ``temporaries`` for the
-    caller to rename or remove), let ``produce`` write it, and fsync it."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temporaries.append(name)
-    try:
-        # mkstemp creates 0600; a checkpoint gets the permissions of any new file (0666 - umask).
-        os.fchmod(fd, 0o666 & ~_umask())
-        result = produce(fd)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return result
+def _create_temporary(path: Path, temporaries: list[str]) -> int:
+    """Create ``.NAME.<random>.tmp`` beside ``path`` (and its folder when missing) and record
+    it in ``temporaries``. Mode 0666 less the umask, as any new file gets."""
+    folder = os.fspath(path.parent)
+    while True:
+        name = os.path.join(folder, f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            if os.path.isdir(folder):
+                raise
+            # Created on demand: a save into an existing folder costs no mkdir.
+            os.makedirs(folder, exist_ok=True)
+            continue
+        temporaries.append(name)
+        return fd
