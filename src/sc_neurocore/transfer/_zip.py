@@ -206,6 +206,10 @@ def _check_no_overlap(members: list[Member]) -> None:
 # a tiny stream's block headers, a larger declared size cannot be true (member_integrity).
 _DEFLATE_MAX_RATIO, _DEFLATE_SLACK = 1032, 1024
 READ_CHUNK = 1 << 22
+# At most this much inflated output per call: a piece that stays in the CPU's cache while it is
+# checksummed and copied into the matrix, and a buffer the allocator reuses (a larger one is a
+# fresh mapping, faulted in page by page, on every call).
+INFLATE_CHUNK = 1 << 20
 _INFLATE_ERROR = cast(type[Exception], isal_zlib.error)  # its stub calls it an instance
 
 
@@ -269,7 +273,7 @@ class MemberReader:
         cap = min(self.member.uncompressed_size + 1, sys.maxsize)
         pending: bytes | memoryview = data
         while not self._inflater.eof:
-            limit = min(READ_CHUNK, cap - self._produced)
+            limit = min(INFLATE_CHUNK, cap - self._produced)
             try:
                 out = self._inflater.decompress(pending, limit)
             except _INFLATE_ERROR as exc:
