@@ -16,9 +16,9 @@ from fields import Fields, LOAD, check_fields, check_state, check_checkpoint, so
 from json import Tree, K_OBJECT, parse_document
 from json_write import write_value, write_string, write_document
 from npy import LayerDecoders, header_bytes
-from sha256 import sha256_file, sha256_hex_float64, float64_bytes
+from sha256 import Sha256, sha256_hex_float64, float64_bytes
 from zip import (
-    ArchiveFile, ByteSink, ArchiveWriter, ZipEntry, STORED, DEFLATED, DEFAULT_LEVEL, c_string,
+    ArchiveFile, ByteSink, ArchiveWriter, ZipEntry, STORED, DEFLATED, DEFAULT_LEVEL, CHUNK, c_string,
     check_integrity, layer_entries, layer_member_name, stream_members,
 )
 
@@ -294,7 +294,7 @@ def save_checkpoint(
         makedirs(_folder_of(archive_path), exist_ok=True)
         var archive = _AtomicFile(archive_path)
         _write_archive(cp, archive, DEFLATED if compression == "deflate" else STORED, level)
-        var digest = sha256_file(archive.temporary)
+        var digest = archive.digest()
         archive.sync()
         var document = String()
         write_document(document, cp.layer_names, cp.inputs, cp.outputs, cp.neuron_types,
@@ -335,12 +335,20 @@ def _os_error(what: String, path: String) -> Error:
 struct _AtomicFile(ByteSink):
     """A temporary file ".NAME.<random>.tmp" beside `path` that becomes `path` when renamed
     (after sync). Destroyed before that, e.g. when an error passes, it removes the temporary
-    file, so `path` keeps its previous content."""
+    file, so `path` keeps its previous content.
+
+    Its SHA-256 is computed as it is written: final bytes from the caller's memory right after
+    their write (a stored member's matrix is not read back), held bytes (a deflated member,
+    whose local header is patched afterwards) read back from the file when they settle."""
 
     var path: String
     var temporary: String
     var fd: Int32
     var renamed: Bool
+    var hasher: Sha256
+    var hashed: Int  # bytes [0, hashed) are in the hash
+    var length: Int  # bytes put
+    var held: Bool
 
     def __init__(out self, path: String) raises:
         self.path = path
@@ -355,6 +363,10 @@ struct _AtomicFile(ByteSink):
         self.fd = fd
         self.temporary = temporary^
         self.renamed = False
+        self.hasher = Sha256()
+        self.hashed = 0
+        self.length = 0
+        self.held = False
 
     def put(mut self, data: Span[UInt8, _]) raises:
         var done = 0
@@ -364,8 +376,18 @@ struct _AtomicFile(ByteSink):
             if wrote < 0:
                 raise _os_error("write", self.temporary)
             done += wrote
+        if len(data) >= CHUNK:
+            # Start writing it to disk now (SYNC_FILE_RANGE_WRITE, a hint: fsync still
+            # decides), so that the disk works while the hash below and the next member run.
+            _ = external_call["sync_file_range", Int32](self.fd, self.length, len(data), UInt32(2))
+        self.length += len(data)
+        if not self.held:
+            self.hasher.update(data)
+            self.hashed = self.length
 
     def put_at(mut self, offset: Int, data: Span[UInt8, _]) raises:
+        if offset < self.hashed:
+            raise Error("patching bytes already hashed in ", self.temporary)
         var done = 0
         while done < len(data):
             var at = data.unsafe_ptr().unsafe_offset(done)
@@ -378,6 +400,26 @@ struct _AtomicFile(ByteSink):
         if (external_call["ftruncate64", Int32](self.fd, length) != 0
                 or external_call["lseek64", Int](self.fd, length, Int32(0)) != length):
             raise _os_error("ftruncate", self.temporary)
+        self.length = length
+
+    def hold(mut self):
+        self.held = True
+
+    def settle(mut self) raises:
+        var piece = List[UInt8](unsafe_uninit_length=CHUNK)
+        while self.hashed < self.length:
+            var n = min(CHUNK, self.length - self.hashed)
+            var got = external_call["pread64", Int](self.fd, piece.unsafe_ptr(), n, self.hashed)
+            if got <= 0:
+                raise _os_error("pread", self.temporary)
+            self.hasher.update(Span(piece)[0:got])
+            self.hashed += got
+        self.held = False
+
+    def digest(mut self) raises -> String:
+        """The lowercase hex SHA-256 of the bytes put; ends the computation."""
+        self.settle()
+        return self.hasher.hexdigest()
 
     def sync(mut self) raises:
         """Flush the file to disk and close it."""

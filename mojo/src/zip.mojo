@@ -43,6 +43,9 @@ comptime _IS_AVAIL_IN = 32
 comptime _IS_READ_IN_LENGTH = 36  # bits read ahead of next_in
 comptime _IS_BLOCK_STATE = 21160
 comptime _ISAL_BLOCK_FINISH = 5
+comptime _IS_CRC_FLAG = 21172
+comptime _IS_CRC = 21176  # the CRC-32 of the output so far, with crc_flag ISAL_GZIP_NO_HDR
+comptime _ISAL_GZIP_NO_HDR = 2  # raw deflate (no header, no trailer), CRC-32 kept
 
 
 def _c_field[dtype: DType](
@@ -623,13 +626,14 @@ struct _Member(Movable):
         elif self.deflated:
             self.state = List[UInt64](length=_INFLATE_STATE_SIZE // 8, fill=0)
             external_call["isal_inflate_init", NoneType](self.state.unsafe_ptr())
+            _c_field[DType.uint32](self.state, _IS_CRC_FLAG)[] = _ISAL_GZIP_NO_HDR
 
     def reads_in_place(self) -> Bool:
         """Whether its next bytes may be read straight into the sink (stored, no problem)."""
         return not self.deflated and not self.problem
 
     def took(mut self, data: Span[UInt8, _]):
-        """Stored bytes the pass put in the sink's landing."""
+        """Stored bytes (in the sink's landing or passed to it): their CRC-32 and count."""
         self.crc = crc32(data, self.crc)
         self.produced += len(data)
 
@@ -667,11 +671,11 @@ struct _Member(Movable):
             _c_field[DType.uint32](self.state, _IS_AVAIL_OUT)[] = UInt32(want)
             var rc = external_call["isal_inflate", Int32](self.state.unsafe_ptr())
             var made = want - self._get32(_IS_AVAIL_OUT)
+            self.crc = self._get32(_IS_CRC)
+            self.produced += made
             if direct:
-                self.took(landing[0:made])
                 sink.landed(self.index, made)
             else:
-                self.took(Span(out)[0:made])
                 sink.accept(self.index, Span(out)[0:made])
             var left = self._get32(_IS_AVAIL_IN)
             if rc < 0:
@@ -722,7 +726,17 @@ comptime DEFAULT_LEVEL = 1
 
 trait ByteSink(Movable, Deinitable):
     """Where ArchiveWriter puts the archive's bytes (a temporary file, in the checkpoint
-    writer): appended in order, a local header patched once its member's size is known."""
+    writer): appended in order, a local header patched once its member's size is known. The
+    bytes put between `hold` and `settle` may still be patched or cut; all others are final as
+    put (the checkpoint writer hashes those as they pass)."""
+
+    def hold(mut self):
+        """The bytes put from here on may change until `settle`."""
+        ...
+
+    def settle(mut self) raises:
+        """The bytes held are final."""
+        ...
 
     def put(mut self, data: Span[UInt8, _]) raises:
         """Append `data`."""
@@ -850,6 +864,7 @@ struct ArchiveWriter(Movable):
         # size; a compressed size that crosses 0xFFFFFFFF alone needs the longer header, and
         # the member is written again with it (deflate is deterministic).
         var zip64 = size >= ZIP_U32_MAX
+        sink.hold()
         while True:
             entry.compressed_size = ZIP_U32_MAX if zip64 else 0
             var placeholder = _local_header(entry)
@@ -859,6 +874,7 @@ struct ArchiveWriter(Movable):
             var header = _local_header(entry)
             if len(header) == len(placeholder):
                 sink.put_at(entry.offset, Span(header))
+                sink.settle()
                 self.entries.append(entry^)
                 return
             sink.cut(entry.offset)

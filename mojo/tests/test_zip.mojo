@@ -312,6 +312,12 @@ struct _Memory(ByteSink):
     def cut(mut self, length: Int) raises:
         self.data.shrink(length)
 
+    def hold(mut self):
+        pass
+
+    def settle(mut self) raises:
+        pass
+
 
 def _u16(data: List[UInt8], at: Int) -> Int:
     return Int(data[at]) | (Int(data[at + 1]) << 8)
