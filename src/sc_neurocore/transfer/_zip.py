@@ -385,6 +385,7 @@ ISAL_LEVELS = {level: (level + 2) // 3 for level in range(1, 10)}
 # its bytes do not depend on the number of threads.
 DEFLATE_CHUNK = 1 << 22
 _COPY_CHUNK = 1 << 22
+_HASH_ASIDE = 1 << 20  # from a part this large on, the archive is hashed in another thread
 
 
 @dataclass(frozen=True)
@@ -456,18 +457,21 @@ def _deflated(
 
 class ArchiveWriter:
     """Writes the spec's deterministic zip (``save.writer.archive``) to a file descriptor,
-    member by member, hashing the archive's bytes in file order (``digest``).
+    member by member, and hashes the archive's bytes in file order (:meth:`sha256`).
 
     Stored members are written with one ``pwrite`` per part straight from the caller's buffer.
     A deflated member's stream goes to the file as it is produced, after room for its local
-    header; once its size is known the header is written in place and the member is read
-    back for the digest (the header's bytes come first in the file but last in time). Memory
+    header; once its size is known the header is written in place (and the stream moved up
+    when the reserved room went unused), and the stream is read back for the digest. Memory
     stays bounded by a few chunks, never a whole member.
+
+    With ``hasher`` (one thread: its queue keeps the file's order), hashing runs beside the
+    writing from the first large part on, and beside the caller's fsync after :meth:`close`:
+    SHA-256 is slower than the disk, so it is overlapped rather than waited for part by part.
     """
 
-    def __init__(
-        self, fd: int, method: int, level: int, pool: ThreadPoolExecutor | None, threads: int
-    ) -> None:
+    def __init__(self, fd: int, method: int, level: int, pool: ThreadPoolExecutor | None,
+                 threads: int, hasher: ThreadPoolExecutor | None = None) -> None:
         self._fd = fd
         self._method = method
         self._level = ISAL_LEVELS[level]
@@ -475,17 +479,38 @@ class ArchiveWriter:
         self._window = 2 * threads
         self._offset = 0
         self._entries: list[_Written] = []
-        self.digest = hashlib.sha256()
+        self._digest = hashlib.sha256()
+        self._hasher = hasher
+        self._hashed: Future[None] | None = None  # the last part queued for the hasher
+
+    def _hash(self, part: bytes | memoryview | tuple[int, int]) -> None:
+        """Hash the next part of the file: bytes, or the (start, end) range of the file."""
+        size = part[1] - part[0] if isinstance(part, tuple) else len(part)
+        if self._hasher is not None and (self._hashed is not None or size > _HASH_ASIDE):
+            self._hashed = self._hasher.submit(self._update, part)
+        else:  # small parts before any large one: a thread costs more than hashing them here
+            self._update(part)
+
+    def _update(self, part: bytes | memoryview | tuple[int, int]) -> None:
+        if not isinstance(part, tuple):
+            self._digest.update(part)
+            return
+        start, end = part
+        buffer = memoryview(bytearray(min(_COPY_CHUNK, end - start)))
+        while start < end:
+            count = os.preadv(self._fd, [buffer[: end - start]], start)
+            self._digest.update(buffer[:count])
+            start += count
+
+    def sha256(self) -> str:
+        """The SHA-256 (hex) of everything written, once :meth:`close` has run."""
+        if self._hashed is not None:
+            self._hashed.result()
+        return self._digest.hexdigest()
 
     def _emit(self, data: bytes | memoryview) -> None:
-        if self._pool is not None and len(data) > DEFLATE_CHUNK:
-            # Hashed in another thread while it is written: both release the GIL.
-            hashing = self._pool.submit(self.digest.update, data)
-            _pwrite_all(self._fd, data, self._offset)
-            hashing.result()
-        else:
-            _pwrite_all(self._fd, data, self._offset)
-            self.digest.update(data)
+        self._hash(data)  # first: the bytes in memory can be hashed while they are written
+        _pwrite_all(self._fd, data, self._offset)
         self._offset += len(data)
 
     def _local_header(self, entry: _Written, zip64: bool) -> bytes:
@@ -519,17 +544,15 @@ class ArchiveWriter:
         entry = _Written(name, DEFLATED, crc, position - body, size, start)
         local = self._local_header(entry, max(size, entry.compressed_size) >= _U32_MAX)
         self._emit(local)
-        # Read back for the digest, moving the stream up when the reserved room went unused.
-        source = body
-        buffer = bytearray(min(_COPY_CHUNK, max(entry.compressed_size, 1)))
-        while source < position:
-            count = os.preadv(self._fd, [memoryview(buffer)[: position - source]], source)
-            chunk = memoryview(buffer)[:count]
-            if source != self._offset:
-                _pwrite_all(self._fd, chunk, self._offset)
-            self.digest.update(chunk)
-            self._offset += count
-            source += count
+        if body != self._offset:  # the reserved room went unused: move the stream up
+            buffer = memoryview(bytearray(min(_COPY_CHUNK, entry.compressed_size)))
+            source = body
+            while source < position:  # forwards: the target lies before the source
+                count = os.preadv(self._fd, [buffer[: position - source]], source)
+                _pwrite_all(self._fd, buffer[:count], self._offset + source - body)
+                source += count
+        self._hash((self._offset, self._offset + entry.compressed_size))
+        self._offset += entry.compressed_size
         return entry
 
     def _central_entry(self, entry: _Written) -> bytes:

@@ -300,19 +300,20 @@ def save_checkpoint(
 def _write_temporaries(fields: _fields.Fields, method: int, level: int, json_path: Path,
                        archive_path: Path, temporaries: list[str]) -> None:
     """Write and fsync the archive's and the document's temporary files (recorded in
-    ``temporaries``, archive first). The archive's fsync runs in a worker while the document,
-    which needs the archive's digest, is written and fsynced: the two flushes overlap, and
-    both are complete when this returns."""
+    ``temporaries``, archive first). The archive's fsync runs in a worker while its digest is
+    computed and the document, which records it, is written and fsynced: hashing overlaps the
+    disk's work, the two flushes overlap each other, and both are complete when this returns."""
     archive = _create_temporary(archive_path, temporaries)
     try:
-        digest = _write_archive(archive, fields.weights or [], method, level)
-        # A thread of this save's own (a shared one would not survive a fork); leaving the
-        # block waits for the fsync, also on failure, before the descriptor is closed.
-        with ThreadPoolExecutor(1) as pool:
-            synced = pool.submit(os.fsync, archive)
+        # Threads of this save's own (shared ones would not survive a fork); leaving the block
+        # waits for them, also on failure, before the descriptor is closed.
+        with ThreadPoolExecutor(1) as hasher, ThreadPoolExecutor(1) as syncer:
+            writer = _write_archive(archive, fields.weights or [], method, level, hasher)
+            synced = syncer.submit(os.fsync, archive)
+            text = _document_text(fields, writer.sha256())
             document = _create_temporary(json_path, temporaries)
             try:
-                _zip.write_all(document, _document_text(fields, digest))
+                _zip.write_all(document, text)
                 os.fsync(document)
             finally:
                 os.close(document)
@@ -321,20 +322,22 @@ def _write_temporaries(fields: _fields.Fields, method: int, level: int, json_pat
         os.close(archive)
 
 
-def _write_archive(fd: int, weights: list[npt.NDArray[np.float64]], method: int, level: int) -> str:
-    """Write the archive's members to ``fd``; returns the archive's SHA-256 (hex)."""
+def _write_archive(
+    fd: int, weights: list[npt.NDArray[np.float64]], method: int, level: int, hasher: ThreadPoolExecutor
+) -> _zip.ArchiveWriter:
+    """Write the archive's members to ``fd``; returns the writer, for its digest."""
     # A small checkpoint needs no pool (nor the count of CPUs).
     large = sum(weight.nbytes for weight in weights) > _zip.DEFLATE_CHUNK
     threads = (os.cpu_count() or 1) if large else 1
     parallel = threads > 1
     with ThreadPoolExecutor(threads) if parallel else contextlib.nullcontext() as pool:
-        writer = _zip.ArchiveWriter(fd, method, level, pool, threads)
+        writer = _zip.ArchiveWriter(fd, method, level, pool, threads, hasher)
         for index, weight in enumerate(weights):
             matrix = np.ascontiguousarray(weight, dtype="<f8")
             data = matrix.reshape(-1).view(np.uint8).data  # a view: the weights are not copied
             writer.add(f"layer_{index}.npy".encode(), _npy.header_bytes(*matrix.shape), data)
         writer.close()
-    return writer.digest.hexdigest()
+    return writer
 
 
 def _document_text(fields: _fields.Fields, digest: str) -> bytes:
