@@ -363,7 +363,8 @@ fn check_digest(digest: Option<String>, fields: &Fields, path: &Path) -> Result<
 
 /// Writes BASE.npz and BASE.json (spec `save`): checks every construct invariant first (on
 /// a violation nothing at all is written, not even a folder), creates BASE's parent folders,
-/// then writes each file to a temporary file beside it and fsyncs it (the archive first), renames
+/// then writes each file to a temporary file beside it and fsyncs it (the archive first, its
+/// fsync overlapping the document's; see docs/durability.md), renames
 /// the archive over BASE.npz and the document over BASE.json, and fsyncs the folder once. The
 /// archive is the spec's deterministic zip, deflated at `level` (ignored for `Stored`); the
 /// document is the canonical one, with the archive's SHA-256 last. A failure removes the
@@ -400,13 +401,23 @@ fn save_with(
         writer.add(member_name(index).as_bytes(), &[&header, &data])?;
     }
     let digest = hex(&writer.finish()?.1);
-    archive.file.sync_all()?;
     let mut document = checkpoint.document_fields();
     document.push(("archive_sha256".into(), Json::String(digest)));
     let text = Json::Object(document).to_document_text();
-    let mut json = Temporary::create(&json_path)?;
-    (&json.file).write_all(text.as_bytes())?;
-    json.file.sync_all()?;
+    // The archive's fsync runs in a second thread while the document is written and fsynced:
+    // the two flushes overlap (one journal commit for both). Both end before either rename.
+    let mut json = std::thread::scope(|scope| {
+        let synced = scope.spawn(|| archive.file.sync_all());
+        let json = Temporary::create(&json_path).and_then(|json| {
+            (&json.file).write_all(text.as_bytes())?;
+            json.file.sync_all()?;
+            Ok(json)
+        });
+        let synced = synced
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        synced.and(json)
+    })?;
     archive.commit(rename)?;
     json.commit(rename)?;
     File::open(folder_of(&json_path))?.sync_all()?;

@@ -958,10 +958,10 @@ struct Written {
 
 /// Writes the spec's deterministic zip (`save.writer.archive`) to `out`, one member at a time,
 /// streamed, and hashes it (SHA-256, for `archive_sha256`): a stored member's bytes are written
-/// as they are, a chunk at a time, each hashed while it is in the cache; a deflated member's blocks are written as they come
-/// out of the threads compressing them, then its local header is written in the room left
-/// before them and the member read back to be hashed (so `out` must seek and read). Nothing
-/// holds a whole member's compressed bytes.
+/// as they are and hashed by a second thread meanwhile; a deflated member's blocks are written
+/// as they come out of the threads compressing them, then its local header is written in the
+/// room left before them and the member read back to be hashed (so `out` must seek and read).
+/// Nothing holds a whole member's compressed bytes.
 pub struct ArchiveWriter<W: Read + Write + Seek> {
     out: W,
     compression: Compression,
@@ -1011,12 +1011,14 @@ impl<W: Read + Write + Seek> ArchiveWriter<W> {
         Ok(())
     }
 
-    /// Writes `parts` and hashes them a chunk at a time, while the chunk is in the cache.
+    /// Writes `parts`, one write each, while a second thread hashes them: the hash then costs
+    /// no time beyond the writes, which SHA-256 is about as slow as.
     fn emit_parts(&mut self, parts: &[&[u8]], size: u64) -> io::Result<()> {
-        for chunk in parts.iter().flat_map(|part| part.chunks(CHUNK)) {
-            self.out.write_all(chunk)?;
-            self.digest.update(chunk);
-        }
+        let (out, digest) = (&mut self.out, &mut self.digest);
+        std::thread::scope(|scope| {
+            scope.spawn(|| parts.iter().for_each(|part| digest.update(part)));
+            parts.iter().try_for_each(|part| out.write_all(part))
+        })?;
         self.offset += size;
         Ok(())
     }
