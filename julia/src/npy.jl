@@ -300,6 +300,9 @@ function direct_pointer(s::LayerSink, n::Int)
     return Ptr{UInt8}(pointer(s.values)) + s.data_bytes
 end
 
+"How many more data bytes direct_pointer can place (0: none, or the values convert them)."
+direct_room(s::LayerSink) = direct_pointer(s, 0) === nothing ? 0 : sizeof(s.values) - s.data_bytes
+
 "Up to the rest of a pending element, so that the next reads can go straight into the values."
 piece_for(s::LayerSink, n::Int) = isempty(s.carry) ? n : min(n, sizeof(s.eltype) - length(s.carry))
 

@@ -1,13 +1,14 @@
 # Zip reading as spec `archive` says: driven by the central directory (numpy writes zip64 local
 # headers whose sizes are 0xFFFFFFFF placeholders), structure_rules checked up front, then one
 # sequential pass over the file feeding the archive's SHA-256 (libcrypto) and each member's
-# CRC-32 and inflate (zlib) and .npy reader. Nothing is allocated from a declared size that the
+# CRC-32 (ISA-L) and inflate (zlib) and .npy reader. Nothing is allocated from a declared size that the
 # file's bytes do not bound (a deflated member declaring more than deflate can produce is
 # refused first).
 # Writing (ArchiveWriter, at the end): the spec's deterministic zip (save.writer.archive), deflated
-# through ISA-L's igzip (inflate and CRC-32 stay zlib's).
+# through ISA-L's igzip (inflate stays zlib's).
 
 const LIBZ = "libz.so.1"
+const LIBISAL = "libisal"      # CRC-32, and the writer's deflate
 
 "One central-directory entry, sizes resolved through the zip64 extra field."
 struct ZipEntry
@@ -241,17 +242,13 @@ const Z_NO_FLUSH = Cint(0)
 "The version string the *Init2_ calls check against the library's."
 zlib_version() = ccall((:zlibVersion, LIBZ), Cstring, ())
 
-"zlib's CRC-32 (the zip one, not CRC-32C) of `n` bytes at `ptr`, continuing from `crc`."
-function crc32(ptr::Ptr{UInt8}, n::Integer, crc::UInt32 = UInt32(0))
-    c = Culong(crc)
-    while n > 0
-        chunk = min(n, 1 << 30)
-        c = ccall((:crc32, LIBZ), Culong, (Culong, Ptr{UInt8}, Cuint), c, ptr, chunk)
-        ptr += chunk
-        n -= chunk
-    end
-    return UInt32(c)
-end
+"""
+The zip CRC-32 (not CRC-32C) of `n` bytes at `ptr`, continuing from `crc` as zlib's crc32
+does: ISA-L's `crc32_gzip_refl` (carry-less multiply; ~4x zlib's crc32 here, which bounded
+stored loads and saves next to SHA-256).
+"""
+crc32(ptr::Ptr{UInt8}, n::Integer, crc::UInt32 = UInt32(0)) =
+    ccall((:crc32_gzip_refl, LIBISAL), UInt32, (UInt32, Ptr{UInt8}, UInt64), crc, ptr, n)
 crc32(data::AbstractVector{UInt8}, crc::UInt32 = UInt32(0)) = GC.@preserve data crc32(pointer(data), length(data), crc)
 
 # ------------------------------------------------------------------ SHA-256 (OpenSSL's libcrypto)
@@ -338,7 +335,11 @@ function feed!(d::MemberDecoder, ptr::Ptr{UInt8}, n::Int)
     return nothing
 end
 
-"Inflates `n` compressed bytes; output capped at declared + 1 (saturating), in INFLATE_CHUNK pieces."
+"""
+Inflates `n` compressed bytes; output capped at declared + 1 (saturating), in INFLATE_CHUNK
+pieces, each straight into the sink's values while it takes the bytes as they are
+(`direct_room`), else into `out` for the sink to convert.
+"""
 function inflate!(d::MemberDecoder, ptr::Ptr{UInt8}, n::Int)
     declared = d.entry.uncompressed_size
     cap = declared == typemax(UInt64) ? declared : declared + 1
@@ -346,19 +347,20 @@ function inflate!(d::MemberDecoder, ptr::Ptr{UInt8}, n::Int)
     d.z.next_in = ptr
     d.z.avail_in = n
     full = false  # the last call filled the output: zlib may hold more output with no input left
-    while d.z.avail_in > 0 || full
-        room = Int(min(UInt64(length(d.out)), cap - d.produced))
-        rc = GC.@preserve d begin
-            d.z.next_out = pointer(d.out)
-            d.z.avail_out = room
-            ccall((:inflate, LIBZ), Cint, (Ref{ZStream}, Cint), d.z, Z_NO_FLUSH)
-        end
+    GC.@preserve d while d.z.avail_in > 0 || full
+        room = Int(min(UInt64(INFLATE_CHUNK), cap - d.produced))
+        direct = direct_room(d.sink) > 0
+        direct && (room = min(room, direct_room(d.sink)))
+        out = direct ? direct_pointer(d.sink, room) : pointer(d.out)
+        d.z.next_out = out
+        d.z.avail_out = room
+        rc = ccall((:inflate, LIBZ), Cint, (Ref{ZStream}, Cint), d.z, Z_NO_FLUSH)
         got = room - Int(d.z.avail_out)
         full = d.z.avail_out == 0
-        d.crc = crc32(pointer(d.out), got, d.crc)
+        d.crc = crc32(out, got, d.crc)
         d.produced += got
         d.produced >= cap && (d.problem = "inflates to more than the declared $declared bytes"; return)
-        consume!(d.sink, pointer(d.out), got)
+        direct ? advance!(d.sink, got) : consume!(d.sink, out, got)
         if rc == Z_STREAM_END
             d.ended = true
             d.z.avail_in > 0 && (d.problem = "the deflate stream ends before its compressed size")
@@ -479,6 +481,7 @@ buffer in place (sinks that convert nothing take any piece).
 next_piece(d::MemberDecoder, n::Int) = d.entry.method == STORED && isempty(d.problem) ? piece_for(d.sink, n) : n
 piece_for(sink, n::Int) = n
 direct_pointer(sink, n::Int) = nothing
+direct_room(sink) = 0
 
 "Where the next `n` stored bytes of `d` can be read in place (its sink's buffer), or nothing."
 direct_target(d::MemberDecoder, n::Int) =
@@ -550,10 +553,26 @@ ArchiveWriter(io::IO, method::UInt16, level::Integer = 1) = ArchiveWriter(io, me
 
 function emit!(w::ArchiveWriter, data::Vector{UInt8})
     write(w.io, data)
+    length(data) >= WRITEBACK_MIN && start_writeback(w.io)    # the disk writes it while it is hashed
     update!(w.sha, data)
     w.offset += length(data)
     return nothing
 end
+
+const WRITEBACK_MIN = 1 << 20
+const SYNC_FILE_RANGE_WRITE = Cuint(2)
+
+"""
+Starts the writeback of the file's dirty pages without waiting (`sync_file_range`, whole file):
+the disk writes a member while the CPU hashes it or deflates the next, so the save's fsync has
+less left to wait for (~20% faster stored saves here). Advisory: a failure leaves it to fsync.
+"""
+function start_writeback(io::IOStream)
+    flush(io)
+    ccall(:sync_file_range, Cint, (Cint, Int64, Int64, Cuint), fd(io), 0, 0, SYNC_FILE_RANGE_WRITE)
+    return nothing
+end
+start_writeback(io::IO) = nothing
 
 "Feeds `n` bytes that `io` holds from position `start` to the SHA-256 (the file after its writes)."
 function hash_written!(sha::Sha256, io::IOStream, start::Int64, n::Int64)
@@ -610,6 +629,7 @@ function add_member!(w::ArchiveWriter, name::Vector{UInt8}, parts::Vector{Vector
     seek(w.io, start)
     write(w.io, header)
     seekend(w.io)
+    start_writeback(w.io)
     update!(w.sha, header)
     hash_written!(w.sha, w.io, start + length(header), csize)
     push!(w.entries, ZipEntry(name, 0x0000, w.method, crc, csize, size, w.offset, w.offset + length(header)))
@@ -661,8 +681,6 @@ function close!(w::ArchiveWriter)
 end
 
 # ------------------------------------------------------------------ ISA-L deflate (the writer)
-
-const LIBISAL = "libisal"
 
 # struct isal_zstream of isa-l/igzip_lib.h (libisal 2.30, LP64), held as bytes: its size and the
 # byte offsets of the fields used here (test/zip.jl compares them with the header through a

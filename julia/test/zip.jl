@@ -69,6 +69,13 @@ end
         withc, _ = build_zip([Member("a.npy", payload)]; comment = fake)
         @test zcode(withc) == "accept"
         @test S.crc32(Vector{UInt8}(codeunits("123456789"))) == 0xcbf43926   # zip CRC-32, not CRC-32C
+        # ISA-L's CRC-32 continues a CRC exactly as zlib's crc32 does, at any length and split.
+        zlib_crc(data) = UInt32(ccall((:crc32, S.LIBZ), Culong, (Culong, Ptr{UInt8}, Cuint), 0, data, length(data)))
+        for n in (0, 1, 15, 16, 17, 63, 64, 65, 255, 1000, 100_003), cut in unique((0, 1, n ÷ 2, n))
+            data = rand(UInt8, n)
+            cut = min(cut, n)
+            @test S.crc32(data[cut+1:end], S.crc32(data[1:cut])) == zlib_crc(data)
+        end
     end
     @testset "archive.zip.structure" begin
         good, L = build_zip([Member("a.npy", payload), Member("b.npy", payload)])
