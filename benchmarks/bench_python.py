@@ -190,8 +190,9 @@ def _child(operation: str, path: str, compression: str) -> None:
     before = _memory("VmRSS")
     began = time.perf_counter()
     if operation == "save":
-        checkpoint = SNNCheckpoint(weights=weights, layer_names=["a", "b"], layer_sizes=[
-            (w.shape[1], w.shape[0]) for w in weights or []])
+        layers = weights or []
+        checkpoint = SNNCheckpoint(weights=layers, layer_names=["a", "b"], layer_sizes=[
+            (w.shape[1], w.shape[0]) for w in layers])
         extra = {"level": 1} if "level" in inspect.signature(save_checkpoint).parameters else {}
         save_checkpoint(checkpoint, path, compression=compression, **extra)
     elif operation == "savez":

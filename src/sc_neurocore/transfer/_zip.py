@@ -205,7 +205,8 @@ def _check_no_overlap(members: list[Member]) -> None:
 # Deflate makes at most 1032 bytes per compressed byte (258 per 2-bit code); with the slack for
 # a tiny stream's block headers, a larger declared size cannot be true (member_integrity).
 _DEFLATE_MAX_RATIO, _DEFLATE_SLACK = 1032, 1024
-READ_CHUNK = 1 << 22
+# Bytes per read; the two read buffers are the loader's memory beside the matrices.
+READ_CHUNK = 1 << 20
 # At most this much inflated output per call: a piece that stays in the CPU's cache while it is
 # checksummed and copied into the matrix, and a buffer the allocator reuses (a larger one is a
 # fresh mapping, faulted in page by page, on every call).
@@ -384,7 +385,7 @@ ISAL_LEVELS = {level: (level + 2) // 3 for level in range(1, 10)}
 # flush (the last one by the final block), so chunks compress in parallel and the stream and
 # its bytes do not depend on the number of threads.
 DEFLATE_CHUNK = 1 << 22
-_COPY_CHUNK = 1 << 22
+_COPY_CHUNK = 1 << 20
 _HASH_ASIDE = 1 << 20  # from a part this large on, the archive is hashed in another thread
 
 
@@ -476,7 +477,7 @@ class ArchiveWriter:
         self._method = method
         self._level = ISAL_LEVELS[level]
         self._pool = pool
-        self._window = 2 * threads
+        self._window = threads + 1  # one compressed chunk ahead: memory, not speed
         self._offset = 0
         self._entries: list[_Written] = []
         self._digest = hashlib.sha256()
