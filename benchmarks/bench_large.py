@@ -121,6 +121,8 @@ def _data_limits(layers: list[np.ndarray], nbytes: int, repeats: int) -> dict[st
         figures[f"{name}_compress"] = report.summary(seconds, nbytes)
         figures[f"{name}_compress"]["out_bytes"] = sum(len(piece) for piece in stream)
         figures[f"{name}_decompress"] = report.summary(limits.decompress(stream, module, repeats), nbytes)
+        figures[f"{name}_decompress_fresh"] = report.summary(
+            limits.decompress_fresh(stream, module, nbytes, repeats), nbytes)
         del stream
     return figures
 

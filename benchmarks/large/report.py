@@ -16,6 +16,8 @@ TARGETS = (
     ("stored_load_vs_fresh_read", "(context) stored load ÷ read into a new buffer", 0.5, True),
     ("deflated_load_vs_inflate", "deflated load (random) ÷ its inflate alone", 0.8, True),
     ("deflated_load_vs_inflate_zeros", "deflated load (zeros) ÷ its inflate alone", 0.8, True),
+    ("deflated_load_vs_fresh_inflate_zeros", "(context) deflated load (zeros) ÷ its inflate into a new buffer",
+     0.8, True),
     ("stored_save_vs_raw_write", "stored save ÷ raw write+fsync", 0.5, True),
     ("deflate_save_vs_baseline", "deflate save (random) ÷ baseline", 10.0, True),
     ("load_rss", "load peak RSS ÷ data (worst case)", 1.25, False),
@@ -88,9 +90,9 @@ def _ratio_for(key: str, impl: str, size: dict[str, Any], baseline: dict[str, fl
         return _ratio(_speed(stored["load"].get(impl)), _speed(stored["raw_read"]))
     if key == "stored_load_vs_fresh_read" and stored:
         return _ratio(_speed(stored["load"].get(impl)), _speed(stored.get("fresh_read")))
-    if key.startswith("deflated_load_vs_inflate") and deflated:
-        chosen = INFLATE_OF.get(impl, "zlib")
-        inflate = limits["data"].get(kind, {}).get(f"{chosen}_decompress")
+    if key.startswith(("deflated_load_vs_inflate", "deflated_load_vs_fresh_inflate")) and deflated:
+        fresh = "_fresh" if "fresh" in key else ""
+        inflate = limits["data"].get(kind, {}).get(f"{INFLATE_OF.get(impl, 'zlib')}_decompress{fresh}")
         return _ratio(_speed(deflated["load"].get(impl)), _speed(inflate))
     if key == "stored_save_vs_raw_write" and stored:
         return _ratio(_speed(stored["save"].get(impl)), _speed(limits.get("raw_write_fsync")))
@@ -153,7 +155,9 @@ def _deflate_limit(name: str, step: str) -> Callable[[dict[str, Any], dict[str, 
 def _limits_table(result: dict[str, Any], deflaters: list[str]) -> list[str]:
     steps = [("sha256", "SHA-256")]
     for name in deflaters:
-        steps += [(f"{name}_crc32", f"{name} CRC-32"), (f"{name}_compress", f"{name} L1 deflate"), (f"{name}_decompress", f"{name} inflate")]
+        steps += [(f"{name}_crc32", f"{name} CRC-32"), (f"{name}_compress", f"{name} L1 deflate"),
+                  (f"{name}_decompress", f"{name} inflate"),
+                  (f"{name}_decompress_fresh", f"{name} inflate → new buffer")]
     header = ["bytes"] + [title for _, title in steps] + ["raw write+fsync"]
     rows = []
     for size in result["sizes"]:

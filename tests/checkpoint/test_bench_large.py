@@ -62,7 +62,8 @@ def _fake_result() -> dict:
             "raw_write_fsync": {"mb_per_second": 800.0},
             "data": {"random": {"sha256": limit, "zlib_crc32": limit, "zlib_compress": {"mb_per_second": 20.0},
                                 "zlib_decompress": {"mb_per_second": 125.0},
-                                "isal_decompress": {"mb_per_second": 250.0}}}},
+                                "isal_decompress": {"mb_per_second": 250.0},
+                                "isal_decompress_fresh": {"mb_per_second": 125.0}}}},
             "cases": [
                 {"data": "random", "compression": "stored", "raw_read": {"mb_per_second": 2000.0},
                  "fresh_read": {"mb_per_second": 1000.0},
@@ -97,6 +98,9 @@ def test_a_deflated_load_is_compared_with_the_inflate_it_uses():
     deflated["load"]["mojo"] = deflated["load"]["rust"]
     rows = {row["target"]: row for row in report.target_ratios(result, ["rust", "mojo"])}
     assert rows["deflated_load_vs_inflate"]["ratios"] == {"rust": 0.8, "mojo": 0.4}
+    size = result["sizes"][0]  # the context ratio, on the random case the fake result has
+    assert report._ratio_for("deflated_load_vs_fresh_inflate", "mojo", size, {}) == 0.8
+    assert report._ratio_for("deflated_load_vs_fresh_inflate", "rust", size, {}) is None
 
 
 def test_markdown_tables():
