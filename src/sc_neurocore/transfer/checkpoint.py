@@ -305,21 +305,41 @@ def _write_temporaries(fields: _fields.Fields, method: int, level: int, json_pat
     disk's work, the two flushes overlap each other, and both are complete when this returns."""
     archive = _create_temporary(archive_path, temporaries)
     try:
-        # Threads of this save's own (shared ones would not survive a fork); leaving the block
-        # waits for them, also on failure, before the descriptor is closed.
-        with ThreadPoolExecutor(1) as hasher, ThreadPoolExecutor(1) as syncer:
+        with ThreadPoolExecutor(1) as hasher:  # a thread only for a large archive
             writer = _write_archive(archive, fields.weights or [], method, level, hasher)
-            synced = syncer.submit(os.fsync, archive)
-            text = _document_text(fields, writer.sha256())
-            document = _create_temporary(json_path, temporaries)
+            synced = _sync_pool().submit(os.fsync, archive)
             try:
-                _zip.write_all(document, text)
-                os.fsync(document)
+                text = _document_text(fields, writer.sha256())
+                document = _create_temporary(json_path, temporaries)
+                try:
+                    _zip.write_all(document, text)
+                    os.fsync(document)
+                finally:
+                    os.close(document)
             finally:
-                os.close(document)
-            synced.result()
+                synced.result()  # also on failure: the descriptor is closed only after it
     finally:
         os.close(archive)
+
+
+# The archives' fsyncs run here: threads kept between saves (starting one costs about as much
+# as a small file's fsync); a forked child, which has none of them, starts its own.
+_syncer: ThreadPoolExecutor | None = None
+
+
+def _sync_pool() -> ThreadPoolExecutor:
+    global _syncer
+    if _syncer is None:
+        _syncer = ThreadPoolExecutor(4, thread_name_prefix="checkpoint-fsync")
+    return _syncer
+
+
+def _forget_sync_pool() -> None:
+    global _syncer
+    _syncer = None
+
+
+os.register_at_fork(after_in_child=_forget_sync_pool)
 
 
 def _write_archive(
