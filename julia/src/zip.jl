@@ -284,6 +284,10 @@ sha256_hex(text::String) = sha256_hex(codeunits(text))
 const DEFLATE_MAX_RATIO = 1032
 const DEFLATE_MAX_SLACK = 1024
 const INFLATE_CHUNK = 1 << 20      # bytes of output per inflate call
+# The output of an inflate call that the sink converts (the header, or data not stored as the
+# values are), allocated at the first: mostly just the header, the data going straight to the
+# values, so each decoder keeps 64 KiB rather than a chunk.
+const INFLATE_SCRATCH = 1 << 16
 
 """
     MemberDecoder(entry, sink)
@@ -316,7 +320,6 @@ function MemberDecoder(e::ZipEntry, sink)
         rc = ccall((:inflateInit2_, LIBZ), Cint, (Ref{ZStream}, Cint, Cstring, Cint), d.z, -15, zlib_version(), sizeof(ZStream))
         rc == Z_OK || error("zlib inflateInit2 failed ($rc)")
         finalizer(z -> ccall((:inflateEnd, LIBZ), Cint, (Ref{ZStream},), z), d.z)
-        d.out = Vector{UInt8}(undef, INFLATE_CHUNK)
     end
     return d
 end
@@ -337,8 +340,8 @@ end
 
 """
 Inflates `n` compressed bytes; output capped at declared + 1 (saturating), in INFLATE_CHUNK
-pieces, each straight into the sink's values while it takes the bytes as they are
-(`direct_room`), else into `out` for the sink to convert.
+pieces straight into the sink's values while it takes the bytes as they are (`direct_room`),
+else in INFLATE_SCRATCH pieces into `out` for the sink to convert.
 """
 function inflate!(d::MemberDecoder, ptr::Ptr{UInt8}, n::Int)
     declared = d.entry.uncompressed_size
@@ -348,9 +351,9 @@ function inflate!(d::MemberDecoder, ptr::Ptr{UInt8}, n::Int)
     d.z.avail_in = n
     full = false  # the last call filled the output: zlib may hold more output with no input left
     GC.@preserve d while d.z.avail_in > 0 || full
-        room = Int(min(UInt64(INFLATE_CHUNK), cap - d.produced))
         direct = direct_room(d.sink) > 0
-        direct && (room = min(room, direct_room(d.sink)))
+        direct || isempty(d.out) && (d.out = Vector{UInt8}(undef, INFLATE_SCRATCH))
+        room = Int(min(UInt64(direct ? min(INFLATE_CHUNK, direct_room(d.sink)) : length(d.out)), cap - d.produced))
         out = direct ? direct_pointer(d.sink, room) : pointer(d.out)
         d.z.next_out = out
         d.z.avail_out = room
@@ -525,6 +528,113 @@ function layer_members(entries::Vector{ZipEntry}, names::Vector{String})
     return [by_name[m] for m in expected]
 end
 
+# ------------------------------------------------------------------ ISA-L deflate (the writer)
+
+# struct isal_zstream of isa-l/igzip_lib.h (libisal 2.30, LP64), held as bytes: its size and the
+# byte offsets of the fields used here (test/zip.jl compares them with the header through a
+# compiled probe, so a changed layout fails a test instead of corrupting memory).
+const ISAL_ZSTREAM_SIZE = 82384
+const ZS_NEXT_IN = 0
+const ZS_AVAIL_IN = 8
+const ZS_NEXT_OUT = 16
+const ZS_AVAIL_OUT = 24
+const ZS_LEVEL = 40
+const ZS_LEVEL_BUF_SIZE = 44
+const ZS_LEVEL_BUF = 48
+const ZS_END_OF_STREAM = 56
+const ZS_GZIP_FLAG = 60
+const ZS_STATE = 84                # internal_state.state
+const ZSTATE_END = UInt32(11)
+const COMP_OK = Cint(0)
+const IGZIP_DEFLATE = UInt16(0)    # raw deflate (RFC 1951), no gzip or zlib wrapper
+"ISAL_DEF_LVL1_DEFAULT, ..._LVL2_..., ..._LVL3_...: the level buffer sizes the header suggests."
+const ISAL_LEVEL_BUF = (282624, 331776, 348160)
+
+"zlib's levels 1-9 on ISA-L's 1-3 as the reference maps them (save.writer): 1-3 -> 1, 4-6 -> 2,
+7-9 -> 3. ISA-L's level 0 is no faster on weights, so none maps to it."
+isal_level(level::Integer) = (Int(level) + 2) ÷ 3
+
+"One raw deflate stream through ISA-L: its `struct isal_zstream` (8-byte aligned) and level buffer."
+struct IsalDeflater
+    stream::Vector{UInt64}
+    level_buf::Vector{UInt8}
+    level::UInt32                  # ISA-L's
+end
+
+function IsalDeflater(level::Integer)
+    isal = isal_level(level)
+    return restart!(IsalDeflater(zeros(UInt64, ISAL_ZSTREAM_SIZE ÷ 8), Vector{UInt8}(undef, ISAL_LEVEL_BUF[isal]), isal))
+end
+
+"A new stream in the same state and level buffer (isal_deflate_init resets the fields set here)."
+function restart!(d::IsalDeflater)
+    ccall((:isal_deflate_init, LIBISAL), Cvoid, (Ptr{UInt64},), d.stream)
+    set_field!(d, ZS_GZIP_FLAG, IGZIP_DEFLATE)
+    set_field!(d, ZS_LEVEL, d.level)
+    set_field!(d, ZS_LEVEL_BUF_SIZE, UInt32(length(d.level_buf)))
+    set_field!(d, ZS_LEVEL_BUF, pointer(d.level_buf))
+    return d
+end
+
+set_field!(d::IsalDeflater, offset::Int, value::T) where {T} =
+    GC.@preserve d unsafe_store!(Ptr{T}(pointer(d.stream) + offset), value)
+get_field(d::IsalDeflater, offset::Int, ::Type{T}) where {T} =
+    GC.@preserve d unsafe_load(Ptr{T}(pointer(d.stream) + offset))
+
+"At least the compressed size of `n` bytes (zlib's deflateBound, memLevel 8; ISA-L stays under
+it: it falls back to stored blocks when a block does not shrink)."
+deflate_bound(n::Int64) = n + (n >> 12) + (n >> 14) + (n >> 25) + 13 + 5
+
+"""
+    deflate_raw!(io, parts, deflater, out) -> bytes written
+
+One raw deflate stream (RFC 1951, ISA-L's igzip at the deflater's level) of the parts'
+concatenation, written to `io` through the buffer `out`: the parts are fed to ISA-L in place,
+never joined or held compressed.
+"""
+function deflate_raw!(io::IO, parts::Vector{Vector{UInt8}}, d::IsalDeflater, out::Vector{UInt8})
+    restart!(d)
+    written = Int64(0)
+    GC.@preserve d out begin
+        for part in parts, at in 0:(1 << 30):length(part)-1     # avail_in is 32 bits
+            n = min(length(part) - at, 1 << 30)
+            written += GC.@preserve part deflate_call!(io, d, pointer(part) + at, n, out, false)
+        end
+        written += deflate_call!(io, d, Ptr{UInt8}(C_NULL), 0, out, true)
+    end
+    return written
+end
+
+"For tests and small data: the raw deflate stream as bytes."
+function deflate_raw(parts::Vector{Vector{UInt8}}, level::Integer = 6)
+    buf = IOBuffer()
+    deflate_raw!(buf, parts, IsalDeflater(level), Vector{UInt8}(undef, INFLATE_CHUNK))
+    return take!(buf)
+end
+
+"ISA-L's deflate over `n` bytes at `input` (when `last`: to the stream's end), each full `out`
+written to `io`: the bytes written. The caller keeps `d`, `out` and the input alive."
+function deflate_call!(io::IO, d::IsalDeflater, input::Ptr{UInt8}, n::Int, out::Vector{UInt8}, last::Bool)
+    set_field!(d, ZS_NEXT_IN, input)
+    set_field!(d, ZS_AVAIL_IN, UInt32(n))
+    set_field!(d, ZS_END_OF_STREAM, UInt16(last))
+    written = 0
+    while true
+        set_field!(d, ZS_NEXT_OUT, pointer(out))
+        set_field!(d, ZS_AVAIL_OUT, UInt32(length(out)))
+        rc = ccall((:isal_deflate, LIBISAL), Cint, (Ptr{UInt64},), d.stream)
+        rc == COMP_OK || error("ISA-L deflate failed ($rc)")
+        made = length(out) - Int(get_field(d, ZS_AVAIL_OUT, UInt32))
+        unsafe_write(io, pointer(out), made)
+        written += made
+        # isal_deflate returns with its input used up or its output full; the stream's end is
+        # written only once the state says so.
+        done = last ? get_field(d, ZS_STATE, UInt32) == ZSTATE_END :
+                      get_field(d, ZS_AVAIL_IN, UInt32) == 0 && made < length(out)
+        done && return written
+    end
+end
+
 # ------------------------------------------------------------------ writing (save.writer.archive)
 
 const DOS_TIME = 0x0000           # 1980-01-01 00:00:00: archives never depend on the clock
@@ -548,8 +658,14 @@ mutable struct ArchiveWriter{T<:IO}
     sha::Sha256
     offset::Int64
     entries::Vector{ZipEntry}
+    deflater::Union{Nothing,IsalDeflater}   # reused by every deflated member, as is
+    scratch::Vector{UInt8}                  # its output buffer, then the read-back for the digest
 end
-ArchiveWriter(io::IO, method::UInt16, level::Integer = 1) = ArchiveWriter(io, method, Int(level), Sha256(), Int64(0), ZipEntry[])
+function ArchiveWriter(io::IO, method::UInt16, level::Integer = 1)
+    deflated = method == DEFLATED
+    return ArchiveWriter(io, method, Int(level), Sha256(), Int64(0), ZipEntry[], deflated ? IsalDeflater(level) : nothing,
+                         deflated ? Vector{UInt8}(undef, INFLATE_CHUNK) : UInt8[])
+end
 
 function emit!(w::ArchiveWriter, data::Vector{UInt8})
     write(w.io, data)
@@ -575,9 +691,8 @@ end
 start_writeback(io::IO) = nothing
 
 "Feeds `n` bytes that `io` holds from position `start` to the SHA-256 (the file after its writes)."
-function hash_written!(sha::Sha256, io::IOStream, start::Int64, n::Int64)
+function hash_written!(sha::Sha256, io::IOStream, start::Int64, n::Int64, buffer::Vector{UInt8})
     flush(io)
-    buffer = Vector{UInt8}(undef, Int(min(n, INFLATE_CHUNK)))
     done = Int64(0)
     while done < n
         want = Int(min(length(buffer), n - done))
@@ -587,7 +702,7 @@ function hash_written!(sha::Sha256, io::IOStream, start::Int64, n::Int64)
         done += got
     end
 end
-hash_written!(sha::Sha256, io::IOBuffer, start::Int64, n::Int64) = update!(sha, view(io.data, start+1:start+n))
+hash_written!(sha::Sha256, io::IOBuffer, start::Int64, n::Int64, buffer) = update!(sha, view(io.data, start+1:start+n))
 
 "The little-endian bytes of each value at its own width (UInt16, UInt32 or UInt64)."
 function pack_le(values::Unsigned...)
@@ -624,14 +739,14 @@ function add_member!(w::ArchiveWriter, name::Vector{UInt8}, parts::Vector{Vector
     big = size >= ZIP_U32_MAX || deflate_bound(size) >= ZIP_U32_MAX
     start = position(w.io)
     write(w.io, local_header(w, name, crc, size, Int64(0), big))
-    csize = deflate_raw!(w.io, parts, w.level)
+    csize = deflate_raw!(w.io, parts, w.deflater, w.scratch)
     header = local_header(w, name, crc, size, csize, big)
     seek(w.io, start)
     write(w.io, header)
     seekend(w.io)
     start_writeback(w.io)
     update!(w.sha, header)
-    hash_written!(w.sha, w.io, start + length(header), csize)
+    hash_written!(w.sha, w.io, start + length(header), csize, w.scratch)
     push!(w.entries, ZipEntry(name, 0x0000, w.method, crc, csize, size, w.offset, w.offset + length(header)))
     w.offset += length(header) + csize
     return nothing
@@ -678,103 +793,4 @@ function close!(w::ArchiveWriter)
     emit!(w, pack_le(SIG_EOCD, 0x0000, 0x0000, UInt16(min(count, ZIP_U16_MAX)), UInt16(min(count, ZIP_U16_MAX)),
                      UInt32(min(size, ZIP_U32_MAX)), UInt32(min(start, ZIP_U32_MAX)), 0x0000))
     return (sha256 = hexdigest!(w.sha), size = w.offset)
-end
-
-# ------------------------------------------------------------------ ISA-L deflate (the writer)
-
-# struct isal_zstream of isa-l/igzip_lib.h (libisal 2.30, LP64), held as bytes: its size and the
-# byte offsets of the fields used here (test/zip.jl compares them with the header through a
-# compiled probe, so a changed layout fails a test instead of corrupting memory).
-const ISAL_ZSTREAM_SIZE = 82384
-const ZS_NEXT_IN = 0
-const ZS_AVAIL_IN = 8
-const ZS_NEXT_OUT = 16
-const ZS_AVAIL_OUT = 24
-const ZS_LEVEL = 40
-const ZS_LEVEL_BUF_SIZE = 44
-const ZS_LEVEL_BUF = 48
-const ZS_END_OF_STREAM = 56
-const ZS_GZIP_FLAG = 60
-const ZS_STATE = 84                # internal_state.state
-const ZSTATE_END = UInt32(11)
-const COMP_OK = Cint(0)
-const IGZIP_DEFLATE = UInt16(0)    # raw deflate (RFC 1951), no gzip or zlib wrapper
-"ISAL_DEF_LVL1_DEFAULT, ..._LVL2_..., ..._LVL3_...: the level buffer sizes the header suggests."
-const ISAL_LEVEL_BUF = (282624, 331776, 348160)
-
-"zlib's levels 1-9 on ISA-L's 1-3 as the reference maps them (save.writer): 1-3 -> 1, 4-6 -> 2,
-7-9 -> 3. ISA-L's level 0 is no faster on weights, so none maps to it."
-isal_level(level::Integer) = (Int(level) + 2) ÷ 3
-
-"One raw deflate stream through ISA-L: its `struct isal_zstream` (8-byte aligned) and level buffer."
-struct IsalDeflater
-    stream::Vector{UInt64}
-    level_buf::Vector{UInt8}
-end
-
-function IsalDeflater(level::Integer)
-    isal = isal_level(level)
-    d = IsalDeflater(zeros(UInt64, ISAL_ZSTREAM_SIZE ÷ 8), Vector{UInt8}(undef, ISAL_LEVEL_BUF[isal]))
-    ccall((:isal_deflate_init, LIBISAL), Cvoid, (Ptr{UInt64},), d.stream)
-    set_field!(d, ZS_GZIP_FLAG, IGZIP_DEFLATE)
-    set_field!(d, ZS_LEVEL, UInt32(isal))
-    set_field!(d, ZS_LEVEL_BUF_SIZE, UInt32(length(d.level_buf)))
-    set_field!(d, ZS_LEVEL_BUF, pointer(d.level_buf))
-    return d
-end
-
-set_field!(d::IsalDeflater, offset::Int, value::T) where {T} =
-    GC.@preserve d unsafe_store!(Ptr{T}(pointer(d.stream) + offset), value)
-get_field(d::IsalDeflater, offset::Int, ::Type{T}) where {T} =
-    GC.@preserve d unsafe_load(Ptr{T}(pointer(d.stream) + offset))
-
-"At least the compressed size of `n` bytes (zlib's deflateBound, memLevel 8; ISA-L stays under
-it: it falls back to stored blocks when a block does not shrink)."
-deflate_bound(n::Int64) = n + (n >> 12) + (n >> 14) + (n >> 25) + 13 + 5
-
-"""
-    deflate_raw!(io, parts, level) -> bytes written
-
-One raw deflate stream (RFC 1951, ISA-L's igzip at the ISA-L level for zlib `level`) of the
-parts' concatenation, written to `io` through one INFLATE_CHUNK buffer: the parts are fed to
-ISA-L in place, never joined or held compressed.
-"""
-function deflate_raw!(io::IO, parts::Vector{Vector{UInt8}}, level::Integer)
-    d = IsalDeflater(level)
-    out = Vector{UInt8}(undef, INFLATE_CHUNK)
-    written = Int64(0)
-    GC.@preserve d out begin
-        for part in parts, at in 0:(1 << 30):length(part)-1     # avail_in is 32 bits
-            n = min(length(part) - at, 1 << 30)
-            written += GC.@preserve part deflate_call!(io, d, pointer(part) + at, n, out, false)
-        end
-        written += deflate_call!(io, d, Ptr{UInt8}(C_NULL), 0, out, true)
-    end
-    return written
-end
-
-"For tests and small data: the raw deflate stream as bytes."
-deflate_raw(parts::Vector{Vector{UInt8}}, level::Integer = 6) = (buf = IOBuffer(); deflate_raw!(buf, parts, level); take!(buf))
-
-"ISA-L's deflate over `n` bytes at `input` (when `last`: to the stream's end), each full `out`
-written to `io`: the bytes written. The caller keeps `d`, `out` and the input alive."
-function deflate_call!(io::IO, d::IsalDeflater, input::Ptr{UInt8}, n::Int, out::Vector{UInt8}, last::Bool)
-    set_field!(d, ZS_NEXT_IN, input)
-    set_field!(d, ZS_AVAIL_IN, UInt32(n))
-    set_field!(d, ZS_END_OF_STREAM, UInt16(last))
-    written = 0
-    while true
-        set_field!(d, ZS_NEXT_OUT, pointer(out))
-        set_field!(d, ZS_AVAIL_OUT, UInt32(length(out)))
-        rc = ccall((:isal_deflate, LIBISAL), Cint, (Ptr{UInt64},), d.stream)
-        rc == COMP_OK || error("ISA-L deflate failed ($rc)")
-        made = length(out) - Int(get_field(d, ZS_AVAIL_OUT, UInt32))
-        unsafe_write(io, pointer(out), made)
-        written += made
-        # isal_deflate returns with its input used up or its output full; the stream's end is
-        # written only once the state says so.
-        done = last ? get_field(d, ZS_STATE, UInt32) == ZSTATE_END :
-                      get_field(d, ZS_AVAIL_IN, UInt32) == 0 && made < length(out)
-        done && return written
-    end
 end
