@@ -1011,13 +1011,17 @@ impl<W: Read + Write + Seek> ArchiveWriter<W> {
         Ok(())
     }
 
-    /// Writes `parts`, one write each, while a second thread hashes them: the hash then costs
-    /// no time beyond the writes, which SHA-256 is about as slow as.
+    /// Writes `parts` while a second thread hashes them: the hash then costs no time beyond
+    /// the writes, which SHA-256 is about as slow as. A chunk per write: one write of a whole
+    /// 128 MiB layer ran at less than half the speed of 1 MiB writes (Linux 6.18, ext4).
     fn emit_parts(&mut self, parts: &[&[u8]], size: u64) -> io::Result<()> {
         let (out, digest) = (&mut self.out, &mut self.digest);
         std::thread::scope(|scope| {
             scope.spawn(|| parts.iter().for_each(|part| digest.update(part)));
-            parts.iter().try_for_each(|part| out.write_all(part))
+            parts
+                .iter()
+                .flat_map(|part| part.chunks(CHUNK))
+                .try_for_each(|chunk| out.write_all(chunk))
         })?;
         self.offset += size;
         Ok(())
