@@ -171,24 +171,29 @@ def _too_big(name: str, size: dict[str, Any], done: list[dict[str, Any]]) -> dic
 
 def _measure(case: dict[str, Any], size: dict[str, Any], done: list[dict[str, Any]], commands: dict[str, str],
              root: Path, folder: Path, args: argparse.Namespace) -> None:
-    """Every implementation's load and load+save of one case: ``repeats`` fresh processes each."""
+    """Every implementation's load and load+save of one case: ``repeats`` fresh processes each,
+    taken in rounds whose order rotates, so that no implementation always runs right after the
+    same one (on a VM, memory freed by the previous process is faster to fault in than new)."""
     pair = folder / case["base"]
     load = {"op": "load", "base": pair.name}
     out = folder / "out"
     save = {"op": "save", "out": str(out / "checkpoint"), "compression": case["compression"], "level": args.level}
-    for name, command in commands.items():
-        figures: list[list[dict[str, Any]]] = []
-        failure = _too_big(name, size, done)
-        for _ in range(0 if failure else size["repeats"]):
+    names = list(commands)
+    figures: dict[str, list[list[dict[str, Any]]]] = {name: [] for name in names}
+    failures = {name: _too_big(name, size, done) for name in names}
+    for round_ in range(size["repeats"]):
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            if failures[name]:
+                continue  # a timeout or a refusal repeats itself: recorded once
             try:
-                figures.append(testee.measure(command, root, pair.parent, load, save, args.timeout))
+                figures[name].append(testee.measure(commands[name], root, pair.parent, load, save, args.timeout))
             except (testee.Failure, OSError, ValueError, KeyError) as exc:
-                failure = {"error": getattr(exc, "kind", "error"), "message": str(exc)[:400]}
-                break  # a timeout or a refusal repeats itself: record it once
+                failures[name] = {"error": getattr(exc, "kind", "error"), "message": str(exc)[:400]}
             finally:
                 shutil.rmtree(out, ignore_errors=True)
+    for name in names:
         for index, op in enumerate(("load", "save")):
-            case[op][name] = report.impl_summary([f[index] for f in figures], failure, size["bytes"])
+            case[op][name] = report.impl_summary([f[index] for f in figures[name]], failures[name], size["bytes"])
         _progress(f"{size['label']} {case['data']} {case['compression']} {name}: "
                   f"load {report.cell(case['load'][name])}, save {report.cell(case['save'][name])}")
 
