@@ -47,10 +47,8 @@ class Header:
 def _tokens(text: str) -> list[str | int | bool]:
     """Split the header into tokens; punctuation stays str, quoted strings keep their quotes."""
     tokens: list[str | int | bool] = []
-    position = 0
-    while position < len(text):
-        if text[position:].strip(" ") == "":
-            break
+    position, end = 0, len(text.rstrip(" "))  # the padding after the last token is no token
+    while position < end:
         match = _TOKEN.match(text, position)
         if match is None:
             raise ValueError(f"unexpected {text[position:].lstrip(' ')[:12]!r}")

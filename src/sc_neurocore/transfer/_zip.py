@@ -430,6 +430,9 @@ def _deflate_piece(pieces: list[bytes | memoryview], level: int, last: bool) -> 
     return out
 
 
+_HEADER_COMPANY = 64 * 1024  # data bytes compressed in one call with the .npy header
+
+
 def _deflated(
     header: bytes, data: memoryview, level: int, pool: ThreadPoolExecutor | None, window: int
 ) -> Iterator[list[bytes]]:
@@ -438,9 +441,13 @@ def _deflated(
     starts = range(0, max(len(data), 1), DEFLATE_CHUNK)
 
     def parts(start: int) -> list[bytes | memoryview]:
-        # The .npy header is compressed with the first chunk of the data.
         chunk = data[start : start + DEFLATE_CHUNK]
-        return [header, chunk] if start == 0 else [chunk]
+        if start:
+            return [chunk]
+        # The .npy header goes in one call with the data's first bytes: ISA-L compresses what
+        # follows a lone 128-byte call far worse (16 KiB of ones: 2,581 bytes instead of 115,
+        # and 10x slower to inflate).
+        return [header + bytes(chunk[:_HEADER_COMPANY]), chunk[_HEADER_COMPANY:]]
 
     tasks = ((parts(start), start + DEFLATE_CHUNK >= len(data)) for start in starts)
     if pool is None or len(starts) == 1:
