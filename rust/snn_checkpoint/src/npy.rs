@@ -197,7 +197,7 @@ impl<'a> Decoder<'a> {
             self.matrix = Some(Filling {
                 array: Array {
                     shape: vec![rows, cols],
-                    data: fresh_matrix(rows * cols),
+                    data: vec![0.0; rows * cols],
                 },
                 dtype,
                 fortran_order: header.fortran_order,
@@ -238,25 +238,6 @@ impl Sink for Decoder<'_> {
             m.convert(bytes);
         }
     }
-}
-
-/// A zeroed matrix of `len` values whose pages are first touched as the data is read or
-/// inflated into them. A large one asks for transparent huge pages: one page fault per 2 MiB
-/// instead of per 4 KiB, where the faults of a fresh matrix otherwise cost as much as
-/// inflating zeros into it. Only a hint: refused, the matrix is the same.
-fn fresh_matrix(len: usize) -> Vec<f64> {
-    const HUGE_PAGE: usize = 2 << 20;
-    let data = vec![0.0; len];
-    #[cfg(target_os = "linux")]
-    if len * 8 >= 2 * HUGE_PAGE {
-        // madvise wants a page-aligned start: the first whole huge page inside the buffer.
-        let start = data.as_ptr() as usize;
-        let aligned = start.next_multiple_of(HUGE_PAGE);
-        let len = (start + len * 8 - aligned) / HUGE_PAGE * HUGE_PAGE;
-        // SAFETY: the range lies inside `data`'s allocation; the advice changes no contents.
-        unsafe { libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE) };
-    }
-    data
 }
 
 impl Filling {
