@@ -667,15 +667,23 @@ function ArchiveWriter(io::IO, method::UInt16, level::Integer = 1)
                          deflated ? Vector{UInt8}(undef, INFLATE_CHUNK) : UInt8[])
 end
 
+"""
+Writes `data` and hashes it a WRITE_CHUNK at a time (one write of a whole 128 MiB layer ran at
+under half the speed here), a large one's writeback started as it goes: the disk writes it
+while it is hashed.
+"""
 function emit!(w::ArchiveWriter, data::Vector{UInt8})
-    write(w.io, data)
-    length(data) >= WRITEBACK_MIN && start_writeback(w.io)    # the disk writes it while it is hashed
-    update!(w.sha, data)
+    GC.@preserve data for at in 0:WRITE_CHUNK:length(data)-1
+        n = min(WRITE_CHUNK, length(data) - at)
+        unsafe_write(w.io, pointer(data) + at, n)
+        length(data) >= WRITE_CHUNK && start_writeback(w.io)
+        update!(w.sha, pointer(data) + at, n)
+    end
     w.offset += length(data)
     return nothing
 end
 
-const WRITEBACK_MIN = 1 << 20
+const WRITE_CHUNK = 1 << 20
 const SYNC_FILE_RANGE_WRITE = Cuint(2)
 
 """
