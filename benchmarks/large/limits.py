@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import time
+import zipfile
 import zlib
 from pathlib import Path
 from types import ModuleType
@@ -87,23 +89,44 @@ def compress(layers: list[np.ndarray], module: ModuleType, level: int,
     return _repeat(repeats, run), stream
 
 
-def decompress(stream: list[bytes], module: ModuleType, repeats: int) -> list[float]:
-    """Inflate ``stream`` with at most ``CHUNK`` bytes of output per call, output discarded."""
+def member_streams(npz: Path) -> list[tuple[bytes, int]]:
+    """Each deflated member's raw deflate stream as the file holds it, with its inflated size:
+    the bytes a loader inflates (the writer's, not a stream this module compressed itself)."""
+    streams = []
+    with zipfile.ZipFile(npz) as archive, open(npz, "rb") as handle:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_DEFLATED:
+                continue
+            handle.seek(info.header_offset + 26)
+            name_length, extra_length = struct.unpack("<HH", handle.read(4))
+            handle.seek(name_length + extra_length, os.SEEK_CUR)
+            streams.append((handle.read(info.compress_size), info.file_size))
+    return streams
+
+
+def decompress(streams: list[tuple[bytes, int]], module: ModuleType, repeats: int) -> list[float]:
+    """Inflate each stream fed ``CHUNK`` bytes at a time, with at most ``CHUNK`` bytes of output
+    per call into a reused buffer (the output is discarded)."""
     def run() -> None:
-        decoder = module.decompressobj(-15)
-        for piece in stream:
-            while piece:
-                decoder.decompress(piece, CHUNK)
-                piece = decoder.unconsumed_tail
-        decoder.flush()
+        for stream, _ in streams:
+            decoder = module.decompressobj(-15)
+            view = memoryview(stream)
+            for start in range(0, len(view), CHUNK):
+                piece: bytes | memoryview = view[start:start + CHUNK]
+                while piece:
+                    decoder.decompress(piece, CHUNK)
+                    piece = decoder.unconsumed_tail
+            decoder.flush()
     return _repeat(repeats, run)
 
 
-def decompress_fresh(stream: list[bytes], module: ModuleType, nbytes: int, repeats: int) -> list[float]:
-    """Inflate ``stream`` in one call into a new buffer of the output's size, whose pages are
+def decompress_fresh(streams: list[tuple[bytes, int]], module: ModuleType, repeats: int) -> list[float]:
+    """Inflate each stream in one call into a new buffer of its inflated size, whose pages are
     faulted in as they are filled: the least a deflated load does (its destination is new memory)."""
-    joined = b"".join(stream)
-    return _repeat(repeats, lambda: module.decompress(joined, -15, nbytes))
+    def run() -> None:
+        for stream, size in streams:
+            module.decompress(stream, -15, size)
+    return _repeat(repeats, run)
 
 
 def raw_read(path: Path, repeats: int) -> list[float]:

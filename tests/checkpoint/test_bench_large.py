@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 import time
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from large import data, procmem, report, testee  # noqa: E402
+from large import data, limits, procmem, report, testee  # noqa: E402
 
 MIB = 2**20
 
@@ -115,6 +117,18 @@ def test_markdown_tables():
     assert "| deflate save (random) ÷ baseline ≥ 10 | 64 MiB | – | 15 ✓ |" in text
     assert "Baseline for the deflate save: an older run." in text
     assert text.endswith("- a note\n")
+
+
+def test_inflate_is_timed_on_the_streams_of_the_written_file(tmp_path):
+    """The streams the limits inflate are the file's members, byte for byte once inflated."""
+    layers = data.weights(MIB, "zeros")
+    data.write_pair(tmp_path / "pair", layers, "deflate", 1)
+    streams = limits.member_streams(tmp_path / "pair.npz")
+    with zipfile.ZipFile(tmp_path / "pair.npz") as archive:
+        members = [archive.read(info) for info in archive.infolist()]
+    assert [zlib.decompress(stream, -15) for stream, _ in streams] == members
+    assert [size for _, size in streams] == [len(member) for member in members]
+    assert len(limits.decompress(streams, zlib, 2)) == len(limits.decompress_fresh(streams, zlib, 2)) == 2
 
 
 def test_sizes_labels_and_chained_shapes():
