@@ -48,6 +48,15 @@ const ISAL_LAYOUT = [S.ISAL_ZSTREAM_SIZE, S.ZS_NEXT_IN, S.ZS_AVAIL_IN, S.ZS_NEXT
     for level in 1:9, data in (UInt8[], rand(UInt8, 1000), vcat(rand(UInt8, 3 << 20), zeros(UInt8, 1 << 20)))
         @test inflate_member(S.deflate_raw([data], level), length(data), S.crc32(data)) == data
     end
+    # A short first part (an .npy header) goes with the next part's start: the stream is the
+    # parts' concatenation, and as small as deflating that concatenation in one call.
+    header, ones64 = Vector{UInt8}(codeunits(rpad("{'descr': '<f8'}", 127) * "\n")), reinterpret(UInt8, ones(8192))
+    for parts in ([header, Vector(ones64)], [header, UInt8[]], [header, Vector(ones64), header])
+        joined = vcat(parts...)
+        stream = S.deflate_raw(parts, 1)
+        @test inflate_member(stream, length(joined), S.crc32(joined)) == joined
+        @test length(stream) <= length(S.deflate_raw([joined], 1)) + 8
+    end
 end
 
 @testset "zip" begin
