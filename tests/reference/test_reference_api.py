@@ -131,6 +131,19 @@ def test_save_refuses_a_checkpoint_spoiled_after_construction_and_writes_nothing
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_the_first_non_finite_weight_is_named_in_row_major_order_past_the_first_piece(order: str) -> None:
+    # check_finite judges a matrix in pieces of rows: a position in a later piece, a later bad
+    # value in an earlier column, and a Fortran-ordered matrix are all reported row-major.
+    weights = np.zeros((3000, 100), order=order)
+    weights[2999, 0] = np.nan
+    weights[1700, 99] = np.inf
+    with pytest.raises(CheckpointError) as caught:
+        SNNCheckpoint([weights], ["a"], [(100, 3000)])
+    assert caught.value.code == "array.finite"
+    assert caught.value.fields["position"] == (1700, 99)
+
+
 def test_the_error_is_a_value_error_with_code_and_the_release_message() -> None:
     with pytest.raises(ValueError, match="Checkpoint layer_names must be unique") as caught:
         SNNCheckpoint([np.zeros((1, 1))] * 2, ["x", "x"], [(1, 1), (1, 1)])
