@@ -201,6 +201,7 @@ def _measure(case: dict[str, Any], size: dict[str, Any], done: list[dict[str, An
                 failures[name] = {"error": getattr(exc, "kind", "error"), "message": str(exc)[:400]}
             finally:
                 shutil.rmtree(out, ignore_errors=True)
+                limits.settle_disk()
     for name in names:
         for index, op in enumerate(("load", "save")):
             case[op][name] = report.impl_summary([f[index] for f in figures[name]], failures[name], size["bytes"])

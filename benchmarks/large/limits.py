@@ -34,13 +34,22 @@ def deflaters() -> dict[str, ModuleType]:
     return found
 
 
-def _repeat(repeats: int, action: Callable[[], object]) -> list[float]:
+def _repeat(repeats: int, action: Callable[[], object],
+            prepare: Callable[[], object] = lambda: None) -> list[float]:
     seconds = []
     for _ in range(repeats):
+        prepare()  # not timed
         began = time.perf_counter()
         action()
         seconds.append(time.perf_counter() - began)
     return seconds
+
+
+def settle_disk() -> None:
+    """Flush the file system's pending work (a removed file's blocks are freed, and with the
+    ``discard`` mount option trimmed, at the next journal commit) so that the next timed write's
+    fsync does not pay for the previous measurement's cleanup."""
+    os.sync()
 
 
 def chunks(layers: list[np.ndarray]) -> Iterator[memoryview]:
@@ -159,16 +168,20 @@ def fresh_read(path: Path, repeats: int) -> list[float]:
 
 
 def raw_write_fsync(folder: Path, layers: list[np.ndarray], repeats: int) -> list[float]:
-    """Write the layers' bytes (one ``write`` per layer) to a new file, ``fsync``, remove it."""
+    """Write the layers' bytes (one ``write`` per layer) to a new file, ``fsync``, remove it
+    (the removal, and its flush, outside the timing)."""
     path = folder / "raw-write.bin"
 
-    def run() -> None:
+    def prepare() -> None:
         path.unlink(missing_ok=True)
+        settle_disk()
+
+    def run() -> None:
         with open(path, "wb", buffering=0) as handle:
             for layer in layers:
                 handle.write(np.ascontiguousarray(layer).reshape(-1).view(np.uint8).data)
             os.fsync(handle.fileno())
     try:
-        return _repeat(repeats, run)
+        return _repeat(repeats, run, prepare)
     finally:
         path.unlink(missing_ok=True)

@@ -369,21 +369,30 @@ struct _AtomicFile(ByteSink):
         self.held = False
 
     def put(mut self, data: Span[UInt8, _]) raises:
-        var done = 0
-        while done < len(data):
-            var at = data.unsafe_ptr().unsafe_offset(done)
-            var wrote = external_call["write", Int](self.fd, at, len(data) - done)
-            if wrote < 0:
-                raise _os_error("write", self.temporary)
-            done += wrote
-        if len(data) >= CHUNK:
-            # Start writing it to disk now (SYNC_FILE_RANGE_WRITE, a hint: fsync still
-            # decides), so that the disk works while the hash below and the next member run.
-            _ = external_call["sync_file_range", Int32](self.fd, self.length, len(data), UInt32(2))
+        # At most CHUNK per write, each piece hashed right after it (still in cache): one write
+        # of a 256 MiB layer ran at a third of the speed here (the reference measured its stored
+        # 512 MiB save at 1.9-2.3 s that way against 0.6-0.7 s in 1 MiB writes).
+        var start = 0
+        while start < len(data):
+            var piece = data[start : min(start + CHUNK, len(data))]
+            var done = 0
+            while done < len(piece):
+                var at = piece.unsafe_ptr().unsafe_offset(done)
+                var wrote = external_call["write", Int](self.fd, at, len(piece) - done)
+                if wrote < 0:
+                    raise _os_error("write", self.temporary)
+                done += wrote
+            if len(piece) == CHUNK:
+                # Start writing it to disk now (SYNC_FILE_RANGE_WRITE, a hint: fsync still
+                # decides), so that the disk works while the next pieces are written and hashed.
+                _ = external_call["sync_file_range", Int32](
+                    self.fd, self.length + start, len(piece), UInt32(2)
+                )
+            if not self.held:
+                self.hasher.update(piece)
+                self.hashed = self.length + start + len(piece)
+            start += len(piece)
         self.length += len(data)
-        if not self.held:
-            self.hasher.update(data)
-            self.hashed = self.length
 
     def put_at(mut self, offset: Int, data: Span[UInt8, _]) raises:
         if offset < self.hashed:

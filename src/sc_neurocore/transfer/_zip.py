@@ -413,9 +413,11 @@ def _deflate_bound(size: int) -> int:
 
 
 def _pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
+    # At most 1 MiB per call: one pwrite of a 256 MiB layer ran at a third of the speed here
+    # (a stored 512 MiB save: 1.9-2.3 s against 0.6-0.7 s, five runs each, alternating).
     view = memoryview(data).cast("B")
     while view:
-        written = os.pwrite(fd, view, offset)
+        written = os.pwrite(fd, view[:_COPY_CHUNK], offset)
         view, offset = view[written:], offset + written
 
 
