@@ -24,6 +24,7 @@ from sc_neurocore.transfer import (
     save_checkpoint,
     unfreeze_layers,
 )
+from sc_neurocore.transfer import _fields
 from snnconform.checkpoint._strategies import drafts
 
 
@@ -142,6 +143,17 @@ def test_the_first_non_finite_weight_is_named_in_row_major_order_past_the_first_
         SNNCheckpoint([weights], ["a"], [(100, 3000)])
     assert caught.value.code == "array.finite"
     assert caught.value.fields["position"] == (1700, 99)
+
+
+@pytest.mark.parametrize("shape", [(), (70_000,), (2, 3, 40_000), (1, 1, 1)])
+def test_array_finite_names_the_position_at_any_rank(shape: tuple[int, ...]) -> None:
+    # The corpus generator judges each invariant of an order case on its own, ranks other than
+    # 2 included: the pieces must not assume a matrix.
+    weights = np.zeros(shape)
+    weights[(-1,) * len(shape)] = np.inf
+    with pytest.raises(CheckpointError) as caught:
+        _fields.check_finite(["a"], [weights])
+    assert caught.value.fields["position"] == tuple(n - 1 for n in shape)
 
 
 def test_the_error_is_a_value_error_with_code_and_the_release_message() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -301,13 +301,23 @@ _FINITE_PIECE = 1 << 16
 def check_finite(names: Sequence[str], weights: Sequence[Matrix]) -> None:
     """array.finite over every layer; the position is reported in row-major order."""
     for name, weight in zip(names, weights):
-        rows = max(1, _FINITE_PIECE // max(weight.shape[1], 1))
-        for start in range(0, weight.shape[0], rows):
-            piece = weight[start : start + rows]
+        for first, piece in _row_major_pieces(weight):
             bad = np.flatnonzero(~np.isfinite(piece))
             if bad.size:
-                row, column = np.unravel_index(bad[0], piece.shape)
-                raise CheckpointError("array.finite", name=name, position=(start + int(row), int(column)))
+                index = [int(i) for i in np.unravel_index(bad[0], piece.shape)]
+                position = tuple([first + index[0], *index[1:]] if index else index)
+                raise CheckpointError("array.finite", name=name, position=position)
+
+
+def _row_major_pieces(array: Matrix) -> Iterator[tuple[int, Matrix]]:
+    """Slices of ``array`` along its first axis, in order, with the first index of each: views
+    (no copy, whatever the memory order) of about _FINITE_PIECE values."""
+    if array.ndim == 0:
+        yield 0, array
+        return
+    step = max(1, _FINITE_PIECE // max(math.prod(array.shape[1:]), 1))
+    for first in range(0, array.shape[0], step):
+        yield first, array[first : first + step]
 
 
 def check_state(values: Mapping[str, Any]) -> Fields:
