@@ -46,3 +46,14 @@ def test_mutants_are_killed_survive_or_are_stale(toy) -> None:
     assert entry["uncovered_invariants"] == [] and entry["baseline_problem"] is None
     assert document["status"] == "fail"
     assert (toy.root / "toydomain.py").read_text() == (HERE / "toydomain.py").read_text()  # untouched
+
+
+def test_a_scratch_testee_writes_no_bytecode_cache(tmp_path: Path) -> None:
+    # A cached module is trusted when its source has the recorded size and modification second:
+    # a mutant that only moves lines, applied within the second of the previous revert, ran the
+    # unmutated module and survived. The testee must compile what is on disk.
+    from snnconform.core._mutation import _in_scratch
+
+    done = subprocess.run(_in_scratch("python3 -c 'import sys; print(sys.dont_write_bytecode)'", tmp_path),
+                          shell=True, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"

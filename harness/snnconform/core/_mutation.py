@@ -111,8 +111,12 @@ def _git_apply(patch: Path, cwd: Path, *flags: str) -> bool:
 
 def _in_scratch(command: str, scratch: Path) -> str:
     # The harness's own Python packages must come from the scratch copy for the Python testee.
+    # No bytecode cache there: Python trusts a cached module whose source has the recorded size
+    # and modification second, and a mutant that moves lines keeps the size; applied within the
+    # second of the previous revert, it ran the unmutated code and "survived".
     paths = f"{scratch / 'src'}:{scratch / 'harness'}"
-    return f"cd {shlex.quote(str(scratch))} && PYTHONPATH={shlex.quote(paths)} {command}"
+    return (f"cd {shlex.quote(str(scratch))} && PYTHONDONTWRITEBYTECODE=1 "
+            f"PYTHONPATH={shlex.quote(paths)} {command}")
 
 
 def _killed(config: Config, impl: Implementation, cases: Sequence[Case], timeout: float,
