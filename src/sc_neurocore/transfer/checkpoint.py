@@ -9,11 +9,13 @@ that backs it has been read and measured.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import mmap
 import os
 import secrets
+import stat
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -98,12 +100,11 @@ def _paths(base: PathLike) -> tuple[Path, Path]:
 
 
 def _read_file(path: Path, code: str) -> bytes:
-    if not path.is_file():
-        raise CheckpointError(code, path=str(path))
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise CheckpointError(code, path=f"{path} ({exc.strerror})") from None
+    with open(_open_file(path, code), "rb") as handle:
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise CheckpointError(code, path=f"{path} ({exc.strerror})") from None
 
 
 def load_checkpoint(base: PathLike) -> SNNCheckpoint:
@@ -144,13 +145,23 @@ def load_checkpoint(base: PathLike) -> SNNCheckpoint:
     return checkpoint
 
 
+# Errors that mean "no file there" (no detail): as pathlib's is_file, which the checks used.
+_ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EBADF})
+
+
 def _open_file(path: Path, code: str) -> int:
-    if not path.is_file():
-        raise CheckpointError(code, path=str(path))
+    """``path`` open for reading, or ``code`` when it is missing, not a regular file or unreadable.
+    Opened first and judged by its descriptor: no stat before the open (a small load's cost),
+    nor a window between the check and the open; O_NONBLOCK, so that a FIFO is not waited on."""
     try:
-        return os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise CheckpointError(code, path=f"{path} ({exc.strerror})") from None
+        detail = str(path) if exc.errno in _ABSENT else f"{path} ({exc.strerror})"
+        raise CheckpointError(code, path=detail) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CheckpointError(code, path=str(path))
+    return fd
 
 
 def _read_archive(fd: int, path: Path, fields: _fields.Fields) -> list[npt.NDArray[np.float64]]:
@@ -161,8 +172,10 @@ def _read_archive(fd: int, path: Path, fields: _fields.Fields) -> list[npt.NDArr
     names = fields.layer_names
     try:
         with contextlib.ExitStack() as stack:
-            # The directory and local headers are read through a map: a few pages, not the file.
-            data = stack.enter_context(mmap.mmap(fd, 0, access=mmap.ACCESS_READ)) if size else b""
+            # The directory and local headers are read through a map: a few pages, not the file
+            # (a small file is read whole: one read costs less than setting up a map).
+            data = (os.pread(fd, size, 0) if size <= _zip.READ_CHUNK
+                    else stack.enter_context(mmap.mmap(fd, 0, access=mmap.ACCESS_READ)))
             ordered = _ordered_members(data, names)
     except CheckpointError:
         _zip.stream(fd, size, [], digest)
