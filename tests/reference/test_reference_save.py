@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -140,3 +141,29 @@ def test_a_member_near_the_zip64_threshold(
     extra_length = int.from_bytes(data[28:30], "little")
     assert extra_length == (20 if zip64_needed else 0)
     assert _same(load_checkpoint(tmp_path / "near"), checkpoint)
+
+
+def test_replaced_files_are_released_and_no_descriptor_is_left_open(tmp_path: Path) -> None:
+    # The files a save replaces are held across the rename and closed by a kept thread.
+    save_checkpoint(_checkpoint(seed=1), tmp_path / "m")
+    old_archive = os.stat(tmp_path / "m.npz")
+    before = set(os.listdir("/proc/self/fd"))
+    save_checkpoint(_checkpoint(seed=2), tmp_path / "m")
+    deadline = time.monotonic() + 5
+    while set(os.listdir("/proc/self/fd")) != before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert set(os.listdir("/proc/self/fd")) == before
+    assert os.stat(tmp_path / "m.npz").st_ino != old_archive.st_ino
+    assert _same(load_checkpoint(tmp_path / "m"), _checkpoint(seed=2))
+
+
+def test_a_save_over_a_folder_of_the_archive_name_fails_and_leaves_no_descriptor(tmp_path: Path) -> None:
+    (tmp_path / "m.npz").mkdir()
+    before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(IsADirectoryError):
+        save_checkpoint(_checkpoint(), tmp_path / "m")
+    deadline = time.monotonic() + 5
+    while set(os.listdir("/proc/self/fd")) != before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert set(os.listdir("/proc/self/fd")) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]

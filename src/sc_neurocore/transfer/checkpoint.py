@@ -296,8 +296,8 @@ def save_checkpoint(
         _write_temporaries(fields, methods[compression], level, json_path, archive_path, temporaries)
         # The archive first: a crash between the renames leaves the new archive beside the old
         # document, whose archive_sha256 no longer matches (archive.digest).
-        os.replace(temporaries[0], archive_path)
-        os.replace(temporaries[1], json_path)
+        _replace(temporaries[0], archive_path)
+        _replace(temporaries[1], json_path)
     except BaseException:
         for name in temporaries:
             with contextlib.suppress(FileNotFoundError):
@@ -308,6 +308,29 @@ def save_checkpoint(
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+# A handle that keeps a file's inode without opening it for I/O: no read permission needed, and a
+# FIFO or a symlink at the target does not block or get followed. Linux only; elsewhere None.
+_HOLD = getattr(os, "O_PATH", None)
+
+
+def _replace(source: str, target: Path) -> None:
+    """``os.replace``, with the replaced file released by a kept thread afterwards.
+
+    The rename that drops a file's last name frees its blocks on the spot: ~0.1 ms for a small
+    file here, far more for a large one. Holding the old file open moves that work to the close,
+    off the save's path (a small save: 1,013-1,072 -> 859-952 us, min of 9, three runs each);
+    a crash before the close leaves an orphan inode, which the file system reclaims on mount."""
+    held = None
+    if _HOLD is not None:
+        with contextlib.suppress(OSError):  # no file there (the first save), or not ours to hold
+            held = os.open(target, _HOLD | os.O_NOFOLLOW)
+    try:
+        os.replace(source, target)
+    finally:
+        if held is not None:
+            _sync_pool().submit(os.close, held)
 
 
 def _write_temporaries(fields: _fields.Fields, method: int, level: int, json_path: Path,
@@ -342,8 +365,9 @@ def _write_document(fields: _fields.Fields, writer: _zip.ArchiveWriter, json_pat
         os.close(document)
 
 
-# The documents are written here: threads kept between saves (starting one costs about as much
-# as a small file's fsync); a forked child, which has none of them, starts its own.
+# The documents are written, and replaced files released, here: threads kept between saves
+# (starting one costs about as much as a small file's fsync); a forked child, which has none of
+# them, starts its own.
 _syncer: ThreadPoolExecutor | None = None
 
 
