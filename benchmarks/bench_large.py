@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": _baseline(args.baseline, args.out / "large.json"), "notes": _notes(args),
         "sizes": [],
     }
+    limits.pin_allocator()
     _progress("1 GiB memory copy")
     result["memory_copy"] = report.summary(limits.memory_copy(args.repeats), limits.COPY_BYTES)
     scratch = Path(tempfile.mkdtemp(prefix="snn-bench-large-", dir=args.tmp))

@@ -7,6 +7,7 @@ fed 16 MiB at a time, as a streaming loader or writer would.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import struct
@@ -21,6 +22,23 @@ import numpy as np
 
 CHUNK = 16 * 2**20
 COPY_BYTES = 2**30
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+
+
+def pin_allocator() -> None:
+    """Make every large buffer this process allocates new memory, as in a fresh process.
+
+    glibc raises its mmap threshold (up to 32 MiB) whenever it frees a mapped block; blocks of
+    that size then come from the heap, whose pages are already faulted in. The "→ new buffer"
+    limits of a 64 MiB checkpoint (16 MiB members) measured reused pages that way, and ran 1.3x
+    faster than into new memory. A fixed threshold turns the raising off. Without glibc,
+    nothing to do."""
+    try:
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    except (OSError, AttributeError):
+        pass
 
 
 def deflaters() -> dict[str, ModuleType]:
