@@ -134,15 +134,15 @@ def member_streams(npz: Path) -> list[tuple[bytes, int]]:
 
 
 def decompress(streams: list[tuple[bytes, int]], module: ModuleType, repeats: int) -> list[float]:
-    """Inflate each stream fed ``CHUNK`` bytes at a time, with at most ``REUSED_OUT`` bytes of
-    output per call, a block the allocator reuses: output into memory already faulted in (it is
-    discarded)."""
+    """Inflate each stream fed ``REUSED_OUT`` bytes at a time, with at most ``REUSED_OUT`` bytes
+    of output per call, a block the allocator reuses: output into memory already faulted in (it
+    is discarded). Small input pieces too: each call copies the unconsumed rest of its input."""
     def run() -> None:
         for stream, _ in streams:
             decoder = module.decompressobj(-15)
             view = memoryview(stream)
-            for start in range(0, len(view), CHUNK):
-                piece: bytes | memoryview = view[start:start + CHUNK]
+            for start in range(0, len(view), REUSED_OUT):
+                piece: bytes | memoryview = view[start:start + REUSED_OUT]
                 while piece:
                     decoder.decompress(piece, REUSED_OUT)
                     piece = decoder.unconsumed_tail
